@@ -1,0 +1,180 @@
+//! `AppState`, the router with its middleware, and serving with graceful shutdown.
+
+use std::net::SocketAddr;
+use std::ops::Deref;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
+use axum::{Router, ServiceExt, middleware};
+use sea_orm::DatabaseConnection;
+use tokio::net::TcpListener;
+use tower::Layer;
+use tower_http::cors::{AllowOrigin, Any, CorsLayer};
+use tower_http::normalize_path::NormalizePathLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::auth::passwords::Passwords;
+use crate::auth::tokens::TokenService;
+use crate::auth::{self, LoginLimiter};
+use crate::config::Settings;
+use crate::error::ApiError;
+use crate::{db, http, ops, users};
+
+/// Everything a handler needs; cheap to clone.
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+pub struct Inner {
+    pub settings: Settings,
+    pub db: DatabaseConnection,
+    pub tokens: TokenService,
+    pub passwords: Passwords,
+    pub login_limiter: LoginLimiter,
+}
+
+impl Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl AppState {
+    /// Connects to the database and, unless turned off, migrates it.
+    pub async fn build(settings: Settings) -> Result<Self, ApiError> {
+        let db = db::connect(&settings.database_url).await?;
+        if settings.auto_migrate {
+            db::migrate(&db).await?;
+        }
+        Ok(Self(Arc::new(Inner {
+            tokens: TokenService::new(
+                &settings.secret_key,
+                settings.access_token_lifetime,
+                settings.refresh_token_lifetime,
+            ),
+            passwords: Passwords::new(settings.argon2_memory_kib, settings.argon2_iterations)?,
+            login_limiter: LoginLimiter::new(settings.login_rate_per_minute),
+            db,
+            settings,
+        })))
+    }
+}
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+pub fn router(state: AppState) -> Router {
+    let cors = cors_layer(&state.settings.cors_origins);
+    Router::new()
+        .merge(auth::router())
+        .merge(users::router())
+        .merge(http::docs::router())
+        .route("/health", axum::routing::get(ops::health))
+        .route("/metrics", axum::routing::get(ops::metrics))
+        .fallback(http::not_found)
+        .method_not_allowed_fallback(http::method_not_allowed)
+        .layer(DefaultBodyLimit::max(state.settings.max_body_bytes))
+        .layer(middleware::from_fn(ops::track))
+        .layer(cors)
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(30),
+        ))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &Request| {
+                let id = req
+                    .headers()
+                    .get(REQUEST_ID)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("-");
+                tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+            }),
+        )
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .with_state(state)
+}
+
+fn cors_layer(origins: &[String]) -> CorsLayer {
+    let base = CorsLayer::new()
+        .allow_methods([
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+            Method::OPTIONS,
+        ])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, REQUEST_ID])
+        .max_age(Duration::from_secs(3600));
+    if origins.iter().any(|o| o == "*") {
+        base.allow_origin(Any)
+    } else {
+        let list: Vec<HeaderValue> = origins
+            .iter()
+            .filter_map(|o| HeaderValue::from_str(o).ok())
+            .collect();
+        base.allow_origin(AllowOrigin::list(list))
+    }
+}
+
+/// Serves until `shutdown` resolves, then lets open requests finish.
+pub async fn serve(
+    state: AppState,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    // Trailing-slash-insensitive routing: the slash is trimmed before the router sees the path.
+    let app = NormalizePathLayer::trim_trailing_slash().layer(router(state.clone()));
+    let upkeep = tokio::spawn(background(state));
+    let res = axum::serve(
+        listener,
+        ServiceExt::<Request>::into_make_service_with_connect_info::<SocketAddr>(app),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await;
+    upkeep.abort();
+    res
+}
+
+/// Periodic housekeeping: metric upkeep and dropping expired refresh-token rows.
+async fn background(state: AppState) {
+    let mut tick = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        tick.tick().await;
+        ops::prometheus().run_upkeep();
+        match auth::store::purge_expired(&state.db).await {
+            Ok(n) if n > 0 => tracing::debug!(purged = n, "expired refresh tokens removed"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "could not purge expired refresh tokens"),
+        }
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down");
+}

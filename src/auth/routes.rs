@@ -1,0 +1,324 @@
+//! Handlers of /api/auth/.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, State};
+use axum::http::StatusCode;
+use utoipa::OpenApi;
+
+use super::model::{
+    AuthResponse, Empty, LoginBody, PasswordChangeBody, RefreshBody, RegisterBody, TokenPair,
+    VerifyBody,
+};
+use super::passwords::{self, UserAttributes};
+use super::tokens::{Claims, TokenError, TokenType};
+use super::{issue_pair, store};
+use crate::app::AppState;
+use crate::error::{ApiError, FieldErrors};
+use crate::http::{CurrentUser, Json};
+use crate::users::fields::{self, Email, REQUIRED, Username};
+use crate::users::{self, store as user_store};
+
+#[derive(OpenApi)]
+#[openapi(paths(register, login, refresh, verify, logout, change_password))]
+pub struct ApiDoc;
+
+fn required(errors: &mut FieldErrors, field: &str, v: &Option<String>) {
+    match v {
+        None => errors.add(field, REQUIRED),
+        Some(s) if s.trim().is_empty() => errors.add(field, fields::BLANK),
+        Some(_) => {}
+    }
+}
+
+#[utoipa::path(post, path = "/api/auth/register/", tag = "auth", request_body = RegisterBody,
+    responses((status = 201, body = AuthResponse), (status = 400, description = "Field errors")))]
+#[tracing::instrument(skip_all)]
+pub async fn register(
+    State(app): State<AppState>,
+    Json(body): Json<RegisterBody>,
+) -> Result<(StatusCode, Json<AuthResponse>), ApiError> {
+    let mut errors = FieldErrors::new();
+    required(&mut errors, "username", &body.username);
+    required(&mut errors, "email", &body.email);
+    required(&mut errors, "password", &body.password);
+    let username = body
+        .username
+        .as_deref()
+        .filter(|s| !s.trim().is_empty())
+        .and_then(|s| {
+            Username::parse(s)
+                .map_err(|e| errors.add("username", e))
+                .ok()
+        });
+    let email = body
+        .email
+        .as_deref()
+        .filter(|s| !s.trim().is_empty())
+        .and_then(|s| Email::parse(s).map_err(|e| errors.add("email", e)).ok());
+    let first_name = fields::bounded(body.first_name.as_deref().unwrap_or(""), 150)
+        .map_err(|e| errors.add("first_name", e))
+        .unwrap_or_default();
+    let last_name = fields::bounded(body.last_name.as_deref().unwrap_or(""), 150)
+        .map_err(|e| errors.add("last_name", e))
+        .unwrap_or_default();
+    if let Some(password) = body.password.as_deref().filter(|p| !p.trim().is_empty()) {
+        let attrs = UserAttributes {
+            username: username.as_ref().map_or("", Username::as_str),
+            email: email.as_ref().map_or("", Email::as_str),
+            first_name: &first_name,
+            last_name: &last_name,
+        };
+        for e in passwords::validate(password, &attrs) {
+            errors.add("password", e);
+        }
+    }
+    if let Some(u) = &username
+        && user_store::username_taken(&app.db, u.as_str(), None).await?
+    {
+        errors.add("username", "A user with that username already exists.");
+    }
+    if let Some(e) = &email
+        && user_store::email_taken(&app.db, e.as_str(), None).await?
+    {
+        errors.add("email", "A user with that email already exists.");
+    }
+    errors.into_result()?;
+    let (Some(username), Some(email), Some(password)) = (username, email, body.password) else {
+        return Err(ApiError::Internal("validated fields missing".into()));
+    };
+
+    let password_hash = app.passwords.hash(password).await?;
+    let user = user_store::insert(
+        &app.db,
+        user_store::NewUser {
+            username: username.into_inner(),
+            email: email.into_inner(),
+            password_hash,
+            first_name,
+            last_name,
+            is_staff: false,
+            is_superuser: false,
+        },
+    )
+    .await
+    .map_err(|e| {
+        if crate::db::is_unique_violation(&e) {
+            // Lost a race with an identical registration.
+            ApiError::field("username", "A user with that username already exists.")
+        } else {
+            e.into()
+        }
+    })?;
+    tracing::info!(user_id = user.id, "registered");
+    let pair = issue_pair(&app, &user, None).await?;
+    let me = CurrentUser {
+        id: user.id,
+        is_staff: user.is_staff,
+        user: user.clone(),
+    };
+    let view = users::view(&app, &me, &user).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(AuthResponse {
+            user: view,
+            access: pair.access,
+            refresh: pair.refresh,
+        }),
+    ))
+}
+
+#[utoipa::path(post, path = "/api/auth/login/", tag = "auth", request_body = LoginBody,
+    responses((status = 200, body = AuthResponse), (status = 400), (status = 401, description = "No active account found with the given credentials"),
+        (status = 429, description = "Too many attempts; see Retry-After")))]
+#[tracing::instrument(skip_all)]
+pub async fn login(
+    State(app): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Json(body): Json<LoginBody>,
+) -> Result<Json<AuthResponse>, ApiError> {
+    let mut errors = FieldErrors::new();
+    required(&mut errors, "username", &body.username);
+    required(&mut errors, "password", &body.password);
+    errors.into_result()?;
+    let (Some(login), Some(password)) = (body.username, body.password) else {
+        return Err(ApiError::Internal("validated fields missing".into()));
+    };
+    app.login_limiter.check(addr.ip(), &login)?;
+
+    let user = user_store::find_by_login(&app.db, &login).await?;
+    let hash = user.as_ref().map(|u| u.password.clone());
+    let ok = app.passwords.verify(password, hash).await?;
+    let user = match user {
+        Some(u) if ok && u.is_active => u,
+        _ => return Err(ApiError::InvalidCredentials),
+    };
+    user_store::touch_last_login(&app.db, user.id).await?;
+    tracing::info!(user_id = user.id, "logged in");
+    let pair = issue_pair(&app, &user, None).await?;
+    let me = CurrentUser {
+        id: user.id,
+        is_staff: user.is_staff,
+        user: user.clone(),
+    };
+    let view = users::view(&app, &me, &user).await?;
+    Ok(Json(AuthResponse {
+        user: view,
+        access: pair.access,
+        refresh: pair.refresh,
+    }))
+}
+
+fn token_error(e: TokenError) -> ApiError {
+    match e {
+        TokenError::Invalid => ApiError::TokenNotValid("Token is invalid or expired".into()),
+        TokenError::WrongType => ApiError::TokenNotValid("Token has wrong type".into()),
+    }
+}
+
+fn blacklisted() -> ApiError {
+    ApiError::TokenNotValid("Token is blacklisted".into())
+}
+
+/// A refresh token that is signed, unexpired, on record and not blacklisted. Presenting a
+/// blacklisted one revokes its whole family (reuse detection).
+async fn live_refresh(app: &AppState, token: &str) -> Result<Claims, ApiError> {
+    let claims = app
+        .tokens
+        .decode(token, TokenType::Refresh)
+        .map_err(token_error)?;
+    let row = store::find(&app.db, &claims.jti)
+        .await?
+        .ok_or_else(|| token_error(TokenError::Invalid))?;
+    if row.blacklisted_at.is_some() {
+        tracing::warn!(
+            user_id = row.user_id,
+            "refresh token reused; revoking its family"
+        );
+        store::blacklist_family(&app.db, &row.family).await?;
+        return Err(blacklisted());
+    }
+    Ok(claims)
+}
+
+fn required_token(field: &str, v: Option<String>) -> Result<String, ApiError> {
+    match v {
+        None => Err(ApiError::field(field, REQUIRED)),
+        Some(s) if s.trim().is_empty() => Err(ApiError::field(field, fields::BLANK)),
+        Some(s) => Ok(s.trim().to_owned()),
+    }
+}
+
+#[utoipa::path(post, path = "/api/auth/refresh/", tag = "auth", request_body = RefreshBody,
+    responses((status = 200, body = TokenPair), (status = 400), (status = 401, description = "Invalid, expired or blacklisted")))]
+#[tracing::instrument(skip_all)]
+pub async fn refresh(
+    State(app): State<AppState>,
+    Json(body): Json<RefreshBody>,
+) -> Result<Json<TokenPair>, ApiError> {
+    let token = required_token("refresh", body.refresh)?;
+    let claims = live_refresh(&app, &token).await?;
+    let user = user_store::find_active(&app.db, claims.user_id)
+        .await?
+        .filter(|u| u.token_version == claims.ver)
+        .ok_or_else(|| token_error(TokenError::Invalid))?;
+    let family = claims.fam.clone().unwrap_or_else(|| claims.jti.clone());
+    if !store::blacklist(&app.db, &claims.jti).await? {
+        // A concurrent refresh with the same token won: this is a reuse.
+        store::blacklist_family(&app.db, &family).await?;
+        return Err(blacklisted());
+    }
+    Ok(Json(issue_pair(&app, &user, Some(&family)).await?))
+}
+
+#[utoipa::path(post, path = "/api/auth/verify/", tag = "auth", request_body = VerifyBody,
+    responses((status = 200, body = Empty), (status = 400), (status = 401)))]
+pub async fn verify(
+    State(app): State<AppState>,
+    Json(body): Json<VerifyBody>,
+) -> Result<Json<Empty>, ApiError> {
+    let token = required_token("token", body.token)?;
+    let claims = app.tokens.decode_any(&token).map_err(token_error)?;
+    if claims.token_type == "refresh" {
+        let row = store::find(&app.db, &claims.jti).await?;
+        if row.is_none_or(|r| r.blacklisted_at.is_some()) {
+            return Err(blacklisted());
+        }
+    }
+    // Tokens of a deactivated account or from before a password change are no longer valid.
+    user_store::find_active(&app.db, claims.user_id)
+        .await?
+        .filter(|u| u.token_version == claims.ver)
+        .ok_or_else(|| token_error(TokenError::Invalid))?;
+    Ok(Json(Empty {}))
+}
+
+#[utoipa::path(post, path = "/api/auth/logout/", tag = "auth", request_body = RefreshBody,
+    responses((status = 204, description = "The refresh token is blacklisted"), (status = 400), (status = 401)),
+    security(("bearer" = [])))]
+#[tracing::instrument(skip_all, fields(user_id = me.id))]
+pub async fn logout(
+    State(app): State<AppState>,
+    me: CurrentUser,
+    Json(body): Json<RefreshBody>,
+) -> Result<StatusCode, ApiError> {
+    let token = required_token("refresh", body.refresh)?;
+    let claims = live_refresh(&app, &token).await?;
+    // Someone else's refresh token is treated as any invalid token: nothing is revealed.
+    if claims.user_id != me.id {
+        return Err(token_error(TokenError::Invalid));
+    }
+    if !store::blacklist(&app.db, &claims.jti).await? {
+        return Err(blacklisted());
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(post, path = "/api/auth/password/change/", tag = "auth", request_body = PasswordChangeBody,
+    responses((status = 204, description = "Changed; every refresh token and earlier access token revoked"), (status = 400), (status = 401)),
+    security(("bearer" = [])))]
+#[tracing::instrument(skip_all, fields(user_id = me.id))]
+pub async fn change_password(
+    State(app): State<AppState>,
+    me: CurrentUser,
+    Json(body): Json<PasswordChangeBody>,
+) -> Result<StatusCode, ApiError> {
+    let mut errors = FieldErrors::new();
+    required(&mut errors, "old_password", &body.old_password);
+    required(&mut errors, "new_password", &body.new_password);
+    if let Some(new) = body
+        .new_password
+        .as_deref()
+        .filter(|p| !p.trim().is_empty())
+    {
+        let u = &me.user;
+        let attrs = UserAttributes {
+            username: &u.username,
+            email: &u.email,
+            first_name: &u.first_name,
+            last_name: &u.last_name,
+        };
+        for e in passwords::validate(new, &attrs) {
+            errors.add("new_password", e);
+        }
+    }
+    errors.into_result()?;
+    let (Some(old), Some(new)) = (body.old_password, body.new_password) else {
+        return Err(ApiError::Internal("validated fields missing".into()));
+    };
+    if !app
+        .passwords
+        .verify(old, Some(me.user.password.clone()))
+        .await?
+    {
+        return Err(ApiError::field(
+            "old_password",
+            "Your old password was entered incorrectly. Please enter it again.",
+        ));
+    }
+    let hash = app.passwords.hash(new).await?;
+    user_store::set_password(&app.db, me.id, hash).await?;
+    store::blacklist_user(&app.db, me.id).await?;
+    tracing::info!("password changed; tokens revoked");
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,305 @@
+//! Settings from the environment (and an optional `.env` file). Every variable starts with
+//! `AGORA_`; a bad value stops start-up with a message naming the variable.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rand::RngCore;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{var}: {msg}")]
+    Invalid { var: &'static str, msg: String },
+    #[error("could not use the data directory {path}: {source}")]
+    DataDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+fn invalid(var: &'static str, msg: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        var,
+        msg: msg.into(),
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub bind: SocketAddr,
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    pub redis_url: Option<String>,
+    pub secret_key: String,
+    pub access_token_lifetime: Duration,
+    pub refresh_token_lifetime: Duration,
+    pub cors_origins: Vec<String>,
+    pub log: String,
+    pub auto_migrate: bool,
+    /// Login attempts allowed per minute, per client address and per username; 0 turns it off.
+    pub login_rate_per_minute: u32,
+    pub max_body_bytes: usize,
+    pub argon2_memory_kib: u32,
+    pub argon2_iterations: u32,
+}
+
+/// Where the secret key came from, so `serve` can warn about a generated one.
+#[derive(Debug, PartialEq, Eq)]
+pub enum SecretSource {
+    Environment,
+    Stored(PathBuf),
+    Generated(PathBuf),
+}
+
+pub const MIN_SECRET_BYTES: usize = 32;
+
+impl Settings {
+    /// Reads `.env` (if present) and the process environment.
+    pub fn from_env() -> Result<(Self, SecretSource), ConfigError> {
+        // A missing .env is normal; a malformed one is worth a warning but not a refusal.
+        if let Err(e) = dotenvy::dotenv()
+            && !e.not_found()
+        {
+            eprintln!("warning: ignoring .env: {e}");
+        }
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    pub fn from_lookup(
+        get: impl Fn(&str) -> Option<String>,
+    ) -> Result<(Self, SecretSource), ConfigError> {
+        let var = |name: &'static str| get(name).filter(|v| !v.trim().is_empty());
+
+        let bind = match var("AGORA_BIND") {
+            Some(v) => v.trim().parse().map_err(|_| {
+                invalid(
+                    "AGORA_BIND",
+                    format!("{v:?} is not an address like 127.0.0.1:8000"),
+                )
+            })?,
+            None => SocketAddr::from(([127, 0, 0, 1], 8000)),
+        };
+        let data_dir = PathBuf::from(var("AGORA_DATA_DIR").unwrap_or_else(|| "./data".into()));
+        let database_url = match var("AGORA_DATABASE_URL") {
+            Some(v) => {
+                let v = v.trim().to_owned();
+                if !(v.starts_with("sqlite:")
+                    || v.starts_with("postgres://")
+                    || v.starts_with("postgresql://"))
+                {
+                    return Err(invalid(
+                        "AGORA_DATABASE_URL",
+                        "must start with sqlite:, postgres:// or postgresql://",
+                    ));
+                }
+                v
+            }
+            None => {
+                ensure_dir(&data_dir)?;
+                format!("sqlite://{}?mode=rwc", data_dir.join("agora.db").display())
+            }
+        };
+        let redis_url = match var("AGORA_REDIS_URL") {
+            Some(v) if !v.starts_with("redis://") && !v.starts_with("rediss://") => {
+                return Err(invalid(
+                    "AGORA_REDIS_URL",
+                    "must start with redis:// or rediss://",
+                ));
+            }
+            other => other,
+        };
+        let (secret_key, secret_source) = match get("AGORA_SECRET_KEY") {
+            Some(k) => {
+                if k.len() < MIN_SECRET_BYTES {
+                    return Err(invalid(
+                        "AGORA_SECRET_KEY",
+                        format!(
+                            "is {} bytes long; it must be at least {MIN_SECRET_BYTES} bytes (for example: openssl rand -hex 32)",
+                            k.len()
+                        ),
+                    ));
+                }
+                (k, SecretSource::Environment)
+            }
+            None => stored_or_generated_secret(&data_dir)?,
+        };
+
+        let settings = Self {
+            bind,
+            database_url,
+            redis_url,
+            secret_key,
+            access_token_lifetime: Duration::from_secs(parse_num(
+                "AGORA_ACCESS_TOKEN_LIFETIME",
+                var("AGORA_ACCESS_TOKEN_LIFETIME"),
+                300,
+                1,
+            )?),
+            refresh_token_lifetime: Duration::from_secs(parse_num(
+                "AGORA_REFRESH_TOKEN_LIFETIME",
+                var("AGORA_REFRESH_TOKEN_LIFETIME"),
+                86_400,
+                1,
+            )?),
+            cors_origins: var("AGORA_CORS_ORIGINS")
+                .map(|v| {
+                    v.split(',')
+                        .map(|s| s.trim().to_owned())
+                        .filter(|s| !s.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default(),
+            log: var("AGORA_LOG").unwrap_or_else(|| "info".into()),
+            auto_migrate: parse_bool("AGORA_AUTO_MIGRATE", var("AGORA_AUTO_MIGRATE"), true)?,
+            login_rate_per_minute: parse_num(
+                "AGORA_LOGIN_RATE_LIMIT",
+                var("AGORA_LOGIN_RATE_LIMIT"),
+                10,
+                0,
+            )?,
+            max_body_bytes: parse_num(
+                "AGORA_MAX_BODY_BYTES",
+                var("AGORA_MAX_BODY_BYTES"),
+                1024 * 1024,
+                1024,
+            )?,
+            argon2_memory_kib: parse_num(
+                "AGORA_ARGON2_MEMORY_KIB",
+                var("AGORA_ARGON2_MEMORY_KIB"),
+                19_456,
+                8,
+            )?,
+            argon2_iterations: parse_num(
+                "AGORA_ARGON2_ITERATIONS",
+                var("AGORA_ARGON2_ITERATIONS"),
+                2,
+                1,
+            )?,
+            data_dir,
+        };
+        Ok((settings, secret_source))
+    }
+}
+
+fn ensure_dir(dir: &Path) -> Result<(), ConfigError> {
+    std::fs::create_dir_all(dir).map_err(|source| ConfigError::DataDir {
+        path: dir.to_owned(),
+        source,
+    })
+}
+
+/// Keeps a generated key in the data directory so tokens survive a restart.
+fn stored_or_generated_secret(data_dir: &Path) -> Result<(String, SecretSource), ConfigError> {
+    let path = data_dir.join("secret_key");
+    let io_err = |source| ConfigError::DataDir {
+        path: path.clone(),
+        source,
+    };
+    match std::fs::read_to_string(&path) {
+        Ok(k) if k.trim().len() >= MIN_SECRET_BYTES => {
+            Ok((k.trim().to_owned(), SecretSource::Stored(path)))
+        }
+        Ok(_) => Err(invalid(
+            "AGORA_SECRET_KEY",
+            format!(
+                "the stored key in {} is too short; delete it or set AGORA_SECRET_KEY",
+                path.display()
+            ),
+        )),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            ensure_dir(data_dir)?;
+            let mut bytes = [0u8; 32];
+            rand::rng().fill_bytes(&mut bytes);
+            let key: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+            std::fs::write(&path, &key).map_err(io_err)?;
+            Ok((key, SecretSource::Generated(path)))
+        }
+        Err(e) => Err(io_err(e)),
+    }
+}
+
+fn parse_num<T: std::str::FromStr + PartialOrd + std::fmt::Display>(
+    name: &'static str,
+    raw: Option<String>,
+    default: T,
+    min: T,
+) -> Result<T, ConfigError> {
+    let Some(raw) = raw else { return Ok(default) };
+    let v: T = raw
+        .trim()
+        .parse()
+        .map_err(|_| invalid(name, format!("{raw:?} is not a whole number")))?;
+    if v < min {
+        return Err(invalid(name, format!("must be at least {min}")));
+    }
+    Ok(v)
+}
+
+fn parse_bool(name: &'static str, raw: Option<String>, default: bool) -> Result<bool, ConfigError> {
+    match raw.as_deref().map(|s| s.trim().to_ascii_lowercase()) {
+        None => Ok(default),
+        Some(v) if ["1", "true", "yes", "on"].contains(&v.as_str()) => Ok(true),
+        Some(v) if ["0", "false", "no", "off"].contains(&v.as_str()) => Ok(false),
+        Some(v) => Err(invalid(name, format!("{v:?} is not true or false"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn settings(pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let dir = std::env::temp_dir().join(format!("agora-config-{}", rand::rng().next_u64()));
+        let mut map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        map.insert("AGORA_DATA_DIR".into(), dir.display().to_string());
+        let out = Settings::from_lookup(|k| map.get(k).cloned()).map(|(s, _)| s);
+        let _ = std::fs::remove_dir_all(dir); // best effort clean-up of a temp dir
+        out
+    }
+
+    fn failing_var(pairs: &[(&str, &str)]) -> String {
+        match settings(pairs) {
+            Err(ConfigError::Invalid { var, .. }) => var.to_owned(),
+            other => panic!("expected a config error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn defaults_serve_sqlite_on_localhost_8000() {
+        let s = settings(&[]).expect("defaults are valid");
+        assert_eq!(s.bind.to_string(), "127.0.0.1:8000");
+        assert!(s.database_url.starts_with("sqlite://"));
+        assert_eq!(s.access_token_lifetime, Duration::from_secs(300));
+        assert!(s.secret_key.len() >= MIN_SECRET_BYTES);
+    }
+
+    #[test]
+    fn a_short_secret_key_is_refused() {
+        assert_eq!(
+            failing_var(&[("AGORA_SECRET_KEY", "short")]),
+            "AGORA_SECRET_KEY"
+        );
+    }
+
+    #[test]
+    fn bad_values_name_their_variable() {
+        assert_eq!(failing_var(&[("AGORA_BIND", "nope")]), "AGORA_BIND");
+        assert_eq!(
+            failing_var(&[("AGORA_AUTO_MIGRATE", "maybe")]),
+            "AGORA_AUTO_MIGRATE"
+        );
+        assert_eq!(
+            failing_var(&[("AGORA_ACCESS_TOKEN_LIFETIME", "-5")]),
+            "AGORA_ACCESS_TOKEN_LIFETIME"
+        );
+        assert_eq!(
+            failing_var(&[("AGORA_DATABASE_URL", "mysql://x")]),
+            "AGORA_DATABASE_URL"
+        );
+    }
+}

@@ -1,0 +1,80 @@
+//! SeaORM entities. They never reach a client: routes shape their own response types.
+
+pub mod user {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "users")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub username: String,
+        pub username_lower: String,
+        pub email: String,
+        pub email_lower: String,
+        pub password: String,
+        pub first_name: String,
+        pub last_name: String,
+        pub is_staff: bool,
+        pub is_superuser: bool,
+        pub is_active: bool,
+        pub date_joined: DateTimeUtc,
+        pub last_login: Option<DateTimeUtc>,
+        pub last_seen: Option<DateTimeUtc>,
+        pub token_version: i32,
+        pub bio: String,
+        pub location: String,
+        pub website: String,
+        pub birth_date: Option<Date>,
+        pub visibility: String,
+        pub show_online_status: bool,
+        pub allow_messages_from: String,
+        pub avatar_id: Option<i64>,
+        pub cover_id: Option<i64>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod refresh_token {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "refresh_tokens")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub jti: String,
+        pub user_id: i64,
+        pub family: String,
+        pub created_at: DateTimeUtc,
+        pub expires_at: DateTimeUtc,
+        pub blacklisted_at: Option<DateTimeUtc>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod user_block {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "user_blocks")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub blocker_id: i64,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub blocked_id: i64,
+        pub created_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

@@ -1,0 +1,168 @@
+//! Parse-don't-validate newtypes for user fields, with Django's messages.
+
+pub const BLANK: &str = "This field may not be blank.";
+pub const REQUIRED: &str = "This field is required.";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Username(String);
+
+impl Username {
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let s = raw.trim();
+        if s.is_empty() {
+            return Err(BLANK.into());
+        }
+        if s.chars().count() > 150 {
+            return Err("Ensure this field has no more than 150 characters.".into());
+        }
+        let allowed = |c: char| c.is_alphanumeric() || "@.+-_".contains(c);
+        if !s.chars().all(allowed) {
+            return Err("Enter a valid username. This value may contain only letters, numbers, and @/./+/-/_ characters.".into());
+        }
+        Ok(Self(s.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Email(String);
+
+impl Email {
+    /// A pragmatic subset of Django's EmailValidator: one `@`, a dot-atom local part and a
+    /// domain of dotted labels with a letter-only top level.
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let s = raw.trim();
+        if s.is_empty() {
+            return Err(BLANK.into());
+        }
+        let invalid = || "Enter a valid email address.".to_owned();
+        if s.len() > 254 {
+            return Err("Ensure this field has no more than 254 characters.".into());
+        }
+        let (local, domain) = s.rsplit_once('@').ok_or_else(invalid)?;
+        let local_ok = !local.is_empty()
+            && local.len() <= 64
+            && !local.starts_with('.')
+            && !local.ends_with('.')
+            && !local.contains("..")
+            && local
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+/=?^_`{|}~.-".contains(c));
+        let labels: Vec<&str> = domain.split('.').collect();
+        let domain_ok = labels.len() >= 2
+            && labels.iter().all(|l| {
+                !l.is_empty()
+                    && l.len() <= 63
+                    && !l.starts_with('-')
+                    && !l.ends_with('-')
+                    && l.chars().all(|c| c.is_alphanumeric() || c == '-')
+            })
+            && labels
+                .last()
+                .is_some_and(|tld| tld.len() >= 2 && tld.chars().all(char::is_alphabetic));
+        if !(local_ok && domain_ok) {
+            return Err(invalid());
+        }
+        Ok(Self(s.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+/// A trimmed string of at most `max` characters (blank allowed).
+pub fn bounded(raw: &str, max: usize) -> Result<String, String> {
+    let s = raw.trim();
+    if s.chars().count() > max {
+        return Err(format!(
+            "Ensure this field has no more than {max} characters."
+        ));
+    }
+    Ok(s.to_owned())
+}
+
+/// An http(s) URL or blank, as Django's URLField.
+pub fn website(raw: &str) -> Result<String, String> {
+    let s = bounded(raw, 200)?;
+    if s.is_empty() {
+        return Ok(s);
+    }
+    match url::Url::parse(&s) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => Ok(s),
+        _ => Err("Enter a valid URL.".into()),
+    }
+}
+
+pub fn choice(raw: &str, allowed: &[&str]) -> Result<String, String> {
+    let s = raw.trim();
+    if allowed.contains(&s) {
+        Ok(s.to_owned())
+    } else {
+        Err(format!("\"{s}\" is not a valid choice."))
+    }
+}
+
+pub fn date(raw: &str) -> Result<chrono::NaiveDate, String> {
+    chrono::NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d").map_err(|_| {
+        "Date has wrong format. Use one of these formats instead: YYYY-MM-DD.".to_owned()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usernames() {
+        assert_eq!(
+            Username::parse("  al.ice+1@x_y-z ").map(Username::into_inner),
+            Ok("al.ice+1@x_y-z".into())
+        );
+        assert!(Username::parse("   ").is_err());
+        assert!(Username::parse("has space").is_err());
+        assert!(Username::parse(&"a".repeat(151)).is_err());
+        assert!(Username::parse(&"a".repeat(150)).is_ok());
+    }
+
+    #[test]
+    fn emails() {
+        assert!(Email::parse("alice@example.com").is_ok());
+        assert!(Email::parse("a.b+c@sub.example.org").is_ok());
+        for bad in [
+            "",
+            "alice",
+            "alice@",
+            "@example.com",
+            "a@b",
+            "a@@b.com",
+            "a..b@x.com",
+            "a@-x.com",
+            "a b@x.com",
+        ] {
+            assert!(Email::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn websites_and_dates() {
+        assert!(website("https://example.com/me").is_ok());
+        assert!(website("").is_ok());
+        assert!(website("javascript:alert(1)").is_err());
+        assert!(date("2000-02-29").is_ok());
+        assert!(date("2001-02-29").is_err());
+        assert!(choice("friends", &["public", "friends"]).is_ok());
+        assert!(choice("nope", &["public"]).is_err());
+    }
+}

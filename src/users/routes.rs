@@ -1,0 +1,310 @@
+//! Handlers of /api/users/: parse, authorise, call the store, shape the response.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use sea_orm::{ActiveValue::Set, IntoActiveModel};
+use utoipa::OpenApi;
+
+use super::model::{
+    DeleteAccountBody, User, UserBrief, UserListItem, UserListQuery, UserPatch, UserUpdateBody,
+};
+use super::{brief, list_item, store, view};
+use crate::app::AppState;
+use crate::db::entities::user;
+use crate::error::{ApiError, FieldErrors};
+use crate::http::{CurrentUser, Json, Page, PageParams, Paginated, Path, Query};
+
+#[derive(OpenApi)]
+#[openapi(paths(
+    list_users,
+    me,
+    update_me,
+    patch_me,
+    delete_me,
+    get_user,
+    update_user,
+    patch_user,
+    block_user,
+    unblock_user,
+    list_blocked
+))]
+pub struct ApiDoc;
+
+/// A user `me` may see: active, and not someone who blocked `me` (staff see everyone).
+async fn visible_user(app: &AppState, me: &CurrentUser, id: i64) -> Result<user::Model, ApiError> {
+    let target = store::find_active(&app.db, id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    if !me.is_staff && target.id != me.id && store::has_blocked(&app.db, target.id, me.id).await? {
+        return Err(ApiError::NotFound);
+    }
+    Ok(target)
+}
+
+#[utoipa::path(get, path = "/api/users/", tag = "users", params(UserListQuery, PageParams),
+    responses((status = 200, body = Paginated<UserListItem>), (status = 401), (status = 404, description = "Invalid page.")),
+    security(("bearer" = [])))]
+#[tracing::instrument(skip_all, fields(user_id = me.id))]
+pub async fn list_users(
+    State(app): State<AppState>,
+    me: CurrentUser,
+    mut page: Page,
+    Query(q): Query<UserListQuery>,
+) -> Result<Json<Paginated<UserListItem>>, ApiError> {
+    let search = q.search.as_deref();
+    let count = store::count_visible(&app.db, me.id, search).await?;
+    page.resolve(count)?;
+    let rows = store::list_visible(&app.db, me.id, search, page.offset(), page.limit()).await?;
+    let items = rows.iter().map(|u| list_item(&me, u)).collect();
+    Ok(Json(page.wrap(count, items)))
+}
+
+#[utoipa::path(get, path = "/api/users/me/", tag = "users",
+    responses((status = 200, body = User), (status = 401)), security(("bearer" = [])))]
+pub async fn me(State(app): State<AppState>, me: CurrentUser) -> Result<Json<User>, ApiError> {
+    Ok(Json(view(&app, &me, &me.user).await?))
+}
+
+#[utoipa::path(put, path = "/api/users/me/", tag = "users", request_body = UserUpdateBody,
+    responses((status = 200, body = User), (status = 400), (status = 401)), security(("bearer" = [])))]
+pub async fn update_me(
+    State(app): State<AppState>,
+    me: CurrentUser,
+    Json(body): Json<UserUpdateBody>,
+) -> Result<Json<User>, ApiError> {
+    let id = me.id;
+    update(app, me, id, body, true).await
+}
+
+#[utoipa::path(patch, path = "/api/users/me/", tag = "users", request_body = UserUpdateBody,
+    responses((status = 200, body = User), (status = 400), (status = 401)), security(("bearer" = [])))]
+pub async fn patch_me(
+    State(app): State<AppState>,
+    me: CurrentUser,
+    Json(body): Json<UserUpdateBody>,
+) -> Result<Json<User>, ApiError> {
+    let id = me.id;
+    update(app, me, id, body, false).await
+}
+
+#[utoipa::path(get, path = "/api/users/{id}/", tag = "users", params(("id" = i64, Path)),
+    responses((status = 200, body = User), (status = 401), (status = 404)), security(("bearer" = [])))]
+pub async fn get_user(
+    State(app): State<AppState>,
+    me: CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<Json<User>, ApiError> {
+    let target = visible_user(&app, &me, id).await?;
+    Ok(Json(view(&app, &me, &target).await?))
+}
+
+#[utoipa::path(put, path = "/api/users/{id}/", tag = "users", params(("id" = i64, Path)),
+    request_body = UserUpdateBody,
+    responses((status = 200, body = User), (status = 400), (status = 401), (status = 403), (status = 404)),
+    security(("bearer" = [])))]
+pub async fn update_user(
+    State(app): State<AppState>,
+    me: CurrentUser,
+    Path(id): Path<i64>,
+    Json(body): Json<UserUpdateBody>,
+) -> Result<Json<User>, ApiError> {
+    update(app, me, id, body, true).await
+}
+
+#[utoipa::path(patch, path = "/api/users/{id}/", tag = "users", params(("id" = i64, Path)),
+    request_body = UserUpdateBody,
+    responses((status = 200, body = User), (status = 400), (status = 401), (status = 403), (status = 404)),
+    security(("bearer" = [])))]
+pub async fn patch_user(
+    State(app): State<AppState>,
+    me: CurrentUser,
+    Path(id): Path<i64>,
+    Json(body): Json<UserUpdateBody>,
+) -> Result<Json<User>, ApiError> {
+    update(app, me, id, body, false).await
+}
+
+#[tracing::instrument(skip_all, fields(user_id = me.id, target = id))]
+async fn update(
+    app: AppState,
+    me: CurrentUser,
+    id: i64,
+    body: UserUpdateBody,
+    full: bool,
+) -> Result<Json<User>, ApiError> {
+    let target = visible_user(&app, &me, id).await?;
+    if target.id != me.id && !me.is_staff {
+        return Err(ApiError::Forbidden);
+    }
+    let (patch, mut errors) = body.parse(full);
+    check_unique_and_media(&app, target.id, &patch, &mut errors).await?;
+    errors.into_result()?;
+    let updated = store::save(&app.db, apply(target, patch))
+        .await
+        .map_err(|e| {
+            if crate::db::is_unique_violation(&e) {
+                ApiError::rejected("A user with that username or email already exists.")
+            } else {
+                e.into()
+            }
+        })?;
+    // The caller's own cached row is stale now; view the updated one.
+    let viewer = if updated.id == me.id {
+        CurrentUser {
+            user: updated.clone(),
+            ..me
+        }
+    } else {
+        me
+    };
+    Ok(Json(view(&app, &viewer, &updated).await?))
+}
+
+async fn check_unique_and_media(
+    app: &AppState,
+    id: i64,
+    patch: &UserPatch,
+    errors: &mut FieldErrors,
+) -> Result<(), ApiError> {
+    if let Some(u) = &patch.username
+        && store::username_taken(&app.db, u.as_str(), Some(id)).await?
+    {
+        errors.add("username", "A user with that username already exists.");
+    }
+    if let Some(e) = &patch.email
+        && store::email_taken(&app.db, e.as_str(), Some(id)).await?
+    {
+        errors.add("email", "A user with that email already exists.");
+    }
+    // Media uploads are not built yet, so no media id can name an image of the caller's.
+    let mut profile = FieldErrors::new();
+    for (field, value) in [("avatar", patch.avatar), ("cover", patch.cover)] {
+        if let Some(Some(media_id)) = value {
+            profile.add(
+                field,
+                format!("Invalid pk \"{media_id}\" - object does not exist."),
+            );
+        }
+    }
+    errors.merge_nested("profile", profile);
+    Ok(())
+}
+
+fn apply(target: user::Model, p: UserPatch) -> user::ActiveModel {
+    let mut m = target.into_active_model();
+    if let Some(v) = p.username {
+        m.username_lower = Set(v.as_str().to_lowercase());
+        m.username = Set(v.into_inner());
+    }
+    if let Some(v) = p.email {
+        m.email_lower = Set(v.as_str().to_lowercase());
+        m.email = Set(v.into_inner());
+    }
+    if let Some(v) = p.first_name {
+        m.first_name = Set(v);
+    }
+    if let Some(v) = p.last_name {
+        m.last_name = Set(v);
+    }
+    if let Some(v) = p.bio {
+        m.bio = Set(v);
+    }
+    if let Some(v) = p.location {
+        m.location = Set(v);
+    }
+    if let Some(v) = p.website {
+        m.website = Set(v);
+    }
+    if let Some(v) = p.birth_date {
+        m.birth_date = Set(v);
+    }
+    if let Some(v) = p.visibility {
+        m.visibility = Set(v);
+    }
+    if let Some(v) = p.show_online_status {
+        m.show_online_status = Set(v);
+    }
+    if let Some(v) = p.allow_messages_from {
+        m.allow_messages_from = Set(v);
+    }
+    if let Some(v) = p.avatar {
+        m.avatar_id = Set(v);
+    }
+    if let Some(v) = p.cover {
+        m.cover_id = Set(v);
+    }
+    m
+}
+
+#[utoipa::path(delete, path = "/api/users/me/", tag = "users", request_body = DeleteAccountBody,
+    responses((status = 204, description = "Account deactivated, tokens revoked"), (status = 400), (status = 401)),
+    security(("bearer" = [])))]
+#[tracing::instrument(skip_all, fields(user_id = me.id))]
+pub async fn delete_me(
+    State(app): State<AppState>,
+    me: CurrentUser,
+    Json(body): Json<DeleteAccountBody>,
+) -> Result<StatusCode, ApiError> {
+    let password = body
+        .password
+        .filter(|p| !p.is_empty())
+        .ok_or_else(|| ApiError::field("password", super::fields::REQUIRED))?;
+    if !app
+        .passwords
+        .verify(password, Some(me.user.password.clone()))
+        .await?
+    {
+        return Err(ApiError::field("password", "Incorrect password."));
+    }
+    crate::auth::deactivate_account(&app, me.id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(post, path = "/api/users/{id}/block/", tag = "users", params(("id" = i64, Path)),
+    responses((status = 204), (status = 400, description = "Blocking yourself"), (status = 401), (status = 404)),
+    security(("bearer" = [])))]
+#[tracing::instrument(skip_all, fields(user_id = me.id, target = id))]
+pub async fn block_user(
+    State(app): State<AppState>,
+    me: CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, ApiError> {
+    let target = visible_user(&app, &me, id).await?;
+    if target.id == me.id {
+        return Err(ApiError::rejected("You cannot block yourself."));
+    }
+    store::block(&app.db, me.id, target.id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(delete, path = "/api/users/{id}/block/", tag = "users", params(("id" = i64, Path)),
+    responses((status = 204), (status = 401), (status = 404, description = "Not blocked")),
+    security(("bearer" = [])))]
+#[tracing::instrument(skip_all, fields(user_id = me.id, target = id))]
+pub async fn unblock_user(
+    State(app): State<AppState>,
+    me: CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, ApiError> {
+    if store::unblock(&app.db, me.id, id).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::NotFound)
+    }
+}
+
+#[utoipa::path(get, path = "/api/users/blocked/", tag = "users", params(PageParams),
+    responses((status = 200, body = Paginated<UserBrief>), (status = 401), (status = 404)),
+    security(("bearer" = [])))]
+pub async fn list_blocked(
+    State(app): State<AppState>,
+    me: CurrentUser,
+    mut page: Page,
+) -> Result<Json<Paginated<UserBrief>>, ApiError> {
+    let count = store::count_blocked_by(&app.db, me.id).await?;
+    page.resolve(count)?;
+    let rows = store::blocked_by(&app.db, me.id, page.offset(), page.limit()).await?;
+    Ok(Json(
+        page.wrap(count, rows.iter().map(|u| brief(&me, u)).collect()),
+    ))
+}

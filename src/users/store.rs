@@ -1,0 +1,282 @@
+//! Queries on users and blocks. Functions take any connection (so they also run inside a
+//! transaction) and return `DbErr`; they know nothing of HTTP.
+
+use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, Query};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbErr,
+    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select,
+};
+
+use crate::db::entities::{user, user_block};
+use crate::db::like_contains;
+
+pub async fn find_by_id(db: &impl ConnectionTrait, id: i64) -> Result<Option<user::Model>, DbErr> {
+    user::Entity::find_by_id(id).one(db).await
+}
+
+/// An active user by id.
+pub async fn find_active(db: &impl ConnectionTrait, id: i64) -> Result<Option<user::Model>, DbErr> {
+    Ok(find_by_id(db, id).await?.filter(|u| u.is_active))
+}
+
+/// Login accepts the username or the email, both ignoring case.
+pub async fn find_by_login(
+    db: &impl ConnectionTrait,
+    login: &str,
+) -> Result<Option<user::Model>, DbErr> {
+    let lower = login.trim().to_lowercase();
+    user::Entity::find()
+        .filter(
+            Condition::any()
+                .add(user::Column::UsernameLower.eq(lower.clone()))
+                .add(user::Column::EmailLower.eq(lower)),
+        )
+        .order_by_asc(user::Column::Id)
+        .one(db)
+        .await
+}
+
+pub async fn username_taken(
+    db: &impl ConnectionTrait,
+    username: &str,
+    except: Option<i64>,
+) -> Result<bool, DbErr> {
+    let mut q =
+        user::Entity::find().filter(user::Column::UsernameLower.eq(username.to_lowercase()));
+    if let Some(id) = except {
+        q = q.filter(user::Column::Id.ne(id));
+    }
+    Ok(q.count(db).await? > 0)
+}
+
+pub async fn email_taken(
+    db: &impl ConnectionTrait,
+    email: &str,
+    except: Option<i64>,
+) -> Result<bool, DbErr> {
+    let mut q = user::Entity::find().filter(user::Column::EmailLower.eq(email.to_lowercase()));
+    if let Some(id) = except {
+        q = q.filter(user::Column::Id.ne(id));
+    }
+    Ok(q.count(db).await? > 0)
+}
+
+pub struct NewUser {
+    pub username: String,
+    pub email: String,
+    pub password_hash: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub is_staff: bool,
+    pub is_superuser: bool,
+}
+
+pub async fn insert(db: &impl ConnectionTrait, new: NewUser) -> Result<user::Model, DbErr> {
+    user::ActiveModel {
+        username_lower: Set(new.username.to_lowercase()),
+        username: Set(new.username),
+        email_lower: Set(new.email.to_lowercase()),
+        email: Set(new.email),
+        password: Set(new.password_hash),
+        first_name: Set(new.first_name),
+        last_name: Set(new.last_name),
+        is_staff: Set(new.is_staff),
+        is_superuser: Set(new.is_superuser),
+        is_active: Set(true),
+        date_joined: Set(crate::db::now()),
+        last_login: Set(None),
+        last_seen: Set(None),
+        token_version: Set(0),
+        bio: Set(String::new()),
+        location: Set(String::new()),
+        website: Set(String::new()),
+        birth_date: Set(None),
+        visibility: Set("public".into()),
+        show_online_status: Set(true),
+        allow_messages_from: Set("everyone".into()),
+        avatar_id: Set(None),
+        cover_id: Set(None),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+}
+
+/// Saves the changed columns of `model`.
+pub async fn save(
+    db: &impl ConnectionTrait,
+    model: user::ActiveModel,
+) -> Result<user::Model, DbErr> {
+    model.update(db).await
+}
+
+pub async fn touch_last_login(db: &impl ConnectionTrait, id: i64) -> Result<(), DbErr> {
+    user::Entity::update_many()
+        .col_expr(user::Column::LastLogin, Expr::value(crate::db::now()))
+        .filter(user::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Replaces the password hash and bumps the token version, so every access token issued
+/// before now stops working.
+pub async fn set_password(db: &impl ConnectionTrait, id: i64, hash: String) -> Result<(), DbErr> {
+    user::Entity::update_many()
+        .col_expr(user::Column::Password, Expr::value(hash))
+        .col_expr(
+            user::Column::TokenVersion,
+            Expr::col(user::Column::TokenVersion).add(1),
+        )
+        .filter(user::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+pub async fn deactivate(db: &impl ConnectionTrait, id: i64) -> Result<(), DbErr> {
+    user::Entity::update_many()
+        .col_expr(user::Column::IsActive, Expr::value(false))
+        .col_expr(
+            user::Column::TokenVersion,
+            Expr::col(user::Column::TokenVersion).add(1),
+        )
+        .filter(user::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Active users visible to `viewer` (neither side has blocked the other), optionally matching
+/// `search` in username, first or last name.
+fn visible_query(viewer: i64, search: Option<&str>) -> Select<user::Entity> {
+    let mut q = user::Entity::find()
+        .filter(user::Column::IsActive.eq(true))
+        .filter(not_blocked_either_way(viewer));
+    if let Some(s) = search.map(str::trim).filter(|s| !s.is_empty()) {
+        let pattern = like_contains(s);
+        let like = |col: user::Column| {
+            Expr::expr(Func::lower(Expr::col(col)))
+                .like(LikeExpr::new(pattern.clone()).escape('\\'))
+        };
+        q = q.filter(
+            Condition::any()
+                .add(like(user::Column::Username))
+                .add(like(user::Column::FirstName))
+                .add(like(user::Column::LastName)),
+        );
+    }
+    q
+}
+
+pub async fn count_visible(
+    db: &impl ConnectionTrait,
+    viewer: i64,
+    search: Option<&str>,
+) -> Result<u64, DbErr> {
+    visible_query(viewer, search).count(db).await
+}
+
+/// A page of `visible_query`, ordered by username.
+pub async fn list_visible(
+    db: &impl ConnectionTrait,
+    viewer: i64,
+    search: Option<&str>,
+    offset: u64,
+    limit: u64,
+) -> Result<Vec<user::Model>, DbErr> {
+    visible_query(viewer, search)
+        .order_by_asc(user::Column::UsernameLower)
+        .offset(offset)
+        .limit(limit)
+        .all(db)
+        .await
+}
+
+/// `users.id` is neither blocked by `viewer` nor blocking them.
+fn not_blocked_either_way(viewer: i64) -> Condition {
+    let blocked_by_viewer = Query::select()
+        .column(user_block::Column::BlockedId)
+        .from(user_block::Entity)
+        .and_where(user_block::Column::BlockerId.eq(viewer))
+        .to_owned();
+    let blocking_viewer = Query::select()
+        .column(user_block::Column::BlockerId)
+        .from(user_block::Entity)
+        .and_where(user_block::Column::BlockedId.eq(viewer))
+        .to_owned();
+    Condition::all()
+        .add(user::Column::Id.not_in_subquery(blocked_by_viewer))
+        .add(user::Column::Id.not_in_subquery(blocking_viewer))
+}
+
+/// Whether `blocker` has blocked `blocked`.
+pub async fn has_blocked(
+    db: &impl ConnectionTrait,
+    blocker: i64,
+    blocked: i64,
+) -> Result<bool, DbErr> {
+    Ok(user_block::Entity::find_by_id((blocker, blocked))
+        .one(db)
+        .await?
+        .is_some())
+}
+
+/// Blocks `blocked`; true when the block is new.
+pub async fn block(db: &impl ConnectionTrait, blocker: i64, blocked: i64) -> Result<bool, DbErr> {
+    if has_blocked(db, blocker, blocked).await? {
+        return Ok(false);
+    }
+    let res = user_block::ActiveModel {
+        blocker_id: Set(blocker),
+        blocked_id: Set(blocked),
+        created_at: Set(crate::db::now()),
+    }
+    .insert(db)
+    .await;
+    match res {
+        Ok(_) => Ok(true),
+        // A concurrent identical block got there first: the outcome is the same.
+        Err(e) if crate::db::is_unique_violation(&e) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Removes a block; false when there was none.
+pub async fn unblock(db: &impl ConnectionTrait, blocker: i64, blocked: i64) -> Result<bool, DbErr> {
+    let res = user_block::Entity::delete_by_id((blocker, blocked))
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected > 0)
+}
+
+pub async fn count_blocked_by(db: &impl ConnectionTrait, blocker: i64) -> Result<u64, DbErr> {
+    user_block::Entity::find()
+        .filter(user_block::Column::BlockerId.eq(blocker))
+        .count(db)
+        .await
+}
+
+/// The users `blocker` has blocked, most recent first.
+pub async fn blocked_by(
+    db: &impl ConnectionTrait,
+    blocker: i64,
+    offset: u64,
+    limit: u64,
+) -> Result<Vec<user::Model>, DbErr> {
+    let blocks = user_block::Entity::find()
+        .filter(user_block::Column::BlockerId.eq(blocker))
+        .order_by_desc(user_block::Column::CreatedAt)
+        .order_by_desc(user_block::Column::BlockedId)
+        .offset(offset)
+        .limit(limit)
+        .all(db)
+        .await?;
+    let ids: Vec<i64> = blocks.iter().map(|b| b.blocked_id).collect();
+    let mut users = user::Entity::find()
+        .filter(user::Column::Id.is_in(ids.clone()))
+        .all(db)
+        .await?;
+    users.sort_by_key(|u| ids.iter().position(|id| *id == u.id));
+    Ok(users)
+}

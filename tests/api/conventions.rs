@@ -1,0 +1,145 @@
+use reqwest::Method;
+use serde_json::json;
+
+use crate::helpers::{TestApp, json_of};
+
+/// Every endpoint that takes a JSON body, with whether it needs a token.
+const BODY_ENDPOINTS: &[(&str, &str, bool)] = &[
+    ("POST", "/api/auth/register/", false),
+    ("POST", "/api/auth/login/", false),
+    ("POST", "/api/auth/refresh/", false),
+    ("POST", "/api/auth/verify/", false),
+    ("POST", "/api/auth/logout/", true),
+    ("POST", "/api/auth/password/change/", true),
+    ("PUT", "/api/users/me/", true),
+    ("PATCH", "/api/users/me/", true),
+    ("DELETE", "/api/users/me/", true),
+    ("PUT", "/api/users/{id}/", true),
+    ("PATCH", "/api/users/{id}/", true),
+];
+
+#[tokio::test]
+async fn malformed_bodies_get_a_4xx_in_the_drf_shape_on_every_endpoint() {
+    let app = TestApp::spawn().await;
+    let alice = app.register("alice").await;
+    let bodies: &[(&str, &str)] = &[
+        ("application/json", "{\"username\": "),
+        ("application/json", "[1, 2]"),
+        ("application/json", "\"just a string\""),
+        (
+            "application/json",
+            "{\"username\": {\"nested\": true}, \"password\": [1], \"profile\": 7}",
+        ),
+        ("application/json", "null"),
+        ("text/plain", "hello"),
+        ("application/x-www-form-urlencoded", "a=b"),
+    ];
+    for (method, path, auth) in BODY_ENDPOINTS {
+        let path = path.replace("{id}", &alice.id.to_string());
+        for (content_type, body) in bodies {
+            let mut req = app
+                .client
+                .request(
+                    Method::from_bytes(method.as_bytes()).expect("method"),
+                    app.url(&path),
+                )
+                .header("content-type", *content_type)
+                .body(body.to_string());
+            if *auth {
+                req = req.bearer_auth(&alice.access);
+            }
+            let res = req.send().await.expect("sent");
+            let status = res.status().as_u16();
+            assert!(
+                (400..500).contains(&status),
+                "{method} {path} {body}: {status}"
+            );
+            let json = json_of(res).await;
+            assert!(json.is_object(), "{method} {path}: {json}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn bad_json_wrong_content_type_and_large_bodies_have_their_statuses() {
+    let app = TestApp::spawn().await;
+    let send = |ct: &'static str, body: String| {
+        app.client
+            .post(app.url("/api/auth/login/"))
+            .header("content-type", ct)
+            .body(body)
+            .send()
+    };
+    let res = send("application/json", "{oops".into())
+        .await
+        .expect("sent");
+    assert_eq!(res.status(), 400);
+    let detail = json_of(res).await["detail"]
+        .as_str()
+        .expect("detail")
+        .to_owned();
+    assert!(detail.starts_with("JSON parse error - "), "{detail}");
+
+    let res = send("text/plain", "{}".into()).await.expect("sent");
+    assert_eq!(res.status(), 415);
+    assert_eq!(
+        json_of(res).await["detail"],
+        "Unsupported media type \"text/plain\" in request."
+    );
+
+    let huge = format!("{{\"username\": \"{}\"}}", "x".repeat(200 * 1024));
+    let res = send("application/json", huge).await.expect("sent");
+    assert_eq!(res.status(), 413);
+    assert!(json_of(res).await["detail"].is_string());
+}
+
+#[tokio::test]
+async fn unknown_routes_and_wrong_methods_answer_in_json() {
+    let app = TestApp::spawn().await;
+    let res = app.get_anon("/api/nothing-here/").await;
+    assert_eq!(res.status(), 404);
+    assert_eq!(json_of(res).await, json!({"detail": "Not found."}));
+    let res = app
+        .request(Method::DELETE, "/api/auth/login/", None, None)
+        .await;
+    assert_eq!(res.status(), 405);
+    assert_eq!(
+        json_of(res).await,
+        json!({"detail": "Method \"DELETE\" not allowed."})
+    );
+}
+
+#[tokio::test]
+async fn paths_work_with_and_without_the_trailing_slash() {
+    let app = TestApp::spawn().await;
+    let alice = app.register("alice").await;
+    for path in ["/api/users/me/", "/api/users/me", "/health/", "/health"] {
+        assert_eq!(app.get(&alice, path).await.status(), 200, "{path}");
+    }
+    let res = app
+        .post_anon("/api/auth/verify", json!({"token": alice.access}))
+        .await;
+    assert_eq!(res.status(), 200);
+}
+
+#[tokio::test]
+async fn responses_carry_a_request_id_and_cors_headers() {
+    let app = TestApp::spawn().await;
+    let res = app.get_anon("/health/").await;
+    assert!(res.headers().contains_key("x-request-id"));
+    let res = app
+        .client
+        .request(Method::OPTIONS, app.url("/api/users/me/"))
+        .header("origin", "http://frontend.test")
+        .header("access-control-request-method", "GET")
+        .header("access-control-request-headers", "authorization")
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(
+        res.headers()
+            .get("access-control-allow-origin")
+            .expect("cors"),
+        "http://frontend.test"
+    );
+}

@@ -1,0 +1,218 @@
+//! `TestApp`: the real server on 127.0.0.1:0 with its own database (a fresh SQLite file, or a
+//! fresh PostgreSQL database when `AGORA_TEST_DATABASE_URL` is set), and a helper per verb.
+
+use std::sync::Once;
+use std::time::Duration;
+
+use agora::app::{self, AppState};
+use agora::config::Settings;
+use reqwest::{Method, Response};
+use sea_orm::{ConnectionTrait, Database};
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+
+pub const SECRET: &str = "test-secret-key-that-is-long-enough-0123456789";
+pub const PASSWORD: &str = "correct-horse-battery";
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub state: AppState,
+    _dir: tempfile::TempDir,
+    _stop: oneshot::Sender<()>,
+}
+
+#[derive(Clone, Debug)]
+pub struct TestUser {
+    pub id: i64,
+    pub username: String,
+    pub access: String,
+    pub refresh: String,
+}
+
+fn init_logs() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        if std::env::var("TEST_LOG").is_ok() {
+            tracing_subscriber::fmt()
+                .with_env_filter("info")
+                .with_test_writer()
+                .init();
+        }
+    });
+}
+
+/// A database of its own for one test.
+async fn fresh_database_url(dir: &tempfile::TempDir) -> String {
+    match std::env::var("AGORA_TEST_DATABASE_URL") {
+        Ok(base) if !base.is_empty() => {
+            let admin = Database::connect(&base)
+                .await
+                .expect("connect to the test server");
+            let name = format!("agora_test_{}", rand::random::<u64>());
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                .await
+                .expect("create a test database");
+            admin.close().await.expect("close admin connection");
+            let mut url = url::Url::parse(&base).expect("AGORA_TEST_DATABASE_URL is a URL");
+            url.set_path(&format!("/{name}"));
+            url.to_string()
+        }
+        _ => format!(
+            "sqlite://{}?mode=rwc",
+            dir.path().join("agora.db").display()
+        ),
+    }
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        Self::spawn_with(|_| {}).await
+    }
+
+    pub async fn spawn_with(configure: impl FnOnce(&mut Settings)) -> Self {
+        init_logs();
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut settings = Settings {
+            bind: "127.0.0.1:0".parse().expect("address"),
+            data_dir: dir.path().to_owned(),
+            database_url: fresh_database_url(&dir).await,
+            redis_url: None,
+            secret_key: SECRET.into(),
+            access_token_lifetime: Duration::from_secs(300),
+            refresh_token_lifetime: Duration::from_secs(86_400),
+            cors_origins: vec!["http://frontend.test".into()],
+            log: "info".into(),
+            auto_migrate: true,
+            login_rate_per_minute: 1000,
+            max_body_bytes: 64 * 1024,
+            // Cheap hashes keep the suite fast; the algorithm is the same.
+            argon2_memory_kib: 64,
+            argon2_iterations: 1,
+        };
+        configure(&mut settings);
+        let state = AppState::build(settings).await.expect("app state");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let (stop, stopped) = oneshot::channel::<()>();
+        tokio::spawn(app::serve(state.clone(), listener, async {
+            let _ = stopped.await; // the sender dropping is the signal too
+        }));
+        Self {
+            base: format!("http://{addr}"),
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("client"),
+            state,
+            _dir: dir,
+            _stop: stop,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Response {
+        let mut req = self.client.request(method, self.url(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        req.send().await.expect("request sent")
+    }
+
+    pub async fn get(&self, user: &TestUser, path: &str) -> Response {
+        self.request(Method::GET, path, Some(&user.access), None)
+            .await
+    }
+
+    pub async fn post(&self, user: &TestUser, path: &str, body: Value) -> Response {
+        self.request(Method::POST, path, Some(&user.access), Some(body))
+            .await
+    }
+
+    pub async fn put(&self, user: &TestUser, path: &str, body: Value) -> Response {
+        self.request(Method::PUT, path, Some(&user.access), Some(body))
+            .await
+    }
+
+    pub async fn patch(&self, user: &TestUser, path: &str, body: Value) -> Response {
+        self.request(Method::PATCH, path, Some(&user.access), Some(body))
+            .await
+    }
+
+    pub async fn delete(&self, user: &TestUser, path: &str) -> Response {
+        self.request(Method::DELETE, path, Some(&user.access), None)
+            .await
+    }
+
+    pub async fn post_anon(&self, path: &str, body: Value) -> Response {
+        self.request(Method::POST, path, None, Some(body)).await
+    }
+
+    pub async fn get_anon(&self, path: &str) -> Response {
+        self.request(Method::GET, path, None, None).await
+    }
+
+    /// Registers `username` with the default password and returns its tokens.
+    pub async fn register(&self, username: &str) -> TestUser {
+        let res = self
+            .post_anon(
+                "/api/auth/register/",
+                json!({
+                    "username": username,
+                    "email": format!("{username}@example.com"),
+                    "password": PASSWORD,
+                }),
+            )
+            .await;
+        assert_eq!(res.status(), 201, "registering {username}");
+        let body: Value = res.json().await.expect("json");
+        TestUser {
+            id: body["user"]["id"].as_i64().expect("id"),
+            username: username.into(),
+            access: body["access"].as_str().expect("access").into(),
+            refresh: body["refresh"].as_str().expect("refresh").into(),
+        }
+    }
+
+    pub async fn login(&self, login: &str, password: &str) -> Response {
+        self.post_anon(
+            "/api/auth/login/",
+            json!({"username": login, "password": password}),
+        )
+        .await
+    }
+
+    /// Makes a user staff directly in the database: there is no endpoint for it, by design.
+    pub async fn make_staff(&self, user: &TestUser) {
+        use sea_orm::{ActiveModelTrait, ActiveValue::Set};
+        agora::db::entities::user::ActiveModel {
+            id: Set(user.id),
+            is_staff: Set(true),
+            ..Default::default()
+        }
+        .update(&self.state.db)
+        .await
+        .expect("make staff");
+    }
+}
+
+pub async fn json_of(res: Response) -> Value {
+    let status = res.status();
+    let text = res.text().await.expect("body");
+    serde_json::from_str(&text).unwrap_or_else(|_| panic!("status {status}: not JSON: {text}"))
+}

@@ -1,0 +1,66 @@
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, json_of};
+
+#[tokio::test]
+async fn health_reports_each_part() {
+    let app = TestApp::spawn().await;
+    let res = app.get_anon("/health/").await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        json_of(res).await,
+        json!({"status": "ok", "database": "ok", "broker": "ok"})
+    );
+}
+
+#[tokio::test]
+async fn metrics_are_prometheus_text() {
+    let app = TestApp::spawn().await;
+    app.get_anon("/health/").await;
+    let res = app.get_anon("/metrics").await;
+    assert_eq!(res.status(), 200);
+    let text = res.text().await.expect("text");
+    assert!(text.contains("agora_http_requests_total"), "{text}");
+    assert!(text.contains("route=\"/health\""));
+}
+
+#[tokio::test]
+async fn the_schema_is_openapi_3_1_and_lists_every_endpoint() {
+    let app = TestApp::spawn().await;
+    let doc: Value = json_of(app.get_anon("/api/schema/").await).await;
+    assert!(doc["openapi"].as_str().expect("version").starts_with("3.1"));
+    let paths = doc["paths"].as_object().expect("paths");
+    let expected = [
+        ("/api/auth/register/", "post"),
+        ("/api/auth/login/", "post"),
+        ("/api/auth/refresh/", "post"),
+        ("/api/auth/verify/", "post"),
+        ("/api/auth/logout/", "post"),
+        ("/api/auth/password/change/", "post"),
+        ("/api/users/", "get"),
+        ("/api/users/me/", "get"),
+        ("/api/users/me/", "delete"),
+        ("/api/users/{id}/", "get"),
+        ("/api/users/{id}/", "put"),
+        ("/api/users/{id}/", "patch"),
+        ("/api/users/{id}/block/", "post"),
+        ("/api/users/{id}/block/", "delete"),
+        ("/api/users/blocked/", "get"),
+        ("/health/", "get"),
+        ("/metrics", "get"),
+    ];
+    for (path, method) in expected {
+        assert!(
+            paths.get(path).and_then(|p| p.get(method)).is_some(),
+            "{method} {path}"
+        );
+    }
+    assert!(doc["components"]["schemas"]["User"].is_object());
+    assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
+
+    for page in ["/api/swagger/", "/api/redoc/"] {
+        let res = app.get_anon(page).await;
+        assert_eq!(res.status(), 200);
+        assert!(res.text().await.expect("html").contains("/api/schema/"));
+    }
+}
