@@ -22,7 +22,9 @@ use crate::auth::tokens::TokenService;
 use crate::auth::{self, LoginLimiter};
 use crate::config::Settings;
 use crate::error::ApiError;
-use crate::{db, http, ops, users};
+use crate::realtime::Realtime;
+use crate::{db, friends, http, notifications, ops, realtime, users};
+use tokio::sync::watch;
 
 /// Everything a handler needs; cheap to clone.
 #[derive(Clone)]
@@ -34,6 +36,9 @@ pub struct Inner {
     pub tokens: TokenService,
     pub passwords: Passwords,
     pub login_limiter: LoginLimiter,
+    pub realtime: Realtime,
+    /// Flipped to true when the server begins shutting down; WebSocket tasks watch it.
+    shutdown: watch::Sender<bool>,
 }
 
 impl Deref for AppState {
@@ -44,13 +49,22 @@ impl Deref for AppState {
 }
 
 impl AppState {
+    pub fn shutdown_signal(&self) -> watch::Receiver<bool> {
+        self.shutdown.subscribe()
+    }
+
     /// Connects to the database and, unless turned off, migrates it.
     pub async fn build(settings: Settings) -> Result<Self, ApiError> {
         let db = db::connect(&settings.database_url).await?;
         if settings.auto_migrate {
             db::migrate(&db).await?;
         }
+        let realtime = Realtime::build(&settings)
+            .await
+            .map_err(ApiError::Internal)?;
         Ok(Self(Arc::new(Inner {
+            realtime,
+            shutdown: watch::channel(false).0,
             tokens: TokenService::new(
                 &settings.secret_key,
                 settings.access_token_lifetime,
@@ -71,6 +85,9 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(auth::router())
         .merge(users::router())
+        .merge(friends::router())
+        .merge(notifications::router())
+        .merge(realtime::router())
         .merge(http::docs::router())
         .route("/health", axum::routing::get(ops::health))
         .route("/metrics", axum::routing::get(ops::metrics))
@@ -129,12 +146,17 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     // Trailing-slash-insensitive routing: the slash is trimmed before the router sees the path.
     let app = NormalizePathLayer::trim_trailing_slash().layer(router(state.clone()));
-    let upkeep = tokio::spawn(background(state));
+    let upkeep = tokio::spawn(background(state.clone()));
+    let notify = state.clone();
     let res = axum::serve(
         listener,
         ServiceExt::<Request>::into_make_service_with_connect_info::<SocketAddr>(app),
     )
-    .with_graceful_shutdown(shutdown)
+    .with_graceful_shutdown(async move {
+        shutdown.await;
+        // Upgraded sockets are not HTTP requests: tell them to close too.
+        notify.shutdown.send_replace(true);
+    })
     .await;
     upkeep.abort();
     res

@@ -42,6 +42,12 @@ pub struct Settings {
     pub max_body_bytes: usize,
     pub argon2_memory_kib: u32,
     pub argon2_iterations: u32,
+    /// Namespace of every Redis key and channel, so several deployments can share a server.
+    pub redis_prefix: String,
+    /// The server pings each WebSocket this often and drops one silent for two periods.
+    pub ws_heartbeat: Duration,
+    /// With Redis, how long an instance's presence claims live without renewal.
+    pub presence_ttl: Duration,
 }
 
 /// Where the secret key came from, so `serve` can warn about a generated one.
@@ -176,6 +182,19 @@ impl Settings {
                 2,
                 1,
             )?,
+            redis_prefix: var("AGORA_REDIS_PREFIX").unwrap_or_else(|| "agora".into()),
+            ws_heartbeat: Duration::from_secs(parse_num(
+                "AGORA_WS_HEARTBEAT_SECS",
+                var("AGORA_WS_HEARTBEAT_SECS"),
+                30,
+                1,
+            )?),
+            presence_ttl: Duration::from_secs(parse_num(
+                "AGORA_PRESENCE_TTL_SECS",
+                var("AGORA_PRESENCE_TTL_SECS"),
+                60,
+                3,
+            )?),
             data_dir,
         };
         Ok((settings, secret_source))

@@ -5,7 +5,9 @@
 //! - `error`: `ApiError`, the one error type, and the DRF-shaped bodies.
 //! - `http`: extractors, pagination, OpenAPI document and docs pages.
 //! - `db`: connection, migrations, entities.
-//! - `auth`, `users`: one folder per feature, each with its routes and store.
+//! - `auth`, `users`, `friends`, `notifications`: one folder per feature, each with its routes
+//!   and store.
+//! - `realtime`: the WebSocket gateway, hub, bus (in-process or Redis) and presence.
 //! - `ops`: health and metrics.
 
 pub mod app;
@@ -13,6 +15,9 @@ pub mod auth;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod friends;
 pub mod http;
+pub mod notifications;
 pub mod ops;
+pub mod realtime;
 pub mod users;

@@ -29,8 +29,11 @@ pub async fn health(State(app): State<AppState>) -> Response {
     } else {
         "down"
     };
-    // The in-process bus cannot be down; a Redis bus reports its own state once it exists.
-    let broker = "ok";
+    let broker = if app.realtime.broker_healthy().await {
+        "ok"
+    } else {
+        "down"
+    };
     let healthy = database == "ok" && broker == "ok";
     let body = Health {
         status: if healthy { "ok" } else { "error" },

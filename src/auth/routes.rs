@@ -112,11 +112,7 @@ pub async fn register(
     })?;
     tracing::info!(user_id = user.id, "registered");
     let pair = issue_pair(&app, &user, None).await?;
-    let me = CurrentUser {
-        id: user.id,
-        is_staff: user.is_staff,
-        user: user.clone(),
-    };
+    let me = CurrentUser::of(user.clone());
     let view = users::view(&app, &me, &user).await?;
     Ok((
         StatusCode::CREATED,
@@ -156,11 +152,7 @@ pub async fn login(
     user_store::touch_last_login(&app.db, user.id).await?;
     tracing::info!(user_id = user.id, "logged in");
     let pair = issue_pair(&app, &user, None).await?;
-    let me = CurrentUser {
-        id: user.id,
-        is_staff: user.is_staff,
-        user: user.clone(),
-    };
+    let me = CurrentUser::of(user.clone());
     let view = users::view(&app, &me, &user).await?;
     Ok(Json(AuthResponse {
         user: view,

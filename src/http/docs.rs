@@ -40,6 +40,8 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     let mut doc = BaseDoc::openapi();
     doc.merge(crate::auth::ApiDoc::openapi());
     doc.merge(crate::users::ApiDoc::openapi());
+    doc.merge(crate::friends::ApiDoc::openapi());
+    doc.merge(crate::notifications::ApiDoc::openapi());
     doc
 }
 

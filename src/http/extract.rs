@@ -175,6 +175,20 @@ pub struct CurrentUser {
     pub id: i64,
     pub is_staff: bool,
     pub user: user::Model,
+    /// When the presented access token expires (Unix seconds); the WebSocket closes then.
+    pub token_expires_at: i64,
+}
+
+impl CurrentUser {
+    /// The user as their own viewer, for responses right after register or login.
+    pub fn of(user: user::Model) -> Self {
+        Self {
+            id: user.id,
+            is_staff: user.is_staff,
+            token_expires_at: 0,
+            user,
+        }
+    }
 }
 
 impl FromRequestParts<AppState> for CurrentUser {
@@ -208,6 +222,7 @@ pub async fn authenticate(app: &AppState, token: &str) -> Result<CurrentUser, Ap
         id: user.id,
         is_staff: user.is_staff,
         user,
+        token_expires_at: claims.exp,
     })
 }
 

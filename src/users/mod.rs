@@ -10,8 +10,11 @@ use axum::Router;
 use axum::routing::{get, post};
 
 use crate::app::AppState;
+use std::collections::HashSet;
+
 use crate::db::entities::user;
 use crate::error::ApiError;
+use crate::friends;
 use crate::http::CurrentUser;
 use model::{FriendshipStatus, Profile, ProfileView, User, UserBrief, UserListItem};
 
@@ -40,19 +43,108 @@ pub fn router() -> Router<AppState> {
         )
 }
 
-/// How `viewer` relates to `target`. Friendships come with the friends feature; until then
-/// the only relation besides `self` is `none`.
-pub fn friendship_status(viewer: &CurrentUser, target: &user::Model) -> FriendshipStatus {
-    if viewer.id == target.id {
-        FriendshipStatus::Myself
-    } else {
-        FriendshipStatus::None
+/// Who is looking: relations and visibility are computed for them.
+#[derive(Clone, Copy, Debug)]
+pub struct Viewer {
+    pub id: i64,
+    pub is_staff: bool,
+}
+
+impl From<&CurrentUser> for Viewer {
+    fn from(me: &CurrentUser) -> Self {
+        Self {
+            id: me.id,
+            is_staff: me.is_staff,
+        }
     }
 }
 
-/// Presence is not built yet, so nobody's online state is known: null, as API.md allows.
-fn is_online(_viewer: &CurrentUser, _target: &user::Model) -> Option<bool> {
-    None
+/// The viewer's relations to a set of users, loaded in a fixed number of queries however many
+/// users a page holds: friendships, pending requests and presence.
+pub struct Relations {
+    viewer: Viewer,
+    friends: HashSet<i64>,
+    sent: HashSet<i64>,
+    received: HashSet<i64>,
+    online: HashSet<i64>,
+}
+
+impl Relations {
+    pub async fn load(
+        app: &AppState,
+        viewer: Viewer,
+        targets: &[&user::Model],
+    ) -> Result<Self, ApiError> {
+        let ids: Vec<i64> = targets
+            .iter()
+            .map(|u| u.id)
+            .filter(|id| *id != viewer.id)
+            .collect();
+        let friends = friends::store::friends_among(&app.db, viewer.id, &ids).await?;
+        let (sent, received) = friends::store::pending_among(&app.db, viewer.id, &ids).await?;
+        let mut rel = Self {
+            viewer,
+            friends,
+            sent,
+            received,
+            online: HashSet::new(),
+        };
+        let visible: Vec<i64> = targets
+            .iter()
+            .filter(|u| rel.presence_visible(u))
+            .map(|u| u.id)
+            .collect();
+        rel.online = app.realtime.online(visible).await;
+        Ok(rel)
+    }
+
+    pub fn status(&self, target_id: i64) -> FriendshipStatus {
+        if target_id == self.viewer.id {
+            FriendshipStatus::Myself
+        } else if self.friends.contains(&target_id) {
+            FriendshipStatus::Friends
+        } else if self.sent.contains(&target_id) {
+            FriendshipStatus::RequestSent
+        } else if self.received.contains(&target_id) {
+            FriendshipStatus::RequestReceived
+        } else {
+            FriendshipStatus::None
+        }
+    }
+
+    /// Presence is shown to the user, to staff, and to friends unless the user hides it.
+    fn presence_visible(&self, target: &user::Model) -> bool {
+        target.id == self.viewer.id
+            || self.viewer.is_staff
+            || (target.show_online_status && self.friends.contains(&target.id))
+    }
+
+    pub fn is_online(&self, target: &user::Model) -> Option<bool> {
+        self.presence_visible(target)
+            .then(|| self.online.contains(&target.id))
+    }
+
+    pub fn brief(&self, target: &user::Model) -> UserBrief {
+        brief_of(target, self.is_online(target))
+    }
+
+    pub fn list_item(&self, target: &user::Model) -> UserListItem {
+        UserListItem {
+            user: self.brief(target),
+            friendship_status: self.status(target.id),
+        }
+    }
+}
+
+/// UserBriefs of `targets` as `viewer` sees them.
+pub async fn briefs(
+    app: &AppState,
+    viewer: Viewer,
+    targets: &[user::Model],
+) -> Result<Vec<UserBrief>, ApiError> {
+    let refs: Vec<&user::Model> = targets.iter().collect();
+    let rel = Relations::load(app, viewer, &refs).await?;
+    Ok(targets.iter().map(|t| rel.brief(t)).collect())
 }
 
 pub fn brief_of(target: &user::Model, is_online: Option<bool>) -> UserBrief {
@@ -66,24 +158,14 @@ pub fn brief_of(target: &user::Model, is_online: Option<bool>) -> UserBrief {
     }
 }
 
-pub fn brief(viewer: &CurrentUser, target: &user::Model) -> UserBrief {
-    brief_of(target, is_online(viewer, target))
-}
-
-pub fn list_item(viewer: &CurrentUser, target: &user::Model) -> UserListItem {
-    UserListItem {
-        user: brief(viewer, target),
-        friendship_status: friendship_status(viewer, target),
-    }
-}
-
 /// The full User object as `viewer` may see it.
 pub async fn view(
-    _app: &AppState,
+    app: &AppState,
     viewer: &CurrentUser,
     target: &user::Model,
 ) -> Result<User, ApiError> {
-    let status = friendship_status(viewer, target);
+    let rel = Relations::load(app, viewer.into(), &[target]).await?;
+    let status = rel.status(target.id);
     let privileged = viewer.id == target.id || viewer.is_staff;
     let profile_visible = privileged
         || match target.visibility.as_str() {
@@ -107,18 +189,18 @@ pub async fn view(
             visibility: target.visibility.clone(),
         }
     };
-    let presence_visible = privileged || target.show_online_status;
+    let is_online = rel.is_online(target);
     Ok(User {
-        brief: brief(viewer, target),
+        brief: brief_of(target, is_online),
         email: privileged.then(|| target.email.clone()),
         date_joined: target.date_joined,
-        last_seen: if presence_visible {
+        last_seen: if is_online.is_some() {
             target.last_seen
         } else {
             None
         },
         friendship_status: status,
         profile,
-        friend_count: 0,
+        friend_count: friends::store::count_friends(&app.db, target.id).await?,
     })
 }

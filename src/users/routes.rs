@@ -8,7 +8,7 @@ use utoipa::OpenApi;
 use super::model::{
     DeleteAccountBody, User, UserBrief, UserListItem, UserListQuery, UserPatch, UserUpdateBody,
 };
-use super::{brief, list_item, store, view};
+use super::{Relations, briefs, store, view};
 use crate::app::AppState;
 use crate::db::entities::user;
 use crate::error::{ApiError, FieldErrors};
@@ -55,7 +55,9 @@ pub async fn list_users(
     let count = store::count_visible(&app.db, me.id, search).await?;
     page.resolve(count)?;
     let rows = store::list_visible(&app.db, me.id, search, page.offset(), page.limit()).await?;
-    let items = rows.iter().map(|u| list_item(&me, u)).collect();
+    let refs: Vec<&user::Model> = rows.iter().collect();
+    let rel = Relations::load(&app, (&me).into(), &refs).await?;
+    let items = rows.iter().map(|u| rel.list_item(u)).collect();
     Ok(Json(page.wrap(count, items)))
 }
 
@@ -274,6 +276,7 @@ pub async fn block_user(
         return Err(ApiError::rejected("You cannot block yourself."));
     }
     store::block(&app.db, me.id, target.id).await?;
+    crate::friends::end_everything_between(&app, me.id, target.id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -305,6 +308,6 @@ pub async fn list_blocked(
     page.resolve(count)?;
     let rows = store::blocked_by(&app.db, me.id, page.offset(), page.limit()).await?;
     Ok(Json(
-        page.wrap(count, rows.iter().map(|u| brief(&me, u)).collect()),
+        page.wrap(count, briefs(&app, (&me).into(), &rows).await?),
     ))
 }

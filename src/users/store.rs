@@ -119,6 +119,15 @@ pub async fn touch_last_login(db: &impl ConnectionTrait, id: i64) -> Result<(), 
     Ok(())
 }
 
+pub async fn touch_last_seen(db: &impl ConnectionTrait, id: i64) -> Result<(), DbErr> {
+    user::Entity::update_many()
+        .col_expr(user::Column::LastSeen, Expr::value(crate::db::now()))
+        .filter(user::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
 /// Replaces the password hash and bumps the token version, so every access token issued
 /// before now stops working.
 pub async fn set_password(db: &impl ConnectionTrait, id: i64, hash: String) -> Result<(), DbErr> {
@@ -154,19 +163,20 @@ fn visible_query(viewer: i64, search: Option<&str>) -> Select<user::Entity> {
         .filter(user::Column::IsActive.eq(true))
         .filter(not_blocked_either_way(viewer));
     if let Some(s) = search.map(str::trim).filter(|s| !s.is_empty()) {
-        let pattern = like_contains(s);
-        let like = |col: user::Column| {
-            Expr::expr(Func::lower(Expr::col(col)))
-                .like(LikeExpr::new(pattern.clone()).escape('\\'))
-        };
-        q = q.filter(
-            Condition::any()
-                .add(like(user::Column::Username))
-                .add(like(user::Column::FirstName))
-                .add(like(user::Column::LastName)),
-        );
+        q = q.filter(matches_name(&like_contains(s)));
     }
     q
+}
+
+/// Username, first or last name matches a `like_contains` pattern, ignoring case.
+pub fn matches_name(pattern: &str) -> Condition {
+    let like = |col: user::Column| {
+        Expr::expr(Func::lower(Expr::col(col))).like(LikeExpr::new(pattern).escape('\\'))
+    };
+    Condition::any()
+        .add(like(user::Column::Username))
+        .add(like(user::Column::FirstName))
+        .add(like(user::Column::LastName))
 }
 
 pub async fn count_visible(
@@ -175,6 +185,20 @@ pub async fn count_visible(
     search: Option<&str>,
 ) -> Result<u64, DbErr> {
     visible_query(viewer, search).count(db).await
+}
+
+/// Users by id, in no particular order.
+pub async fn find_many(
+    db: &impl ConnectionTrait,
+    ids: Vec<i64>,
+) -> Result<Vec<user::Model>, DbErr> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    user::Entity::find()
+        .filter(user::Column::Id.is_in(ids))
+        .all(db)
+        .await
 }
 
 /// A page of `visible_query`, ordered by username.

@@ -16,6 +16,7 @@ pub const PASSWORD: &str = "correct-horse-battery";
 
 pub struct TestApp {
     pub base: String,
+    pub settings: Settings,
     pub client: reqwest::Client,
     pub state: AppState,
     _dir: tempfile::TempDir,
@@ -78,7 +79,6 @@ impl TestApp {
             bind: "127.0.0.1:0".parse().expect("address"),
             data_dir: dir.path().to_owned(),
             database_url: fresh_database_url(&dir).await,
-            redis_url: None,
             secret_key: SECRET.into(),
             access_token_lifetime: Duration::from_secs(300),
             refresh_token_lifetime: Duration::from_secs(86_400),
@@ -90,9 +90,33 @@ impl TestApp {
             // Cheap hashes keep the suite fast; the algorithm is the same.
             argon2_memory_kib: 64,
             argon2_iterations: 1,
+            redis_url: std::env::var("AGORA_TEST_REDIS_URL")
+                .ok()
+                .filter(|u| !u.is_empty()),
+            // Tests share one Redis server: each gets its own namespace.
+            redis_prefix: format!("agora_test_{}", rand::random::<u64>()),
+            ws_heartbeat: Duration::from_secs(30),
+            presence_ttl: Duration::from_secs(60),
         };
         configure(&mut settings);
-        let state = AppState::build(settings).await.expect("app state");
+        Self::start(settings, dir).await
+    }
+
+    /// Whether the tests run against Redis (and so can run several instances).
+    pub fn has_redis() -> bool {
+        std::env::var("AGORA_TEST_REDIS_URL").is_ok_and(|u| !u.is_empty())
+    }
+
+    /// A second instance sharing this one's database and Redis namespace.
+    pub async fn spawn_peer(&self) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut settings = self.settings.clone();
+        settings.data_dir = dir.path().to_owned();
+        Self::start(settings, dir).await
+    }
+
+    async fn start(settings: Settings, dir: tempfile::TempDir) -> Self {
+        let state = AppState::build(settings.clone()).await.expect("app state");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -102,6 +126,7 @@ impl TestApp {
             let _ = stopped.await; // the sender dropping is the signal too
         }));
         Self {
+            settings,
             base: format!("http://{addr}"),
             client: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
@@ -215,4 +240,104 @@ pub async fn json_of(res: Response) -> Value {
     let status = res.status();
     let text = res.text().await.expect("body");
     serde_json::from_str(&text).unwrap_or_else(|_| panic!("status {status}: not JSON: {text}"))
+}
+
+pub type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// How long a test waits for an event before failing: generous, and never a sleep.
+pub const EVENT_DEADLINE: Duration = Duration::from_secs(10);
+
+pub struct WsClient {
+    pub socket: Socket,
+}
+
+impl TestApp {
+    pub fn ws_url(&self, token: &str) -> String {
+        format!(
+            "ws://{}/ws/?token={token}",
+            self.base.trim_start_matches("http://")
+        )
+    }
+
+    /// Opens a WebSocket as `user`; waits until the server has registered it (a ping answered).
+    pub async fn ws(&self, user: &TestUser) -> WsClient {
+        let (socket, _) = tokio_tungstenite::connect_async(self.ws_url(&user.access))
+            .await
+            .expect("websocket upgrade");
+        let mut client = WsClient { socket };
+        client.send(json!({"type": "ping", "data": {}})).await;
+        client.next_event("pong").await;
+        client
+    }
+}
+
+impl WsClient {
+    pub async fn send(&mut self, frame: Value) {
+        use futures_util::SinkExt;
+        self.socket
+            .send(tokio_tungstenite::tungstenite::Message::text(
+                frame.to_string(),
+            ))
+            .await
+            .expect("send frame");
+    }
+
+    /// The next JSON frame of any type.
+    pub async fn next_frame(&mut self) -> Value {
+        use futures_util::StreamExt;
+        use tokio_tungstenite::tungstenite::Message;
+        loop {
+            let msg = tokio::time::timeout(EVENT_DEADLINE, self.socket.next())
+                .await
+                .expect("no frame before the deadline")
+                .expect("socket open")
+                .expect("frame");
+            match msg {
+                Message::Text(t) => return serde_json::from_str(t.as_str()).expect("JSON frame"),
+                Message::Close(c) => panic!("closed: {c:?}"),
+                _ => continue,
+            }
+        }
+    }
+
+    /// The next frame of type `kind`, skipping `online_status` noise; fails after the deadline.
+    pub async fn next_event(&mut self, kind: &str) -> Value {
+        loop {
+            let frame = self.next_frame().await;
+            if frame["type"] == kind {
+                return frame["data"].clone();
+            }
+            assert!(
+                frame["type"] == "online_status" || frame["type"] == "pong",
+                "expected {kind}, got {frame}"
+            );
+        }
+    }
+
+    /// Closes from the client side and waits for the server to finish the handshake, which it
+    /// does only after it has processed the disconnection.
+    pub async fn close(mut self) {
+        use futures_util::StreamExt;
+        self.socket.close(None).await.expect("send close");
+        while let Ok(Some(Ok(_))) = tokio::time::timeout(EVENT_DEADLINE, self.socket.next()).await {
+        }
+    }
+
+    /// Waits for the server to close the socket; returns the close code.
+    pub async fn closed(&mut self) -> u16 {
+        use futures_util::StreamExt;
+        use tokio_tungstenite::tungstenite::Message;
+        loop {
+            let next = tokio::time::timeout(EVENT_DEADLINE, self.socket.next())
+                .await
+                .expect("no close before the deadline");
+            match next {
+                Some(Ok(Message::Close(Some(frame)))) => return frame.code.into(),
+                Some(Ok(Message::Close(None))) | None => return 1005,
+                Some(Err(e)) => panic!("socket error instead of a close frame: {e}"),
+                Some(Ok(_)) => continue,
+            }
+        }
+    }
 }

@@ -4,6 +4,10 @@
 mod helpers;
 
 mod auth;
+mod cluster;
 mod conventions;
+mod friends;
+mod notifications;
 mod ops;
 mod users;
+mod websocket;

@@ -1,0 +1,117 @@
+//! Friend requests and friendships: the `friend_requests` and `friendships` tables, the
+//! /api/friends/ routes, and the notifications and events they cause.
+
+pub mod model;
+mod routes;
+pub mod store;
+
+use std::collections::HashMap;
+
+use axum::Router;
+use axum::routing::{delete, get, put};
+
+use crate::app::AppState;
+use crate::db::entities::{friend_request, user};
+use crate::error::ApiError;
+use crate::users::{self, Relations, Viewer};
+use model::{FriendRequest, FriendRequestEvent};
+
+pub use routes::ApiDoc;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/api/friends/request",
+            get(routes::list_requests).post(routes::send_request),
+        )
+        .route(
+            "/api/friends/request/{id}",
+            put(routes::respond).delete(routes::cancel_request),
+        )
+        .route("/api/friends", get(routes::list_friends))
+        .route("/api/friends/{user_id}", delete(routes::unfriend))
+}
+
+/// FriendRequests as `viewer` sees them: one query for the users, one batch of relations.
+pub async fn views(
+    app: &AppState,
+    viewer: Viewer,
+    requests: &[friend_request::Model],
+) -> Result<Vec<FriendRequest>, ApiError> {
+    let mut ids: Vec<i64> = requests
+        .iter()
+        .flat_map(|r| [r.sender_id, r.receiver_id])
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let people: HashMap<i64, user::Model> = users::store::find_many(&app.db, ids)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u))
+        .collect();
+    let refs: Vec<&user::Model> = people.values().collect();
+    let rel = Relations::load(app, viewer, &refs).await?;
+    requests
+        .iter()
+        .map(|r| {
+            let (Some(sender), Some(receiver)) =
+                (people.get(&r.sender_id), people.get(&r.receiver_id))
+            else {
+                return Err(ApiError::Internal(format!(
+                    "friend request {} lost a user",
+                    r.id
+                )));
+            };
+            Ok(FriendRequest {
+                id: r.id,
+                sender: rel.brief(sender),
+                receiver: rel.brief(receiver),
+                status: r.status.clone(),
+                created_at: r.created_at,
+                updated_at: r.updated_at,
+            })
+        })
+        .collect()
+}
+
+pub async fn view(
+    app: &AppState,
+    viewer: Viewer,
+    request: &friend_request::Model,
+) -> Result<FriendRequest, ApiError> {
+    views(app, viewer, std::slice::from_ref(request))
+        .await?
+        .pop()
+        .ok_or_else(|| ApiError::Internal("friend request view missing".into()))
+}
+
+/// Sends the `friend_request` event about `request` to `recipient`, as they see it.
+pub async fn publish_event(
+    app: &AppState,
+    recipient: i64,
+    action: &'static str,
+    request: &friend_request::Model,
+) -> Result<(), ApiError> {
+    let viewer = Viewer {
+        id: recipient,
+        is_staff: false,
+    };
+    let friend_request = view(app, viewer, request).await?;
+    app.realtime.publish(
+        &[recipient],
+        "friend_request",
+        &FriendRequestEvent {
+            action,
+            friend_request,
+        },
+    );
+    Ok(())
+}
+
+/// Blocking ends the friendship and every pending request, both ways. No event is sent: the
+/// blocked user is not told.
+pub async fn end_everything_between(app: &AppState, a: i64, b: i64) -> Result<(), ApiError> {
+    store::unfriend(&app.db, a, b).await?;
+    store::cancel_pending_between(&app.db, a, b).await?;
+    Ok(())
+}

@@ -1,0 +1,324 @@
+//! Queries on friend requests and friendships. A friendship is two rows, (a, b) and (b, a).
+
+use std::collections::HashSet;
+
+use sea_orm::sea_query::{Expr, Query};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbErr,
+    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select,
+};
+
+use crate::db::entities::{friend_request, friendship, user};
+use crate::db::{like_contains, now};
+
+pub const PENDING: &str = "pending";
+pub const ACCEPTED: &str = "accepted";
+pub const REJECTED: &str = "rejected";
+pub const CANCELLED: &str = "cancelled";
+
+pub async fn are_friends(db: &impl ConnectionTrait, a: i64, b: i64) -> Result<bool, DbErr> {
+    Ok(friendship::Entity::find_by_id((a, b))
+        .one(db)
+        .await?
+        .is_some())
+}
+
+pub async fn friend_ids(db: &impl ConnectionTrait, user_id: i64) -> Result<Vec<i64>, DbErr> {
+    friendship::Entity::find()
+        .select_only()
+        .column(friendship::Column::FriendId)
+        .filter(friendship::Column::UserId.eq(user_id))
+        .into_tuple()
+        .all(db)
+        .await
+}
+
+pub async fn count_friends(db: &impl ConnectionTrait, user_id: i64) -> Result<u64, DbErr> {
+    friendship::Entity::find()
+        .filter(friendship::Column::UserId.eq(user_id))
+        .count(db)
+        .await
+}
+
+/// Which of `others` are friends of `user_id`: one query for a whole page.
+pub async fn friends_among(
+    db: &impl ConnectionTrait,
+    user_id: i64,
+    others: &[i64],
+) -> Result<HashSet<i64>, DbErr> {
+    if others.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let ids: Vec<i64> = friendship::Entity::find()
+        .select_only()
+        .column(friendship::Column::FriendId)
+        .filter(friendship::Column::UserId.eq(user_id))
+        .filter(friendship::Column::FriendId.is_in(others.to_vec()))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(ids.into_iter().collect())
+}
+
+/// Pending requests between `user_id` and any of `others`: (those `user_id` sent to, those
+/// who sent to `user_id`).
+pub async fn pending_among(
+    db: &impl ConnectionTrait,
+    user_id: i64,
+    others: &[i64],
+) -> Result<(HashSet<i64>, HashSet<i64>), DbErr> {
+    if others.is_empty() {
+        return Ok((HashSet::new(), HashSet::new()));
+    }
+    let rows: Vec<(i64, i64)> = friend_request::Entity::find()
+        .select_only()
+        .column(friend_request::Column::SenderId)
+        .column(friend_request::Column::ReceiverId)
+        .filter(friend_request::Column::Status.eq(PENDING))
+        .filter(
+            Condition::any()
+                .add(
+                    Condition::all()
+                        .add(friend_request::Column::SenderId.eq(user_id))
+                        .add(friend_request::Column::ReceiverId.is_in(others.to_vec())),
+                )
+                .add(
+                    Condition::all()
+                        .add(friend_request::Column::ReceiverId.eq(user_id))
+                        .add(friend_request::Column::SenderId.is_in(others.to_vec())),
+                ),
+        )
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut sent = HashSet::new();
+    let mut received = HashSet::new();
+    for (s, r) in rows {
+        if s == user_id {
+            sent.insert(r);
+        } else {
+            received.insert(s);
+        }
+    }
+    Ok((sent, received))
+}
+
+/// A pending request between `a` and `b`, in either direction.
+pub async fn pending_between(
+    db: &impl ConnectionTrait,
+    a: i64,
+    b: i64,
+) -> Result<Option<friend_request::Model>, DbErr> {
+    friend_request::Entity::find()
+        .filter(friend_request::Column::Status.eq(PENDING))
+        .filter(
+            Condition::any()
+                .add(
+                    Condition::all()
+                        .add(friend_request::Column::SenderId.eq(a))
+                        .add(friend_request::Column::ReceiverId.eq(b)),
+                )
+                .add(
+                    Condition::all()
+                        .add(friend_request::Column::SenderId.eq(b))
+                        .add(friend_request::Column::ReceiverId.eq(a)),
+                ),
+        )
+        .one(db)
+        .await
+}
+
+pub async fn create_request(
+    db: &impl ConnectionTrait,
+    sender: i64,
+    receiver: i64,
+) -> Result<friend_request::Model, DbErr> {
+    let t = now();
+    friend_request::ActiveModel {
+        sender_id: Set(sender),
+        receiver_id: Set(receiver),
+        status: Set(PENDING.into()),
+        created_at: Set(t),
+        updated_at: Set(t),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+}
+
+pub async fn find_request(
+    db: &impl ConnectionTrait,
+    id: i64,
+) -> Result<Option<friend_request::Model>, DbErr> {
+    friend_request::Entity::find_by_id(id).one(db).await
+}
+
+/// Moves a pending request to `status`; false when it was no longer pending (a concurrent
+/// accept, reject or cancel won).
+pub async fn close_request(
+    db: &impl ConnectionTrait,
+    id: i64,
+    status: &str,
+) -> Result<bool, DbErr> {
+    let res = friend_request::Entity::update_many()
+        .col_expr(friend_request::Column::Status, Expr::value(status))
+        .col_expr(friend_request::Column::UpdatedAt, Expr::value(now()))
+        .filter(friend_request::Column::Id.eq(id))
+        .filter(friend_request::Column::Status.eq(PENDING))
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected == 1)
+}
+
+pub async fn make_friends(db: &impl ConnectionTrait, a: i64, b: i64) -> Result<(), DbErr> {
+    let t = now();
+    friendship::Entity::insert_many([
+        friendship::ActiveModel {
+            user_id: Set(a),
+            friend_id: Set(b),
+            created_at: Set(t),
+        },
+        friendship::ActiveModel {
+            user_id: Set(b),
+            friend_id: Set(a),
+            created_at: Set(t),
+        },
+    ])
+    .exec(db)
+    .await?;
+    Ok(())
+}
+
+/// Ends a friendship; false when there was none.
+pub async fn unfriend(db: &impl ConnectionTrait, a: i64, b: i64) -> Result<bool, DbErr> {
+    let res = friendship::Entity::delete_many()
+        .filter(
+            Condition::any()
+                .add(
+                    Condition::all()
+                        .add(friendship::Column::UserId.eq(a))
+                        .add(friendship::Column::FriendId.eq(b)),
+                )
+                .add(
+                    Condition::all()
+                        .add(friendship::Column::UserId.eq(b))
+                        .add(friendship::Column::FriendId.eq(a)),
+                ),
+        )
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected > 0)
+}
+
+/// Cancels pending requests between `a` and `b` both ways (blocking); returns them as they were.
+pub async fn cancel_pending_between(
+    db: &impl ConnectionTrait,
+    a: i64,
+    b: i64,
+) -> Result<Vec<friend_request::Model>, DbErr> {
+    let mut closed = Vec::new();
+    while let Some(req) = pending_between(db, a, b).await? {
+        if close_request(db, req.id, CANCELLED).await? {
+            closed.push(req);
+        }
+    }
+    Ok(closed)
+}
+
+fn requests_query(
+    user_id: i64,
+    direction: Option<&str>,
+    status: &str,
+) -> Select<friend_request::Entity> {
+    let side = match direction {
+        Some("incoming") => Condition::all().add(friend_request::Column::ReceiverId.eq(user_id)),
+        Some("outgoing") => Condition::all().add(friend_request::Column::SenderId.eq(user_id)),
+        _ => Condition::any()
+            .add(friend_request::Column::ReceiverId.eq(user_id))
+            .add(friend_request::Column::SenderId.eq(user_id)),
+    };
+    friend_request::Entity::find()
+        .filter(side)
+        .filter(friend_request::Column::Status.eq(status))
+}
+
+pub async fn count_requests(
+    db: &impl ConnectionTrait,
+    user_id: i64,
+    direction: Option<&str>,
+    status: &str,
+) -> Result<u64, DbErr> {
+    requests_query(user_id, direction, status).count(db).await
+}
+
+/// Requests of `user_id`, newest first.
+pub async fn list_requests(
+    db: &impl ConnectionTrait,
+    user_id: i64,
+    direction: Option<&str>,
+    status: &str,
+    offset: u64,
+    limit: u64,
+) -> Result<Vec<friend_request::Model>, DbErr> {
+    requests_query(user_id, direction, status)
+        .order_by_desc(friend_request::Column::CreatedAt)
+        .order_by_desc(friend_request::Column::Id)
+        .offset(offset)
+        .limit(limit)
+        .all(db)
+        .await
+}
+
+/// Friends of `user_id` as users, optionally matching `search` and restricted to (or away
+/// from) the ids in `online`.
+fn friends_query(
+    user_id: i64,
+    search: Option<&str>,
+    online: Option<(bool, &[i64])>,
+) -> Select<user::Entity> {
+    let friend_ids = Query::select()
+        .column(friendship::Column::FriendId)
+        .from(friendship::Entity)
+        .and_where(friendship::Column::UserId.eq(user_id))
+        .to_owned();
+    let mut q = user::Entity::find()
+        .filter(user::Column::Id.in_subquery(friend_ids))
+        .filter(user::Column::IsActive.eq(true));
+    if let Some(s) = search.map(str::trim).filter(|s| !s.is_empty()) {
+        let pattern = like_contains(s);
+        q = q.filter(crate::users::store::matches_name(&pattern));
+    }
+    match online {
+        Some((true, ids)) => q = q.filter(user::Column::Id.is_in(ids.to_vec())),
+        Some((false, ids)) if !ids.is_empty() => {
+            q = q.filter(user::Column::Id.is_not_in(ids.to_vec()))
+        }
+        _ => {}
+    }
+    q
+}
+
+pub async fn count_friend_users(
+    db: &impl ConnectionTrait,
+    user_id: i64,
+    search: Option<&str>,
+    online: Option<(bool, &[i64])>,
+) -> Result<u64, DbErr> {
+    friends_query(user_id, search, online).count(db).await
+}
+
+pub async fn list_friend_users(
+    db: &impl ConnectionTrait,
+    user_id: i64,
+    search: Option<&str>,
+    online: Option<(bool, &[i64])>,
+    offset: u64,
+    limit: u64,
+) -> Result<Vec<user::Model>, DbErr> {
+    friends_query(user_id, search, online)
+        .order_by_asc(user::Column::UsernameLower)
+        .offset(offset)
+        .limit(limit)
+        .all(db)
+        .await
+}

@@ -1,0 +1,71 @@
+//! Request and response types of /api/notifications/.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use crate::users::model::UserBrief;
+
+pub const FRIEND_REQUEST: &str = "friend_request";
+pub const FRIEND_ACCEPTED: &str = "friend_accepted";
+pub const TYPES: &[&str] = &[
+    FRIEND_REQUEST,
+    FRIEND_ACCEPTED,
+    "group_invite",
+    "group_join_request",
+    "group_join_approved",
+    "mention",
+    "system",
+];
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct Notification {
+    pub id: i64,
+    pub recipient: i64,
+    pub sender: Option<UserBrief>,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub text: String,
+    /// The ids of what it is about, e.g. `{"friend_request_id": 7}`.
+    #[schema(value_type = Object)]
+    pub data: Value,
+    pub is_read: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UnreadCount {
+    pub count: u64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReadAll {
+    pub updated: u64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NotificationSettings {
+    /// Every type with whether it is created at all.
+    pub types: BTreeMap<String, bool>,
+    /// Stored but not pushed over the WebSocket.
+    pub do_not_disturb: bool,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct NotificationSettingsBody {
+    pub types: Option<BTreeMap<String, bool>>,
+    pub do_not_disturb: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+pub struct NotificationListQuery {
+    /// true | false
+    pub is_read: Option<String>,
+    /// One of the notification types.
+    #[serde(rename = "type")]
+    #[param(rename = "type")]
+    pub kind: Option<String>,
+}

@@ -1,0 +1,205 @@
+//! Handlers of /api/notifications/. A user sees and changes only their own notifications.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use utoipa::OpenApi;
+
+use super::model::{
+    Notification, NotificationListQuery, NotificationSettings, NotificationSettingsBody, ReadAll,
+    TYPES, UnreadCount,
+};
+use super::{store, views};
+use crate::app::AppState;
+use crate::db::entities::notification_setting;
+use crate::error::{ApiError, FieldErrors};
+use crate::http::{CurrentUser, Json, Page, PageParams, Paginated, Path, Query};
+use crate::users::fields::REQUIRED;
+
+#[derive(OpenApi)]
+#[openapi(paths(
+    list,
+    unread_count,
+    mark_read,
+    read_all,
+    delete,
+    get_settings,
+    put_settings,
+    patch_settings
+))]
+pub struct ApiDoc;
+
+#[utoipa::path(get, path = "/api/notifications/", tag = "notifications", params(NotificationListQuery, PageParams),
+    responses((status = 200, body = Paginated<Notification>), (status = 400), (status = 401), (status = 404)),
+    security(("bearer" = [])))]
+pub async fn list(
+    State(app): State<AppState>,
+    me: CurrentUser,
+    mut page: Page,
+    Query(q): Query<NotificationListQuery>,
+) -> Result<Json<Paginated<Notification>>, ApiError> {
+    let mut errors = FieldErrors::new();
+    let is_read = match q.is_read.as_deref().map(|s| s.trim().to_ascii_lowercase()) {
+        None => None,
+        Some(v) if v.is_empty() => None,
+        Some(v) if ["true", "1"].contains(&v.as_str()) => Some(true),
+        Some(v) if ["false", "0"].contains(&v.as_str()) => Some(false),
+        Some(_) => {
+            errors.add("is_read", "Must be a valid boolean.");
+            None
+        }
+    };
+    let kind = q.kind.as_deref().map(str::trim).filter(|k| !k.is_empty());
+    if let Some(k) = kind
+        && !TYPES.contains(&k)
+    {
+        errors.add(
+            "type",
+            format!("Select a valid choice. {k} is not one of the available choices."),
+        );
+    }
+    errors.into_result()?;
+    let count = store::count(&app.db, me.id, is_read, kind).await?;
+    page.resolve(count)?;
+    let rows = store::list(&app.db, me.id, is_read, kind, page.offset(), page.limit()).await?;
+    Ok(Json(
+        page.wrap(count, views(&app, (&me).into(), &rows).await?),
+    ))
+}
+
+#[utoipa::path(get, path = "/api/notifications/unread-count/", tag = "notifications",
+    responses((status = 200, body = UnreadCount), (status = 401)), security(("bearer" = [])))]
+pub async fn unread_count(
+    State(app): State<AppState>,
+    me: CurrentUser,
+) -> Result<Json<UnreadCount>, ApiError> {
+    Ok(Json(UnreadCount {
+        count: store::count(&app.db, me.id, Some(false), None).await?,
+    }))
+}
+
+#[utoipa::path(put, path = "/api/notifications/{id}/read/", tag = "notifications", params(("id" = i64, Path)),
+    responses((status = 200, body = Notification), (status = 401), (status = 404)), security(("bearer" = [])))]
+pub async fn mark_read(
+    State(app): State<AppState>,
+    me: CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<Json<Notification>, ApiError> {
+    store::find_own(&app.db, me.id, id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    store::mark_read(&app.db, me.id, Some(id)).await?;
+    let row = store::find_own(&app.db, me.id, id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let mut out = views(&app, (&me).into(), std::slice::from_ref(&row)).await?;
+    out.pop().map(Json).ok_or(ApiError::NotFound)
+}
+
+#[utoipa::path(post, path = "/api/notifications/read-all/", tag = "notifications",
+    responses((status = 200, body = ReadAll), (status = 401)), security(("bearer" = [])))]
+pub async fn read_all(
+    State(app): State<AppState>,
+    me: CurrentUser,
+) -> Result<Json<ReadAll>, ApiError> {
+    Ok(Json(ReadAll {
+        updated: store::mark_read(&app.db, me.id, None).await?,
+    }))
+}
+
+#[utoipa::path(delete, path = "/api/notifications/{id}/", tag = "notifications", params(("id" = i64, Path)),
+    responses((status = 204), (status = 401), (status = 404)), security(("bearer" = [])))]
+pub async fn delete(
+    State(app): State<AppState>,
+    me: CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, ApiError> {
+    if store::delete_own(&app.db, me.id, id).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::NotFound)
+    }
+}
+
+fn settings_view(s: &notification_setting::Model) -> NotificationSettings {
+    NotificationSettings {
+        types: TYPES
+            .iter()
+            .map(|t| ((*t).to_owned(), !store::is_disabled(s, t)))
+            .collect(),
+        do_not_disturb: s.do_not_disturb,
+    }
+}
+
+#[utoipa::path(get, path = "/api/notifications/settings/", tag = "notifications",
+    responses((status = 200, body = NotificationSettings), (status = 401)), security(("bearer" = [])))]
+pub async fn get_settings(
+    State(app): State<AppState>,
+    me: CurrentUser,
+) -> Result<Json<NotificationSettings>, ApiError> {
+    Ok(Json(settings_view(&store::settings(&app.db, me.id).await?)))
+}
+
+#[utoipa::path(put, path = "/api/notifications/settings/", tag = "notifications", request_body = NotificationSettingsBody,
+    responses((status = 200, body = NotificationSettings), (status = 400), (status = 401)), security(("bearer" = [])))]
+pub async fn put_settings(
+    State(app): State<AppState>,
+    me: CurrentUser,
+    Json(body): Json<NotificationSettingsBody>,
+) -> Result<Json<NotificationSettings>, ApiError> {
+    update_settings(app, me, body, true).await
+}
+
+#[utoipa::path(patch, path = "/api/notifications/settings/", tag = "notifications", request_body = NotificationSettingsBody,
+    responses((status = 200, body = NotificationSettings), (status = 400), (status = 401)), security(("bearer" = [])))]
+pub async fn patch_settings(
+    State(app): State<AppState>,
+    me: CurrentUser,
+    Json(body): Json<NotificationSettingsBody>,
+) -> Result<Json<NotificationSettings>, ApiError> {
+    update_settings(app, me, body, false).await
+}
+
+/// `types` may name any subset; the types it leaves out keep their setting.
+async fn update_settings(
+    app: AppState,
+    me: CurrentUser,
+    body: NotificationSettingsBody,
+    full: bool,
+) -> Result<Json<NotificationSettings>, ApiError> {
+    let mut errors = FieldErrors::new();
+    if full {
+        if body.types.is_none() {
+            errors.add("types", REQUIRED);
+        }
+        if body.do_not_disturb.is_none() {
+            errors.add("do_not_disturb", REQUIRED);
+        }
+    }
+    for t in body.types.iter().flat_map(|m| m.keys()) {
+        if !TYPES.contains(&t.as_str()) {
+            errors.add(
+                "types",
+                format!("\"{t}\" is not a valid notification type."),
+            );
+        }
+    }
+    errors.into_result()?;
+    let mut settings = store::settings(&app.db, me.id).await?;
+    if let Some(types) = body.types {
+        let disabled: Vec<&str> = TYPES
+            .iter()
+            .copied()
+            .filter(|t| {
+                types
+                    .get(*t)
+                    .map_or_else(|| store::is_disabled(&settings, t), |on| !on)
+            })
+            .collect();
+        settings.disabled_types = disabled.join(",");
+    }
+    if let Some(dnd) = body.do_not_disturb {
+        settings.do_not_disturb = dnd;
+    }
+    store::save_settings(&app.db, settings.clone()).await?;
+    Ok(Json(settings_view(&settings)))
+}

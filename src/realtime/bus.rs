@@ -1,0 +1,43 @@
+//! The `Bus`: `publish(recipients, frame)` reaches every connection of the recipients on every
+//! instance. In-process, it is the hub itself; with Redis see `redis.rs`.
+
+use std::sync::Arc;
+
+use futures_util::future::BoxFuture;
+
+use super::event::Frame;
+use super::hub::Hub;
+
+pub trait Bus: Send + Sync {
+    /// Never waits on the network: remote delivery, if any, happens in the background.
+    fn publish(&self, recipients: &[i64], frame: Frame);
+    /// This instance now holds a connection of `user_id`.
+    fn subscribe(&self, user_id: i64);
+    /// This instance no longer holds a connection of `user_id`.
+    fn unsubscribe(&self, user_id: i64);
+    fn healthy(&self) -> BoxFuture<'_, bool>;
+}
+
+pub struct LocalBus {
+    hub: Arc<Hub>,
+}
+
+impl LocalBus {
+    pub fn new(hub: Arc<Hub>) -> Self {
+        Self { hub }
+    }
+}
+
+impl Bus for LocalBus {
+    fn publish(&self, recipients: &[i64], frame: Frame) {
+        self.hub.deliver(recipients, &frame);
+    }
+
+    fn subscribe(&self, _user_id: i64) {}
+
+    fn unsubscribe(&self, _user_id: i64) {}
+
+    fn healthy(&self) -> BoxFuture<'_, bool> {
+        Box::pin(async { true })
+    }
+}

@@ -1,0 +1,197 @@
+//! The `/ws/` handler: authenticate at upgrade, then one task per socket that reads client
+//! frames, writes queued events, pings, and closes on token expiry, overflow or shutdown.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::extract::ws::{
+    CloseFrame, Message, WebSocket, WebSocketUpgrade, rejection::WebSocketUpgradeRejection,
+};
+use axum::response::Response;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tokio::time::Instant;
+
+use super::event::{self, Frame};
+use crate::app::AppState;
+use crate::error::ApiError;
+use crate::http::{CurrentUser, authenticate};
+
+/// Largest client frame; bigger ones close the connection with 1009.
+pub const MAX_FRAME: usize = 64 * 1024;
+const CLOSE_TOO_BIG: u16 = 1009;
+const CLOSE_POLICY: u16 = 1008;
+const CLOSE_GOING_AWAY: u16 = 1001;
+const CLOSE_TOKEN_EXPIRED: u16 = 4401;
+
+/// `GET /ws/?token=...` (or `Authorization: Bearer`). A bad token is a 401 before any upgrade.
+pub async fn upgrade(
+    State(app): State<AppState>,
+    me: CurrentUser,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Result<Response, ApiError> {
+    let ws = ws.map_err(|e| ApiError::rejected(e.body_text()))?;
+    // Leave room above MAX_FRAME so an oversized frame reaches our check and gets its 1009.
+    Ok(ws
+        .max_message_size(MAX_FRAME * 4)
+        .max_frame_size(MAX_FRAME * 4)
+        .on_upgrade(move |socket| run(app, socket, me)))
+}
+
+fn deadline(expires_at: i64) -> Instant {
+    let left = expires_at - chrono::Utc::now().timestamp();
+    Instant::now() + std::time::Duration::from_secs(u64::try_from(left).unwrap_or(0))
+}
+
+async fn close(socket: &mut WebSocket, code: u16, reason: &'static str) {
+    let frame = CloseFrame {
+        code,
+        reason: reason.into(),
+    };
+    // The peer may already be gone; there is nothing more to do for it then.
+    if socket.send(Message::Close(Some(frame))).await.is_err() {
+        tracing::debug!("socket gone before close frame");
+    }
+}
+
+#[tracing::instrument(skip_all, fields(user_id = me.id))]
+async fn run(app: AppState, mut socket: WebSocket, me: CurrentUser) {
+    let user_id = me.id;
+    let mut reg = app.realtime.hub.register(user_id);
+    if reg.first {
+        super::connection_opened(&app, user_id).await;
+    }
+    let period = app.settings.ws_heartbeat;
+    let mut heartbeat = tokio::time::interval_at(Instant::now() + period, period);
+    let mut alive = true;
+    let mut expires = deadline(me.token_expires_at);
+    let mut shutdown = app.shutdown_signal();
+    loop {
+        tokio::select! {
+            incoming = socket.recv() => {
+                let Some(Ok(msg)) = incoming else { break };
+                alive = true;
+                let reply = match msg {
+                    Message::Text(text) => {
+                        if text.len() > MAX_FRAME {
+                            close(&mut socket, CLOSE_TOO_BIG, "Frame too large").await;
+                            break;
+                        }
+                        handle(&app, &me, &mut expires, text.as_str()).await
+                    }
+                    Message::Binary(bytes) => {
+                        if bytes.len() > MAX_FRAME {
+                            close(&mut socket, CLOSE_TOO_BIG, "Frame too large").await;
+                            break;
+                        }
+                        Some(event::error("parse_error", "Frames must be JSON text.", None))
+                    }
+                    Message::Close(_) => break,
+                    // tungstenite answers pings by itself; a pong only proves liveness.
+                    Message::Ping(_) | Message::Pong(_) => None,
+                };
+                if let Some(frame) = reply
+                    && socket.send(Message::Text(frame)).await.is_err()
+                {
+                    break;
+                }
+            }
+            Some(frame) = reg.rx.recv() => {
+                if socket.send(Message::Text(frame)).await.is_err() {
+                    break;
+                }
+            }
+            _ = heartbeat.tick() => {
+                if !alive {
+                    tracing::debug!("no answer to the last ping; dropping the connection");
+                    break;
+                }
+                alive = false;
+                if socket.send(Message::Ping(Bytes::new())).await.is_err() {
+                    break;
+                }
+            }
+            () = tokio::time::sleep_until(expires) => {
+                close(&mut socket, CLOSE_TOKEN_EXPIRED, "Token expired").await;
+                break;
+            }
+            () = reg.kill.notified() => {
+                close(&mut socket, CLOSE_POLICY, "Too slow: the event queue overflowed").await;
+                break;
+            }
+            _ = shutdown.changed() => {
+                close(&mut socket, CLOSE_GOING_AWAY, "Server shutting down").await;
+                break;
+            }
+        }
+    }
+    if app.realtime.hub.unregister(user_id, reg.conn_id) {
+        super::connection_closed(&app, user_id).await;
+    }
+    // Only now does a client's close handshake complete, so a client that waited for it knows
+    // its presence was already updated.
+    if futures_util::SinkExt::flush(&mut socket).await.is_err() {
+        tracing::debug!("socket gone before the close handshake completed");
+    }
+}
+
+#[derive(Deserialize)]
+struct ClientFrame {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    #[serde(default)]
+    data: Value,
+}
+
+fn error_frame(e: &ApiError, client_id: Option<&Value>) -> Frame {
+    event::error(e.code(), &e.to_string(), client_id)
+}
+
+/// One client frame; the answer to send back, if any. Errors never close the connection.
+async fn handle(
+    app: &AppState,
+    me: &CurrentUser,
+    expires: &mut Instant,
+    text: &str,
+) -> Option<Frame> {
+    let frame: ClientFrame = match serde_json::from_str(text) {
+        Ok(f) => f,
+        Err(e) => return Some(error_frame(&ApiError::JsonParse(e.to_string()), None)),
+    };
+    let client_id = frame.data.get("client_id").filter(|v| !v.is_null());
+    let Some(kind) = frame.kind else {
+        return Some(error_frame(
+            &ApiError::rejected("A frame needs a \"type\"."),
+            None,
+        ));
+    };
+    match kind.as_str() {
+        "ping" => Some(event::encode("pong", &json!({}))),
+        "authenticate" => {
+            let Some(token) = frame.data.get("token").and_then(Value::as_str) else {
+                return Some(error_frame(
+                    &ApiError::field("token", "This field is required."),
+                    None,
+                ));
+            };
+            match authenticate(app, token).await {
+                Ok(user) if user.id == me.id => {
+                    *expires = deadline(user.token_expires_at);
+                    None
+                }
+                Ok(_) => Some(error_frame(
+                    &ApiError::TokenNotValid("The token belongs to another user.".into()),
+                    None,
+                )),
+                Err(e) => Some(error_frame(&e, None)),
+            }
+        }
+        "chat_message" | "typing" | "read" => Some(error_frame(
+            &ApiError::rejected("Chat is not available yet."),
+            client_id,
+        )),
+        other => Some(error_frame(
+            &ApiError::rejected(format!("Unknown frame type \"{other}\".")),
+            client_id,
+        )),
+    }
+}

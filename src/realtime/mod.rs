@@ -1,0 +1,156 @@
+//! Real time: the `/ws/` gateway, the hub of this instance's connections, the bus that carries
+//! events between instances (in-process or Redis) and presence.
+
+pub mod bus;
+pub mod event;
+mod gateway;
+pub mod hub;
+pub mod presence;
+pub mod redis;
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::get;
+use serde::Serialize;
+use serde_json::json;
+
+use crate::app::AppState;
+use crate::config::Settings;
+use bus::{Bus, LocalBus};
+use event::Frame;
+use hub::Hub;
+use presence::{LocalPresence, PresenceStore};
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/ws", get(gateway::upgrade))
+}
+
+pub struct Realtime {
+    pub hub: Arc<Hub>,
+    bus: Arc<dyn Bus>,
+    presence: Arc<dyn PresenceStore>,
+    pub broker_name: &'static str,
+}
+
+impl Realtime {
+    /// In-process unless `AGORA_REDIS_URL` is set.
+    pub async fn build(settings: &Settings) -> Result<Self, String> {
+        let hub = Arc::new(Hub::default());
+        match &settings.redis_url {
+            None => Ok(Self {
+                bus: Arc::new(LocalBus::new(hub.clone())),
+                presence: Arc::new(LocalPresence::new(hub.clone())),
+                hub,
+                broker_name: "in-process",
+            }),
+            Some(url) => {
+                let instance = crate::auth::tokens::new_jti();
+                let backend = redis::RedisBackend::connect(
+                    url,
+                    &settings.redis_prefix,
+                    instance,
+                    hub.clone(),
+                    settings.presence_ttl,
+                )
+                .await?;
+                Ok(Self {
+                    bus: backend.clone(),
+                    presence: backend,
+                    hub,
+                    broker_name: "redis",
+                })
+            }
+        }
+    }
+
+    /// Sends `{type, data}` to every connection of `recipients`, encoding it once.
+    pub fn publish<T: Serialize>(&self, recipients: &[i64], kind: &str, data: &T) {
+        if recipients.is_empty() {
+            return;
+        }
+        self.bus.publish(recipients, event::encode(kind, data));
+    }
+
+    pub fn publish_frame(&self, recipients: &[i64], frame: Frame) {
+        self.bus.publish(recipients, frame);
+    }
+
+    pub async fn broker_healthy(&self) -> bool {
+        self.bus.healthy().await
+    }
+
+    /// Which of `user_ids` are online on any instance. If the presence store is unreachable,
+    /// this instance's own connections are the best answer there is.
+    pub async fn online(&self, user_ids: Vec<i64>) -> HashSet<i64> {
+        if user_ids.is_empty() {
+            return HashSet::new();
+        }
+        match self.presence.online(user_ids.clone()).await {
+            Ok(set) => set,
+            Err(e) => {
+                tracing::warn!(error = %e, "presence store unavailable; answering from this instance");
+                user_ids
+                    .into_iter()
+                    .filter(|id| self.hub.is_connected(*id))
+                    .collect()
+            }
+        }
+    }
+}
+
+/// A user's first connection on this instance opened: subscribe, and announce them to their
+/// friends if they just came online everywhere.
+pub async fn connection_opened(app: &AppState, user_id: i64) {
+    let rt = &app.realtime;
+    rt.bus.subscribe(user_id);
+    let came_online = rt.presence.connect(user_id).await.unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "presence store unavailable");
+        true
+    });
+    if came_online {
+        announce(app, user_id, "online").await;
+    }
+}
+
+/// A user's last connection on this instance closed.
+pub async fn connection_closed(app: &AppState, user_id: i64) {
+    let rt = &app.realtime;
+    rt.bus.unsubscribe(user_id);
+    let went_offline = rt.presence.disconnect(user_id).await.unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "presence store unavailable");
+        true
+    });
+    if went_offline {
+        if let Err(e) = crate::users::store::touch_last_seen(&app.db, user_id).await {
+            tracing::warn!(error = %e, "could not store last_seen");
+        }
+        announce(app, user_id, "offline").await;
+    }
+}
+
+/// `online_status` to the friends allowed to see it (blocking ends friendships, so friends
+/// are never blocked).
+async fn announce(app: &AppState, user_id: i64, status: &str) {
+    let user = match crate::users::store::find_by_id(&app.db, user_id).await {
+        Ok(Some(u)) if u.show_online_status => u,
+        Ok(_) => return,
+        Err(e) => {
+            tracing::warn!(error = %e, "could not load user for presence");
+            return;
+        }
+    };
+    let friends = match crate::friends::store::friend_ids(&app.db, user_id).await {
+        Ok(f) => f,
+        Err(e) => {
+            tracing::warn!(error = %e, "could not load friends for presence");
+            return;
+        }
+    };
+    app.realtime.publish(
+        &friends,
+        "online_status",
+        &json!({"user_id": user_id, "status": status, "last_seen": user.last_seen}),
+    );
+}

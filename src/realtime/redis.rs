@@ -1,0 +1,338 @@
+//! The Redis backend of the bus and of presence, with `fred`.
+//!
+//! Bus: one channel per user, `{prefix}:user:{id}`. An instance subscribes to a user's channel
+//! while it holds one of that user's connections. A publish is delivered to local connections
+//! at once and pipelined to Redis in the background for the other instances; each payload is
+//! tagged with the publishing instance so it is not delivered twice here. When Redis is lost,
+//! local delivery goes on, fred reconnects by itself and we re-subscribe every local user.
+//!
+//! Presence: a sorted set per user, `{prefix}:presence:{id}`, whose members are the instances
+//! holding a connection of that user, scored by when that claim expires. Each instance renews
+//! its claims every third of the TTL, so the users of an instance that dies are offline once
+//! the TTL has passed. Transitions are read inside MULTI, so two instances connecting at once
+//! cannot both (or neither) see the 0→1 change.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use fred::clients::SubscriberClient;
+use fred::prelude::*;
+use fred::types::Builder;
+use futures_util::future::BoxFuture;
+use tokio::sync::mpsc;
+
+use super::bus::Bus;
+use super::event::Frame;
+use super::hub::Hub;
+use super::presence::{PresenceResult, PresenceStore};
+
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(2);
+const QUEUE: usize = 10_000;
+
+enum Command {
+    Publish(Vec<i64>, Frame),
+    Subscribe(i64),
+    Unsubscribe(i64),
+}
+
+pub struct RedisBackend {
+    hub: Arc<Hub>,
+    instance: String,
+    prefix: String,
+    client: Client,
+    subscriber: SubscriberClient,
+    queue: mpsc::Sender<Command>,
+    presence_ttl: Duration,
+}
+
+impl RedisBackend {
+    /// Connects both clients (failing if Redis does not answer now) and starts the background
+    /// tasks: the publisher, the subscriber's reader, re-subscription and presence renewal.
+    pub async fn connect(
+        url: &str,
+        prefix: &str,
+        instance: String,
+        hub: Arc<Hub>,
+        presence_ttl: Duration,
+    ) -> Result<Arc<Self>, String> {
+        let config = Config::from_url(url).map_err(|e| format!("AGORA_REDIS_URL: {e}"))?;
+        let mut builder = Builder::from_config(config);
+        builder
+            .with_performance_config(|p| {
+                p.default_command_timeout = COMMAND_TIMEOUT;
+                p.broadcast_channel_capacity = 4096;
+            })
+            .with_connection_config(|c| {
+                c.connection_timeout = COMMAND_TIMEOUT;
+                c.internal_command_timeout = COMMAND_TIMEOUT;
+            })
+            .set_policy(ReconnectPolicy::new_constant(0, 200));
+        let client = builder.build().map_err(|e| e.to_string())?;
+        let subscriber = builder
+            .build_subscriber_client()
+            .map_err(|e| e.to_string())?;
+        client.init().await.map_err(|e| format!("Redis: {e}"))?;
+        subscriber.init().await.map_err(|e| format!("Redis: {e}"))?;
+
+        let (queue, rx) = mpsc::channel(QUEUE);
+        let backend = Arc::new(Self {
+            hub,
+            instance,
+            prefix: prefix.to_owned(),
+            client,
+            subscriber,
+            queue,
+            presence_ttl,
+        });
+        tokio::spawn(backend.clone().run_commands(rx));
+        tokio::spawn(backend.clone().read_messages());
+        tokio::spawn(backend.clone().resubscribe_on_reconnect());
+        tokio::spawn(backend.clone().renew_presence());
+        Ok(backend)
+    }
+
+    fn channel(&self, user_id: i64) -> String {
+        format!("{}:user:{user_id}", self.prefix)
+    }
+
+    fn presence_key(&self, user_id: i64) -> String {
+        format!("{}:presence:{user_id}", self.prefix)
+    }
+
+    fn enqueue(&self, cmd: Command) {
+        if self.queue.try_send(cmd).is_err() {
+            tracing::warn!("Redis command queue full; dropping a command");
+        }
+    }
+
+    async fn run_commands(self: Arc<Self>, mut rx: mpsc::Receiver<Command>) {
+        while let Some(cmd) = rx.recv().await {
+            match cmd {
+                Command::Publish(ids, frame) => {
+                    // While Redis is away, remote delivery is lost rather than queued stale.
+                    if !self.client.is_connected() {
+                        continue;
+                    }
+                    let payload = format!("{}|{}", self.instance, frame.as_str());
+                    let pipeline = self.client.pipeline();
+                    for id in &ids {
+                        let queued: Result<(), Error> =
+                            pipeline.publish(self.channel(*id), payload.as_str()).await;
+                        if let Err(e) = queued {
+                            tracing::warn!(error = %e, "could not queue a publish");
+                        }
+                    }
+                    let sent: Result<Vec<Value>, Error> = pipeline.all().await;
+                    if let Err(e) = sent {
+                        tracing::warn!(error = %e, "publishing to Redis failed");
+                    }
+                }
+                Command::Subscribe(id) => {
+                    if let Err(e) = self.subscriber.subscribe(self.channel(id)).await {
+                        // Retried on the next reconnect, which re-subscribes every local user.
+                        tracing::warn!(error = %e, user_id = id, "subscribe failed");
+                    }
+                }
+                Command::Unsubscribe(id) => {
+                    // The user may have connected again since this was queued.
+                    if !self.hub.is_connected(id)
+                        && let Err(e) = self.subscriber.unsubscribe(self.channel(id)).await
+                    {
+                        tracing::warn!(error = %e, user_id = id, "unsubscribe failed");
+                    }
+                }
+            }
+        }
+    }
+
+    async fn read_messages(self: Arc<Self>) {
+        let mut rx = self.subscriber.message_rx();
+        let prefix = format!("{}:user:", self.prefix);
+        loop {
+            let msg = match rx.recv().await {
+                Ok(m) => m,
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                    tracing::warn!(skipped = n, "Redis messages arrived faster than delivered");
+                    continue;
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+            };
+            let Some(user_id) = msg
+                .channel
+                .strip_prefix(prefix.as_str())
+                .and_then(|id| id.parse::<i64>().ok())
+            else {
+                continue;
+            };
+            let Some(payload) = msg.value.as_str() else {
+                continue;
+            };
+            let Some((instance, json)) = payload.split_once('|') else {
+                continue;
+            };
+            if instance != self.instance {
+                self.hub.deliver(&[user_id], &Frame::from(json.to_owned()));
+            }
+        }
+    }
+
+    async fn resubscribe_on_reconnect(self: Arc<Self>) {
+        let mut rx = self.subscriber.reconnect_rx();
+        while rx.recv().await.is_ok() {
+            let channels: Vec<String> = self
+                .hub
+                .users()
+                .into_iter()
+                .map(|id| self.channel(id))
+                .collect();
+            tracing::info!(
+                channels = channels.len(),
+                "Redis reconnected; re-subscribing"
+            );
+            if !channels.is_empty()
+                && let Err(e) = self.subscriber.subscribe(channels).await
+            {
+                tracing::warn!(error = %e, "re-subscribe failed");
+            }
+        }
+    }
+
+    async fn renew_presence(self: Arc<Self>) {
+        let mut tick = tokio::time::interval(self.presence_ttl / 3);
+        loop {
+            tick.tick().await;
+            let users = self.hub.users();
+            if users.is_empty() || !self.client.is_connected() {
+                continue;
+            }
+            let expiry = self.expiry_score();
+            let pipeline = self.client.pipeline();
+            for id in users {
+                let key = self.presence_key(id);
+                let a: Result<(), Error> = pipeline
+                    .zadd(
+                        &key,
+                        None,
+                        None,
+                        false,
+                        false,
+                        (expiry, self.instance.as_str()),
+                    )
+                    .await;
+                let b: Result<(), Error> = pipeline.expire(&key, self.key_ttl(), None).await;
+                if let Err(e) = a.and(b) {
+                    tracing::warn!(error = %e, "could not queue a presence renewal");
+                }
+            }
+            let sent: Result<Vec<Value>, Error> = pipeline.all().await;
+            if let Err(e) = sent {
+                tracing::warn!(error = %e, "presence renewal failed");
+            }
+        }
+    }
+
+    fn now_ms() -> f64 {
+        chrono::Utc::now().timestamp_millis() as f64
+    }
+
+    fn expiry_score(&self) -> f64 {
+        Self::now_ms() + self.presence_ttl.as_millis() as f64
+    }
+
+    fn key_ttl(&self) -> i64 {
+        i64::try_from(self.presence_ttl.as_secs() * 2)
+            .unwrap_or(120)
+            .max(2)
+    }
+
+    /// Runs MULTI: drop expired claims, apply `change`, count the rest.
+    async fn transition(&self, user_id: i64, add: bool) -> Result<i64, Error> {
+        let key = self.presence_key(user_id);
+        let tx = self.client.multi();
+        let _: () = tx.zremrangebyscore(&key, "-inf", Self::now_ms()).await?;
+        if add {
+            let _: () = tx
+                .zadd(
+                    &key,
+                    None,
+                    None,
+                    false,
+                    false,
+                    (self.expiry_score(), self.instance.as_str()),
+                )
+                .await?;
+        } else {
+            let _: () = tx.zrem(&key, self.instance.as_str()).await?;
+        }
+        let _: () = tx.zcard(&key).await?;
+        let _: () = tx.expire(&key, self.key_ttl(), None).await?;
+        let results: Vec<Value> = tx.exec(true).await?;
+        Ok(results.get(2).and_then(Value::as_i64).unwrap_or(0))
+    }
+}
+
+impl Bus for RedisBackend {
+    fn publish(&self, recipients: &[i64], frame: Frame) {
+        self.hub.deliver(recipients, &frame);
+        self.enqueue(Command::Publish(recipients.to_vec(), frame));
+    }
+
+    fn subscribe(&self, user_id: i64) {
+        self.enqueue(Command::Subscribe(user_id));
+    }
+
+    fn unsubscribe(&self, user_id: i64) {
+        self.enqueue(Command::Unsubscribe(user_id));
+    }
+
+    fn healthy(&self) -> BoxFuture<'_, bool> {
+        Box::pin(async move {
+            let ping: Result<String, Error> = self.client.ping(None).await;
+            ping.is_ok() && self.subscriber.is_connected()
+        })
+    }
+}
+
+impl PresenceStore for RedisBackend {
+    fn connect(&self, user_id: i64) -> BoxFuture<'_, PresenceResult<bool>> {
+        Box::pin(async move {
+            self.transition(user_id, true)
+                .await
+                .map(|n| n == 1)
+                .map_err(|e| e.to_string())
+        })
+    }
+
+    fn disconnect(&self, user_id: i64) -> BoxFuture<'_, PresenceResult<bool>> {
+        Box::pin(async move {
+            self.transition(user_id, false)
+                .await
+                .map(|n| n == 0)
+                .map_err(|e| e.to_string())
+        })
+    }
+
+    fn online(&self, user_ids: Vec<i64>) -> BoxFuture<'_, PresenceResult<HashSet<i64>>> {
+        Box::pin(async move {
+            if user_ids.is_empty() {
+                return Ok(HashSet::new());
+            }
+            let now = Self::now_ms();
+            let pipeline = self.client.pipeline();
+            for id in &user_ids {
+                let _: () = pipeline
+                    .zcount(self.presence_key(*id), now, 1e18)
+                    .await
+                    .map_err(|e| e.to_string())?;
+            }
+            let counts: Vec<Value> = pipeline.all().await.map_err(|e| e.to_string())?;
+            Ok(user_ids
+                .into_iter()
+                .zip(counts)
+                .filter(|(_, n)| n.as_i64().unwrap_or(0) > 0)
+                .map(|(id, _)| id)
+                .collect())
+        })
+    }
+}

@@ -1,0 +1,259 @@
+//! Several instances sharing PostgreSQL and Redis, and a broker that dies and comes back.
+//! These run when `AGORA_TEST_REDIS_URL` is set (as in CI's second pass).
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::helpers::{TestApp, json_of};
+
+#[tokio::test]
+async fn events_cross_instances_and_presence_spans_them() {
+    if !TestApp::has_redis() {
+        eprintln!("skipped: needs AGORA_TEST_REDIS_URL");
+        return;
+    }
+    let one = TestApp::spawn().await;
+    let two = one.spawn_peer().await;
+    let alice = one.register("alice").await;
+    let bob = two.register("bob").await;
+    let carol = two.register("carol").await;
+    let mut alice_ws = one.ws(&alice).await;
+
+    // Caused through instance 2, received on instance 1.
+    let res = two
+        .post(&bob, "/api/friends/request/", json!({"receiver": alice.id}))
+        .await;
+    assert_eq!(res.status(), 201);
+    let note = alice_ws.next_event("notification").await;
+    assert_eq!(note["type"], "friend_request");
+    let event = alice_ws.next_event("friend_request").await;
+    assert_eq!(event["action"], "created");
+    let id = event["friend_request"]["id"].as_i64().expect("id");
+    one.put(
+        &alice,
+        &format!("/api/friends/request/{id}/"),
+        json!({"action": "accept"}),
+    )
+    .await;
+
+    // Bob online through instance 2, then also through instance 1.
+    let bob_two = two.ws(&bob).await;
+    let online = alice_ws.next_event("online_status").await;
+    assert_eq!(
+        (online["user_id"].as_i64(), online["status"].as_str()),
+        (Some(bob.id), Some("online"))
+    );
+    let bob_one = one.ws(&bob).await;
+    let seen = json_of(one.get(&alice, &format!("/api/users/{}/", bob.id)).await).await;
+    assert_eq!(seen["is_online"], true);
+
+    // Closing one of the two leaves him online: the next event Alice gets is Carol's request.
+    bob_two.close().await;
+    let seen = json_of(two.get(&alice, &format!("/api/users/{}/", bob.id)).await).await;
+    assert_eq!(seen["is_online"], true, "still connected to instance 1");
+    two.post(
+        &carol,
+        "/api/friends/request/",
+        json!({"receiver": alice.id}),
+    )
+    .await;
+    let frame = alice_ws.next_frame().await;
+    assert_eq!(
+        frame["type"], "notification",
+        "no offline while a connection remains: {frame}"
+    );
+    alice_ws.next_event("friend_request").await;
+
+    bob_one.close().await;
+    let offline = alice_ws.next_event("online_status").await;
+    assert_eq!(
+        (offline["user_id"].as_i64(), offline["status"].as_str()),
+        (Some(bob.id), Some("offline"))
+    );
+    let seen = json_of(two.get(&alice, &format!("/api/users/{}/", bob.id)).await).await;
+    assert_eq!(seen["is_online"], false);
+
+    // A user connected to both instances receives an event on both.
+    let dave = two.register("dave").await;
+    let mut dave_one = one.ws(&dave).await;
+    let mut dave_two = two.ws(&dave).await;
+    let res = one
+        .post(
+            &alice,
+            "/api/friends/request/",
+            json!({"receiver": dave.id}),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    for ws in [&mut dave_one, &mut dave_two] {
+        assert_eq!(
+            ws.next_event("notification").await["type"],
+            "friend_request"
+        );
+    }
+}
+
+/// A private redis-server on a free port, killed when dropped.
+struct PrivateRedis {
+    child: Child,
+    port: u16,
+    dir: tempfile::TempDir,
+}
+
+impl PrivateRedis {
+    fn start_on(port: u16, dir: tempfile::TempDir) -> Self {
+        let child = Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .arg("--dir")
+            .arg(dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server is installed");
+        Self { child, port, dir }
+    }
+
+    async fn start() -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .expect("free port")
+            .local_addr()
+            .expect("addr")
+            .port();
+        let redis = Self::start_on(port, tempfile::tempdir().expect("dir"));
+        redis.wait_until_up().await;
+        redis
+    }
+
+    async fn wait_until_up(&self) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while tokio::net::TcpStream::connect(("127.0.0.1", self.port))
+            .await
+            .is_err()
+        {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "redis-server did not start"
+            );
+            tokio::task::yield_now().await;
+        }
+    }
+
+    fn kill(&mut self) {
+        self.child.kill().expect("kill redis");
+        self.child.wait().expect("reap redis");
+    }
+
+    async fn restart(mut self) -> Self {
+        self.kill();
+        let port = self.port;
+        let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().expect("dir"));
+        let redis = Self::start_on(port, dir);
+        redis.wait_until_up().await;
+        redis
+    }
+}
+
+impl Drop for PrivateRedis {
+    fn drop(&mut self) {
+        // Already dead after kill(); nothing to do then.
+        if self.child.try_wait().ok().flatten().is_none() {
+            self.kill();
+        }
+    }
+}
+
+#[tokio::test]
+async fn delivery_resumes_by_itself_after_the_broker_restarts() {
+    if !TestApp::has_redis() {
+        eprintln!("skipped: needs AGORA_TEST_REDIS_URL");
+        return;
+    }
+    let redis = PrivateRedis::start().await;
+    let url = format!("redis://127.0.0.1:{}", redis.port);
+    let one = TestApp::spawn_with(|s| s.redis_url = Some(url.clone())).await;
+    let two = one.spawn_peer().await;
+    let alice = one.register("alice").await;
+    let bob = two.register("bob").await;
+    let mut alice_ws = one.ws(&alice).await;
+
+    let mut redis = redis;
+    redis.kill();
+    // While the broker is down: requests still succeed (events to other instances are lost),
+    // and /health/ names the broker.
+    let carol = two.register("carol").await;
+    let res = two
+        .post(
+            &carol,
+            "/api/friends/request/",
+            json!({"receiver": alice.id}),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    let health = two.get_anon("/health/").await;
+    assert_eq!(health.status(), 503);
+    assert_eq!(json_of(health).await["broker"], "down");
+    // Local delivery goes on without the broker.
+    let dave = one.register("dave").await;
+    one.post(
+        &dave,
+        "/api/friends/request/",
+        json!({"receiver": alice.id}),
+    )
+    .await;
+    let note = alice_ws.next_event("notification").await;
+    assert_eq!(note["sender"]["username"], "dave");
+
+    let _redis = redis.restart().await;
+    // Delivery resumes by itself: retry a cross-instance request until it arrives, within a
+    // deadline, as a client of a recovering cluster would see it.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let res = two
+            .post(&bob, "/api/friends/request/", json!({"receiver": alice.id}))
+            .await;
+        assert!(
+            res.status().is_success() || res.status() == 400,
+            "never a 5xx: {}",
+            res.status()
+        );
+        if res.status().is_success() {
+            let id = json_of(res).await["id"].as_i64().expect("id");
+            let arrived = tokio::time::timeout(Duration::from_millis(500), async {
+                loop {
+                    let frame = alice_ws.next_frame().await;
+                    if frame["type"] == "friend_request"
+                        && frame["data"]["friend_request"]["id"] == id
+                    {
+                        return;
+                    }
+                }
+            })
+            .await;
+            if arrived.is_ok() {
+                break;
+            }
+            // Not delivered: cancel and try again.
+            two.delete(&bob, &format!("/api/friends/request/{id}/"))
+                .await;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "delivery did not resume ({attempt} tries)"
+        );
+    }
+    let health = json_of(two.get_anon("/health/").await).await;
+    assert_eq!(health["broker"], "ok");
+}

@@ -1,0 +1,396 @@
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, TestUser, json_of};
+
+async fn befriend(app: &TestApp, a: &TestUser, b: &TestUser) -> i64 {
+    let res = app
+        .post(a, "/api/friends/request/", json!({"receiver": b.id}))
+        .await;
+    assert_eq!(res.status(), 201);
+    let id = json_of(res).await["id"].as_i64().expect("id");
+    let res = app
+        .put(
+            b,
+            &format!("/api/friends/request/{id}/"),
+            json!({"action": "accept"}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    id
+}
+
+#[tokio::test]
+async fn a_friend_request_notifies_the_receiver_over_rest_and_websocket() {
+    let app = TestApp::spawn().await;
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    let mut bob_ws = app.ws(&bob).await;
+
+    let res = app
+        .post(&alice, "/api/friends/request/", json!({"receiver": bob.id}))
+        .await;
+    assert_eq!(res.status(), 201);
+    let req = json_of(res).await;
+    assert_eq!(req["status"], "pending");
+    assert_eq!(req["sender"]["id"], alice.id);
+    assert_eq!(req["receiver"]["username"], "bob");
+    assert!(req["created_at"].is_string() && req["updated_at"].is_string());
+
+    let note = bob_ws.next_event("notification").await;
+    assert_eq!(note["type"], "friend_request");
+    assert_eq!(note["recipient"], bob.id);
+    assert_eq!(note["sender"]["id"], alice.id);
+    assert_eq!(note["data"], json!({"friend_request_id": req["id"]}));
+    assert_eq!(note["is_read"], false);
+    let event = bob_ws.next_event("friend_request").await;
+    assert_eq!(event["action"], "created");
+    assert_eq!(event["friend_request"]["id"], req["id"]);
+
+    let list = json_of(app.get(&bob, "/api/notifications/").await).await;
+    assert_eq!(list["count"], 1);
+    assert_eq!(list["results"][0]["id"], note["id"]);
+
+    let alice_view = json_of(app.get(&alice, &format!("/api/users/{}/", bob.id)).await).await;
+    assert_eq!(alice_view["friendship_status"], "request_sent");
+    let bob_view = json_of(app.get(&bob, &format!("/api/users/{}/", alice.id)).await).await;
+    assert_eq!(bob_view["friendship_status"], "request_received");
+}
+
+#[tokio::test]
+async fn accepting_makes_friends_and_tells_the_sender() {
+    let app = TestApp::spawn().await;
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    let mut alice_ws = app.ws(&alice).await;
+    let id = json_of(
+        app.post(&alice, "/api/friends/request/", json!({"receiver": bob.id}))
+            .await,
+    )
+    .await["id"]
+        .as_i64()
+        .expect("id");
+
+    let path = format!("/api/friends/request/{id}/");
+    let res = app.put(&alice, &path, json!({"action": "accept"})).await;
+    assert_eq!(res.status(), 403, "the sender cannot accept");
+    let carol = app.register("carol").await;
+    assert_eq!(
+        app.put(&carol, &path, json!({"action": "accept"}))
+            .await
+            .status(),
+        404
+    );
+    let res = app.put(&bob, &path, json!({"action": "maybe"})).await;
+    assert_eq!(res.status(), 400);
+    assert!(json_of(res).await["action"].is_array());
+
+    let res = app.put(&bob, &path, json!({"action": "accept"})).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(json_of(res).await["status"], "accepted");
+    let note = alice_ws.next_event("notification").await;
+    assert_eq!(note["type"], "friend_accepted");
+    let event = alice_ws.next_event("friend_request").await;
+    assert_eq!(event["action"], "accepted");
+
+    let res = app.put(&bob, &path, json!({"action": "reject"})).await;
+    assert_eq!(res.status(), 400, "no longer pending");
+
+    let friends = json_of(app.get(&alice, "/api/friends/").await).await;
+    assert_eq!(friends["count"], 1);
+    assert_eq!(friends["results"][0]["username"], "bob");
+    let bob_seen = json_of(app.get(&alice, &format!("/api/users/{}/", bob.id)).await).await;
+    assert_eq!(bob_seen["friendship_status"], "friends");
+    assert_eq!(bob_seen["friend_count"], 1);
+    let me = json_of(app.get(&alice, "/api/users/me/").await).await;
+    assert_eq!(me["friend_count"], 1);
+    let list = json_of(app.get(&alice, "/api/users/?search=bob").await).await;
+    assert_eq!(list["results"][0]["friendship_status"], "friends");
+}
+
+#[tokio::test]
+async fn request_rules_are_enforced() {
+    let app = TestApp::spawn().await;
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    let carol = app.register("carol").await;
+    let send = |from: &TestUser, body: Value| {
+        let from = from.clone();
+        let app = &app;
+        async move { app.post(&from, "/api/friends/request/", body).await }
+    };
+
+    let res = send(&alice, json!({"receiver": alice.id})).await;
+    assert_eq!(res.status(), 400);
+    assert!(json_of(res).await["receiver"].is_array(), "to yourself");
+    let res = send(&alice, json!({"receiver": 987654})).await;
+    assert_eq!(res.status(), 400);
+    assert!(json_of(res).await["receiver"].is_array(), "missing user");
+    let res = send(&alice, json!({})).await;
+    assert_eq!(
+        json_of(res).await["receiver"],
+        json!(["This field is required."])
+    );
+    let res = send(&alice, json!({"receiver": "abc"})).await;
+    assert_eq!(res.status(), 400);
+    let res = send(&alice, json!({"receiver": [1]})).await;
+    assert_eq!(res.status(), 400);
+
+    assert_eq!(
+        send(&alice, json!({"receiver": bob.id})).await.status(),
+        201
+    );
+    let res = send(&alice, json!({"receiver": bob.id})).await;
+    assert_eq!(res.status(), 400);
+    assert!(json_of(res).await["detail"].is_string(), "duplicate");
+    let res = send(&bob, json!({"receiver": alice.id})).await;
+    assert_eq!(res.status(), 400, "a pending request exists the other way");
+
+    befriend(&app, &carol, &alice).await;
+    let res = send(&alice, json!({"receiver": carol.id})).await;
+    assert_eq!(res.status(), 400);
+    assert!(
+        json_of(res).await["detail"]
+            .as_str()
+            .expect("detail")
+            .contains("already friends")
+    );
+
+    let dave = app.register("dave").await;
+    app.post(&dave, &format!("/api/users/{}/block/", alice.id), json!({}))
+        .await;
+    assert_eq!(
+        send(&alice, json!({"receiver": dave.id})).await.status(),
+        403
+    );
+
+    // Deactivated users cannot be asked.
+    let erin = app.register("erin").await;
+    app.request(
+        reqwest::Method::DELETE,
+        "/api/users/me/",
+        Some(&erin.access),
+        Some(json!({"password": crate::helpers::PASSWORD})),
+    )
+    .await;
+    assert_eq!(
+        send(&alice, json!({"receiver": erin.id})).await.status(),
+        400
+    );
+}
+
+#[tokio::test]
+async fn reject_and_cancel_send_only_the_websocket_event() {
+    let app = TestApp::spawn().await;
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    let mut alice_ws = app.ws(&alice).await;
+    let mut bob_ws = app.ws(&bob).await;
+
+    let id = json_of(
+        app.post(&alice, "/api/friends/request/", json!({"receiver": bob.id}))
+            .await,
+    )
+    .await["id"]
+        .as_i64()
+        .expect("id");
+    bob_ws.next_event("notification").await;
+    bob_ws.next_event("friend_request").await;
+    let res = app
+        .put(
+            &bob,
+            &format!("/api/friends/request/{id}/"),
+            json!({"action": "reject"}),
+        )
+        .await;
+    assert_eq!(json_of(res).await["status"], "rejected");
+    let event = alice_ws.next_event("friend_request").await;
+    assert_eq!(event["action"], "rejected");
+
+    let id = json_of(
+        app.post(&alice, "/api/friends/request/", json!({"receiver": bob.id}))
+            .await,
+    )
+    .await["id"]
+        .as_i64()
+        .expect("id");
+    bob_ws.next_event("notification").await;
+    bob_ws.next_event("friend_request").await;
+    let path = format!("/api/friends/request/{id}/");
+    assert_eq!(
+        app.delete(&bob, &path).await.status(),
+        403,
+        "only the sender cancels"
+    );
+    assert_eq!(app.delete(&alice, &path).await.status(), 204);
+    let event = bob_ws.next_event("friend_request").await;
+    assert_eq!(event["action"], "cancelled");
+    assert_eq!(event["friend_request"]["status"], "cancelled");
+    assert_eq!(
+        app.delete(&alice, &path).await.status(),
+        400,
+        "no longer pending"
+    );
+
+    // Only the two creations made notifications.
+    let list = json_of(app.get(&bob, "/api/notifications/").await).await;
+    assert_eq!(list["count"], 2);
+    assert_eq!(
+        json_of(app.get(&alice, "/api/notifications/").await).await["count"],
+        0
+    );
+}
+
+#[tokio::test]
+async fn request_lists_filter_by_direction_and_status() {
+    let app = TestApp::spawn().await;
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    let carol = app.register("carol").await;
+    app.post(&alice, "/api/friends/request/", json!({"receiver": bob.id}))
+        .await;
+    app.post(
+        &carol,
+        "/api/friends/request/",
+        json!({"receiver": alice.id}),
+    )
+    .await;
+
+    let both = json_of(app.get(&alice, "/api/friends/request/").await).await;
+    assert_eq!(both["count"], 2);
+    let incoming = json_of(
+        app.get(&alice, "/api/friends/request/?direction=incoming")
+            .await,
+    )
+    .await;
+    assert_eq!(incoming["count"], 1);
+    assert_eq!(incoming["results"][0]["sender"]["username"], "carol");
+    let outgoing = json_of(
+        app.get(&alice, "/api/friends/request/?direction=outgoing")
+            .await,
+    )
+    .await;
+    assert_eq!(outgoing["results"][0]["receiver"]["username"], "bob");
+    let accepted = json_of(
+        app.get(&alice, "/api/friends/request/?status=accepted")
+            .await,
+    )
+    .await;
+    assert_eq!(accepted["count"], 0);
+    assert_eq!(
+        app.get(&alice, "/api/friends/request/?direction=up")
+            .await
+            .status(),
+        400
+    );
+    assert_eq!(
+        app.get(&alice, "/api/friends/request/?status=maybe")
+            .await
+            .status(),
+        400
+    );
+    // Bob sees only his own.
+    assert_eq!(
+        json_of(app.get(&bob, "/api/friends/request/").await).await["count"],
+        1
+    );
+}
+
+#[tokio::test]
+async fn friends_list_searches_filters_online_and_unfriends() {
+    let app = TestApp::spawn().await;
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    let carol = app.register("carol").await;
+    befriend(&app, &alice, &bob).await;
+    befriend(&app, &carol, &alice).await;
+
+    let list = json_of(app.get(&alice, "/api/friends/?search=CAR").await).await;
+    assert_eq!(list["count"], 1);
+    assert_eq!(list["results"][0]["username"], "carol");
+    assert_eq!(list["results"][0]["is_online"], false);
+
+    let _bob_ws = app.ws(&bob).await;
+    let online = json_of(app.get(&alice, "/api/friends/?online=true").await).await;
+    assert_eq!(online["count"], 1);
+    assert_eq!(online["results"][0]["username"], "bob");
+    assert_eq!(online["results"][0]["is_online"], true);
+    let offline = json_of(app.get(&alice, "/api/friends/?online=false").await).await;
+    assert_eq!(offline["results"][0]["username"], "carol");
+    assert_eq!(
+        app.get(&alice, "/api/friends/?online=perhaps")
+            .await
+            .status(),
+        400
+    );
+
+    // A friend hiding their presence is never listed as online, and shows null.
+    app.patch(
+        &bob,
+        "/api/users/me/",
+        json!({"profile": {"show_online_status": false}}),
+    )
+    .await;
+    let online = json_of(app.get(&alice, "/api/friends/?online=true").await).await;
+    assert_eq!(online["count"], 0);
+    let all = json_of(app.get(&alice, "/api/friends/").await).await;
+    assert!(all["results"][0]["is_online"].is_null());
+
+    assert_eq!(
+        app.delete(&alice, &format!("/api/friends/{}/", bob.id))
+            .await
+            .status(),
+        204
+    );
+    assert_eq!(
+        app.delete(&alice, &format!("/api/friends/{}/", bob.id))
+            .await
+            .status(),
+        404
+    );
+    let list = json_of(app.get(&bob, "/api/friends/").await).await;
+    assert_eq!(list["count"], 0, "unfriending is mutual");
+}
+
+#[tokio::test]
+async fn blocking_ends_friendship_and_pending_requests_both_ways() {
+    let app = TestApp::spawn().await;
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    let carol = app.register("carol").await;
+    befriend(&app, &alice, &bob).await;
+    app.post(
+        &carol,
+        "/api/friends/request/",
+        json!({"receiver": alice.id}),
+    )
+    .await;
+
+    app.post(&alice, &format!("/api/users/{}/block/", bob.id), json!({}))
+        .await;
+    app.post(
+        &alice,
+        &format!("/api/users/{}/block/", carol.id),
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        json_of(app.get(&alice, "/api/friends/").await).await["count"],
+        0
+    );
+    assert_eq!(
+        json_of(app.get(&bob, "/api/friends/").await).await["count"],
+        0
+    );
+    let pending = json_of(app.get(&carol, "/api/friends/request/").await).await;
+    assert_eq!(pending["count"], 0);
+    let cancelled = json_of(
+        app.get(&carol, "/api/friends/request/?status=cancelled")
+            .await,
+    )
+    .await;
+    assert_eq!(cancelled["count"], 1);
+    let res = app
+        .post(&bob, "/api/friends/request/", json!({"receiver": alice.id}))
+        .await;
+    assert_eq!(res.status(), 403);
+}

@@ -1,0 +1,210 @@
+use serde_json::json;
+
+use crate::helpers::{TestApp, TestUser, json_of};
+
+/// Makes `from` send `to` a friend request, which notifies `to`.
+async fn request(app: &TestApp, from: &TestUser, to: &TestUser) -> i64 {
+    let res = app
+        .post(from, "/api/friends/request/", json!({"receiver": to.id}))
+        .await;
+    assert_eq!(res.status(), 201);
+    json_of(res).await["id"].as_i64().expect("id")
+}
+
+#[tokio::test]
+async fn notifications_list_filter_count_read_and_delete() {
+    let app = TestApp::spawn().await;
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    let carol = app.register("carol").await;
+    request(&app, &bob, &alice).await;
+    let carols = request(&app, &carol, &alice).await;
+    // Accepting Carol's notifies Carol, not Alice.
+    app.put(
+        &alice,
+        &format!("/api/friends/request/{carols}/"),
+        json!({"action": "accept"}),
+    )
+    .await;
+
+    let list = json_of(app.get(&alice, "/api/notifications/").await).await;
+    assert_eq!(list["count"], 2);
+    assert_eq!(
+        list["results"][0]["sender"]["username"], "carol",
+        "newest first"
+    );
+    let first = list["results"][1]["id"].as_i64().expect("id");
+    assert_eq!(
+        json_of(app.get(&alice, "/api/notifications/unread-count/").await).await,
+        json!({"count": 2})
+    );
+
+    let res = app
+        .put(
+            &alice,
+            &format!("/api/notifications/{first}/read/"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(json_of(res).await["is_read"], true);
+    let res = app
+        .patch(
+            &alice,
+            &format!("/api/notifications/{first}/read/"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let unread = json_of(app.get(&alice, "/api/notifications/?is_read=false").await).await;
+    assert_eq!(unread["count"], 1);
+    let read = json_of(app.get(&alice, "/api/notifications/?is_read=true").await).await;
+    assert_eq!(read["results"][0]["id"], first);
+    let typed = json_of(
+        app.get(&alice, "/api/notifications/?type=friend_accepted")
+            .await,
+    )
+    .await;
+    assert_eq!(typed["count"], 0);
+    assert_eq!(
+        app.get(&alice, "/api/notifications/?type=nonsense")
+            .await
+            .status(),
+        400
+    );
+    assert_eq!(
+        app.get(&alice, "/api/notifications/?is_read=maybe")
+            .await
+            .status(),
+        400
+    );
+
+    let accepted = json_of(
+        app.get(&carol, "/api/notifications/?type=friend_accepted")
+            .await,
+    )
+    .await;
+    assert_eq!(accepted["count"], 1);
+
+    let res = app
+        .post(&alice, "/api/notifications/read-all/", json!({}))
+        .await;
+    assert_eq!(json_of(res).await, json!({"updated": 1}));
+    assert_eq!(
+        json_of(app.get(&alice, "/api/notifications/unread-count/").await).await["count"],
+        0
+    );
+
+    // Someone else's notification does not exist for you.
+    assert_eq!(
+        app.delete(&bob, &format!("/api/notifications/{first}/"))
+            .await
+            .status(),
+        404
+    );
+    assert_eq!(
+        app.put(
+            &bob,
+            &format!("/api/notifications/{first}/read/"),
+            json!({})
+        )
+        .await
+        .status(),
+        404
+    );
+    assert_eq!(
+        app.delete(&alice, &format!("/api/notifications/{first}/"))
+            .await
+            .status(),
+        204
+    );
+    assert_eq!(
+        app.delete(&alice, &format!("/api/notifications/{first}/"))
+            .await
+            .status(),
+        404
+    );
+    assert_eq!(
+        json_of(app.get(&alice, "/api/notifications/").await).await["count"],
+        1
+    );
+}
+
+#[tokio::test]
+async fn settings_default_to_everything_on_and_switch_types_off() {
+    let app = TestApp::spawn().await;
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    let settings = json_of(app.get(&alice, "/api/notifications/settings/").await).await;
+    assert_eq!(settings["do_not_disturb"], false);
+    assert_eq!(settings["types"].as_object().expect("types").len(), 7);
+    assert!(
+        settings["types"]
+            .as_object()
+            .expect("types")
+            .values()
+            .all(|v| v == true)
+    );
+
+    let res = app
+        .patch(
+            &alice,
+            "/api/notifications/settings/",
+            json!({"types": {"friend_request": false}}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let body = json_of(res).await;
+    assert_eq!(body["types"]["friend_request"], false);
+    assert_eq!(body["types"]["friend_accepted"], true);
+
+    let res = app
+        .put(&alice, "/api/notifications/settings/", json!({"types": {}}))
+        .await;
+    assert_eq!(res.status(), 400);
+    assert!(json_of(res).await["do_not_disturb"].is_array());
+    let res = app
+        .patch(
+            &alice,
+            "/api/notifications/settings/",
+            json!({"types": {"bogus": true}}),
+        )
+        .await;
+    assert_eq!(res.status(), 400);
+
+    // A type switched off is not created at all; the friend request still happens.
+    let mut ws = app.ws(&alice).await;
+    request(&app, &bob, &alice).await;
+    let event = ws.next_event("friend_request").await;
+    assert_eq!(event["action"], "created");
+    assert_eq!(
+        json_of(app.get(&alice, "/api/notifications/").await).await["count"],
+        0
+    );
+    let again = json_of(app.get(&alice, "/api/notifications/settings/").await).await;
+    assert_eq!(again["types"]["friend_request"], false, "settings persist");
+}
+
+#[tokio::test]
+async fn do_not_disturb_stores_but_does_not_push() {
+    let app = TestApp::spawn().await;
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    let res = app
+        .put(
+            &alice,
+            "/api/notifications/settings/",
+            json!({"types": {}, "do_not_disturb": true}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let mut ws = app.ws(&alice).await;
+    request(&app, &bob, &alice).await;
+    // The notification would have been queued before this event; the first frame is the event.
+    let frame = ws.next_frame().await;
+    assert_eq!(frame["type"], "friend_request", "{frame}");
+    assert_eq!(
+        json_of(app.get(&alice, "/api/notifications/").await).await["count"],
+        1
+    );
+}

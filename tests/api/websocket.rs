@@ -1,0 +1,219 @@
+use serde_json::json;
+use tokio_tungstenite::tungstenite::{self, Message};
+
+use crate::helpers::{TestApp, json_of};
+
+async fn refused_status(url: String) -> u16 {
+    match tokio_tungstenite::connect_async(url).await {
+        Err(tungstenite::Error::Http(res)) => res.status().as_u16(),
+        Err(e) => panic!("unexpected error: {e}"),
+        Ok(_) => panic!("the upgrade should have been refused"),
+    }
+}
+
+#[tokio::test]
+async fn the_upgrade_needs_a_valid_access_token() {
+    let app = TestApp::spawn().await;
+    let alice = app.register("alice").await;
+    let base = app.ws_url("x");
+    let no_token = base.split('?').next().expect("url").to_owned();
+    assert_eq!(refused_status(no_token).await, 401);
+    assert_eq!(refused_status(app.ws_url("garbage")).await, 401);
+    assert_eq!(refused_status(app.ws_url(&alice.refresh)).await, 401);
+
+    // The Authorization header works too.
+    use tungstenite::client::IntoClientRequest;
+    let mut req = no_token_url(&app).into_client_request().expect("request");
+    req.headers_mut().insert(
+        "authorization",
+        format!("Bearer {}", alice.access).parse().expect("header"),
+    );
+    let (mut socket, _) = tokio_tungstenite::connect_async(req)
+        .await
+        .expect("upgrade");
+    use futures_util::{SinkExt, StreamExt};
+    socket
+        .send(Message::text(json!({"type": "ping"}).to_string()))
+        .await
+        .expect("send");
+    let reply = socket.next().await.expect("frame").expect("ok");
+    let v: serde_json::Value = serde_json::from_str(reply.to_text().expect("text")).expect("json");
+    assert_eq!(v["type"], "pong");
+}
+
+fn no_token_url(app: &TestApp) -> String {
+    app.ws_url("x").split('?').next().expect("url").to_owned()
+}
+
+#[tokio::test]
+async fn bad_frames_get_error_frames_and_the_connection_stays_open() {
+    let app = TestApp::spawn().await;
+    let alice = app.register("alice").await;
+    let mut ws = app.ws(&alice).await;
+    for (frame, code) in [
+        ("not json".to_owned(), "parse_error"),
+        (json!({"data": {}}).to_string(), "invalid"),
+        (json!({"type": "dance", "data": {}}).to_string(), "invalid"),
+        (
+            json!({"type": "authenticate", "data": {}}).to_string(),
+            "invalid",
+        ),
+        (
+            json!({"type": "authenticate", "data": {"token": "nope"}}).to_string(),
+            "token_not_valid",
+        ),
+    ] {
+        use futures_util::SinkExt;
+        ws.socket
+            .send(Message::text(frame.clone()))
+            .await
+            .expect("send");
+        let err = ws.next_event("error").await;
+        assert_eq!(err["code"], code, "{frame}");
+        assert!(err["detail"].is_string());
+    }
+    ws.send(json!({"type": "chat_message", "data": {"room": 1, "body": "hi", "client_id": "c-1"}}))
+        .await;
+    let err = ws.next_event("error").await;
+    assert_eq!(err["client_id"], "c-1");
+    ws.send(json!({"type": "ping", "data": {}})).await;
+    ws.next_event("pong").await;
+}
+
+#[tokio::test]
+async fn a_frame_over_64_kib_closes_with_1009() {
+    let app = TestApp::spawn().await;
+    let alice = app.register("alice").await;
+    let mut ws = app.ws(&alice).await;
+    let big = json!({"type": "ping", "data": {"pad": "x".repeat(70 * 1024)}});
+    ws.send(big).await;
+    assert_eq!(ws.closed().await, 1009);
+}
+
+#[tokio::test]
+async fn the_connection_closes_with_4401_when_the_token_expires_unless_renewed() {
+    let app =
+        TestApp::spawn_with(|s| s.access_token_lifetime = std::time::Duration::from_secs(2)).await;
+    let alice = app.register("alice").await;
+    let mut ws = app.ws(&alice).await;
+    assert_eq!(ws.closed().await, 4401);
+
+    // A fresh token sent with `authenticate` keeps the connection open past the first expiry.
+    let bob = app.register("bob").await;
+    let carol = app.register("carol").await;
+    let mut bob_ws = app.ws(&bob).await;
+    // Carol's token expires no earlier than Bob's first one: her 4401 is the clock.
+    let mut carol_ws = app.ws(&carol).await;
+    let now = chrono::Utc::now().timestamp();
+    let long_lived = jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &json!({"token_type": "access", "exp": now + 3600, "iat": now, "jti": "renewed",
+                "user_id": bob.id, "ver": 0}),
+        &jsonwebtoken::EncodingKey::from_secret(crate::helpers::SECRET.as_bytes()),
+    )
+    .expect("sign");
+    bob_ws
+        .send(json!({"type": "authenticate", "data": {"token": long_lived}}))
+        .await;
+    bob_ws.send(json!({"type": "ping"})).await;
+    bob_ws.next_event("pong").await;
+    assert_eq!(carol_ws.closed().await, 4401);
+    bob_ws.send(json!({"type": "ping"})).await;
+    bob_ws.next_event("pong").await;
+}
+
+#[tokio::test]
+async fn presence_goes_online_and_offline_for_friends_who_may_see_it() {
+    let app = TestApp::spawn().await;
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    let id = json_of(
+        app.post(&alice, "/api/friends/request/", json!({"receiver": bob.id}))
+            .await,
+    )
+    .await["id"]
+        .as_i64()
+        .expect("id");
+    app.put(
+        &bob,
+        &format!("/api/friends/request/{id}/"),
+        json!({"action": "accept"}),
+    )
+    .await;
+
+    let mut alice_ws = app.ws(&alice).await;
+    let bob_ws = app.ws(&bob).await;
+    let online = alice_ws.next_event("online_status").await;
+    assert_eq!(online["user_id"], bob.id);
+    assert_eq!(online["status"], "online");
+    let seen = json_of(app.get(&alice, &format!("/api/users/{}/", bob.id)).await).await;
+    assert_eq!(seen["is_online"], true);
+
+    // A second device: no new transition; closing one of two keeps Bob online.
+    let second = app.ws(&bob).await;
+    drop(bob_ws);
+    let mut bob_ws = second;
+    bob_ws.send(json!({"type": "ping"})).await;
+    bob_ws.next_event("pong").await;
+    drop(bob_ws);
+    let offline = alice_ws.next_event("online_status").await;
+    assert_eq!(offline["user_id"], bob.id);
+    assert_eq!(offline["status"], "offline");
+    assert!(offline["last_seen"].is_string());
+    let seen = json_of(app.get(&alice, &format!("/api/users/{}/", bob.id)).await).await;
+    assert_eq!(seen["is_online"], false);
+    assert!(seen["last_seen"].is_string());
+
+    // Strangers see null.
+    let carol = app.register("carol").await;
+    let seen = json_of(app.get(&carol, &format!("/api/users/{}/", alice.id)).await).await;
+    assert!(seen["is_online"].is_null());
+}
+
+#[tokio::test]
+async fn a_user_hiding_presence_sends_no_online_status() {
+    let app = TestApp::spawn().await;
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    let id = json_of(
+        app.post(&alice, "/api/friends/request/", json!({"receiver": bob.id}))
+            .await,
+    )
+    .await["id"]
+        .as_i64()
+        .expect("id");
+    app.put(
+        &bob,
+        &format!("/api/friends/request/{id}/"),
+        json!({"action": "accept"}),
+    )
+    .await;
+    app.patch(
+        &bob,
+        "/api/users/me/",
+        json!({"profile": {"show_online_status": false}}),
+    )
+    .await;
+    let mut alice_ws = app.ws(&alice).await;
+    let _bob_ws = app.ws(&bob).await;
+    // Bob's connection happened before this request, whose event comes next on Alice's socket.
+    let carol = app.register("carol").await;
+    app.post(
+        &carol,
+        "/api/friends/request/",
+        json!({"receiver": alice.id}),
+    )
+    .await;
+    let frame = alice_ws.next_frame().await;
+    assert_eq!(
+        frame["type"], "notification",
+        "no online_status came first: {frame}"
+    );
+}
+
+#[tokio::test]
+async fn health_reports_the_broker() {
+    let app = TestApp::spawn().await;
+    let body = json_of(app.get_anon("/health/").await).await;
+    assert_eq!(body["broker"], "ok");
+}
