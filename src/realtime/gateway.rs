@@ -31,7 +31,11 @@ pub async fn upgrade(
 ) -> Result<Response, ApiError> {
     let ws = ws.map_err(|e| ApiError::rejected(e.body_text()))?;
     // Leave room above MAX_FRAME so an oversized frame reaches our check and gets its 1009.
+    // Small buffers: tungstenite's 128 KiB defaults would cost that much per idle socket;
+    // they grow when a large frame needs it.
     Ok(ws
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(0)
         .max_message_size(MAX_FRAME * 4)
         .max_frame_size(MAX_FRAME * 4)
         .on_upgrade(move |socket| run(app, socket, me)))
