@@ -217,3 +217,25 @@ async fn health_reports_the_broker() {
     let body = json_of(app.get_anon("/health/").await).await;
     assert_eq!(body["broker"], "ok");
 }
+
+#[tokio::test]
+async fn a_connection_that_stops_answering_pings_is_dropped() {
+    let app = TestApp::spawn_with(|s| s.ws_heartbeat = std::time::Duration::from_millis(500)).await;
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    let id = json_of(app.post(&alice, "/api/friends/request/", json!({"receiver": bob.id})).await).await["id"]
+        .as_i64()
+        .expect("id");
+    app.put(&bob, &format!("/api/friends/request/{id}/"), json!({"action": "accept"})).await;
+    let mut alice_ws = app.ws(&alice).await;
+    // Bob's client never reads again, so it never answers the server's pings.
+    let _silent_bob = app.ws(&bob).await;
+    let online = alice_ws.next_event("online_status").await;
+    assert_eq!(online["status"], "online");
+    // Alice keeps reading (and so answering pings) while the server gives up on Bob.
+    let offline = alice_ws.next_event("online_status").await;
+    assert_eq!(offline["user_id"], bob.id);
+    assert_eq!(offline["status"], "offline");
+    alice_ws.send(json!({"type": "ping"})).await;
+    alice_ws.next_event("pong").await;
+}
