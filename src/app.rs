@@ -147,6 +147,7 @@ pub async fn serve(
     // Trailing-slash-insensitive routing: the slash is trimmed before the router sees the path.
     let app = NormalizePathLayer::trim_trailing_slash().layer(router(state.clone()));
     let upkeep = tokio::spawn(background(state.clone()));
+    let expired = tokio::spawn(realtime::report_expired(state.clone()));
     let notify = state.clone();
     let res = axum::serve(
         listener,
@@ -159,6 +160,7 @@ pub async fn serve(
     })
     .await;
     upkeep.abort();
+    expired.abort();
     res
 }
 

@@ -11,7 +11,7 @@ use super::model::{
 use super::{publish_event, store, view, views};
 use crate::app::AppState;
 use crate::error::{ApiError, FieldErrors};
-use crate::http::{CurrentUser, Json, Page, PageParams, Paginated, Path, Query};
+use crate::http::{CurrentUser, Json, Page, PageParams, Paginated, Path, Query, query_bool};
 use crate::notifications;
 use crate::users::model::UserBrief;
 use crate::users::{self, fields, store as user_store};
@@ -277,13 +277,8 @@ pub async fn list_friends(
     mut page: Page,
     Query(q): Query<FriendListQuery>,
 ) -> Result<Json<Paginated<UserBrief>>, ApiError> {
-    let online_filter = match q.online.as_deref().map(|s| s.trim().to_ascii_lowercase()) {
-        None => None,
-        Some(v) if v.is_empty() => None,
-        Some(v) if ["true", "1"].contains(&v.as_str()) => Some(true),
-        Some(v) if ["false", "0"].contains(&v.as_str()) => Some(false),
-        Some(_) => return Err(ApiError::field("online", "Must be a valid boolean.")),
-    };
+    let online_filter =
+        query_bool(q.online.as_deref()).map_err(|e| ApiError::field("online", e))?;
     // Friends who hide their presence count as offline for this filter.
     let online_ids: Vec<i64> = match online_filter {
         None => Vec::new(),

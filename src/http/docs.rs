@@ -14,7 +14,7 @@ use crate::app::AppState;
 #[openapi(
     info(title = "Agora API", description = "Self-hostable backend for social apps. The contract is API.md."),
     modifiers(&BearerAuth),
-    paths(crate::ops::health, crate::ops::metrics)
+    paths(crate::ops::health, crate::ops::metrics, crate::realtime::gateway::upgrade)
 )]
 struct BaseDoc;
 

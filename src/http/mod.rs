@@ -13,6 +13,16 @@ use axum::http::Method;
 
 use crate::error::ApiError;
 
+/// A boolean query filter as django-filter reads it: absent or blank is no filter.
+pub fn query_bool(raw: Option<&str>) -> Result<Option<bool>, &'static str> {
+    match raw.map(|s| s.trim().to_ascii_lowercase()).as_deref() {
+        None | Some("") => Ok(None),
+        Some("true" | "1") => Ok(Some(true)),
+        Some("false" | "0") => Ok(Some(false)),
+        Some(_) => Err("Must be a valid boolean."),
+    }
+}
+
 pub async fn not_found() -> ApiError {
     ApiError::NotFound
 }

@@ -12,7 +12,7 @@ use super::{store, views};
 use crate::app::AppState;
 use crate::db::entities::notification_setting;
 use crate::error::{ApiError, FieldErrors};
-use crate::http::{CurrentUser, Json, Page, PageParams, Paginated, Path, Query};
+use crate::http::{CurrentUser, Json, Page, PageParams, Paginated, Path, Query, query_bool};
 use crate::users::fields::REQUIRED;
 
 #[derive(OpenApi)]
@@ -38,16 +38,10 @@ pub async fn list(
     Query(q): Query<NotificationListQuery>,
 ) -> Result<Json<Paginated<Notification>>, ApiError> {
     let mut errors = FieldErrors::new();
-    let is_read = match q.is_read.as_deref().map(|s| s.trim().to_ascii_lowercase()) {
-        None => None,
-        Some(v) if v.is_empty() => None,
-        Some(v) if ["true", "1"].contains(&v.as_str()) => Some(true),
-        Some(v) if ["false", "0"].contains(&v.as_str()) => Some(false),
-        Some(_) => {
-            errors.add("is_read", "Must be a valid boolean.");
-            None
-        }
-    };
+    let is_read = query_bool(q.is_read.as_deref()).unwrap_or_else(|e| {
+        errors.add("is_read", e);
+        None
+    });
     let kind = q.kind.as_deref().map(str::trim).filter(|k| !k.is_empty());
     if let Some(k) = kind
         && !TYPES.contains(&k)

@@ -24,6 +24,14 @@ const CLOSE_GOING_AWAY: u16 = 1001;
 const CLOSE_TOKEN_EXPIRED: u16 = 4401;
 
 /// `GET /ws/?token=...` (or `Authorization: Bearer`). A bad token is a 401 before any upgrade.
+#[utoipa::path(get, path = "/ws/", tag = "realtime",
+    params(("token" = Option<String>, Query, description = "Access token, when the Authorization header cannot be set")),
+    description = "WebSocket upgrade. Frames are JSON `{\"type\", \"data\"}` both ways: server events \
+        `notification`, `friend_request`, `online_status`, `pong`, `error`; client frames `ping`, `authenticate`. \
+        Frames over 64 KiB close with 1009; token expiry without `authenticate` closes with 4401.",
+    responses((status = 101, description = "Switching protocols"), (status = 400, description = "Not a WebSocket request"),
+        (status = 401, description = "Missing, invalid or expired access token")),
+    security(("bearer" = [])))]
 pub async fn upgrade(
     State(app): State<AppState>,
     me: CurrentUser,

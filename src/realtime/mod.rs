@@ -3,7 +3,7 @@
 
 pub mod bus;
 pub mod event;
-mod gateway;
+pub mod gateway;
 pub mod hub;
 pub mod presence;
 pub mod redis;
@@ -32,6 +32,8 @@ pub struct Realtime {
     bus: Arc<dyn Bus>,
     presence: Arc<dyn PresenceStore>,
     pub broker_name: &'static str,
+    /// Users another instance held and lost by dying; taken once by `AppState::build`.
+    expired: std::sync::Mutex<Option<tokio::sync::mpsc::Receiver<i64>>>,
 }
 
 impl Realtime {
@@ -44,15 +46,18 @@ impl Realtime {
                 presence: Arc::new(LocalPresence::new(hub.clone())),
                 hub,
                 broker_name: "in-process",
+                expired: std::sync::Mutex::new(None),
             }),
             Some(url) => {
                 let instance = crate::auth::tokens::new_jti();
+                let (expired_tx, expired_rx) = tokio::sync::mpsc::channel(1024);
                 let backend = redis::RedisBackend::connect(
                     url,
                     &settings.redis_prefix,
                     instance,
                     hub.clone(),
                     settings.presence_ttl,
+                    expired_tx,
                 )
                 .await?;
                 Ok(Self {
@@ -60,6 +65,7 @@ impl Realtime {
                     presence: backend,
                     hub,
                     broker_name: "redis",
+                    expired: std::sync::Mutex::new(Some(expired_rx)),
                 })
             }
         }
@@ -114,19 +120,37 @@ pub async fn connection_opened(app: &AppState, user_id: i64) {
     }
 }
 
+/// Reports the users whose instance died (found by the presence store) as offline.
+pub async fn report_expired(app: AppState) {
+    let rx = app
+        .realtime
+        .expired
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .take();
+    let Some(mut rx) = rx else { return };
+    while let Some(user_id) = rx.recv().await {
+        went_offline(&app, user_id).await;
+    }
+}
+
+async fn went_offline(app: &AppState, user_id: i64) {
+    if let Err(e) = crate::users::store::touch_last_seen(&app.db, user_id).await {
+        tracing::warn!(error = %e, "could not store last_seen");
+    }
+    announce(app, user_id, "offline").await;
+}
+
 /// A user's last connection on this instance closed.
 pub async fn connection_closed(app: &AppState, user_id: i64) {
     let rt = &app.realtime;
     rt.bus.unsubscribe(user_id);
-    let went_offline = rt.presence.disconnect(user_id).await.unwrap_or_else(|e| {
+    let gone = rt.presence.disconnect(user_id).await.unwrap_or_else(|e| {
         tracing::warn!(error = %e, "presence store unavailable");
         true
     });
-    if went_offline {
-        if let Err(e) = crate::users::store::touch_last_seen(&app.db, user_id).await {
-            tracing::warn!(error = %e, "could not store last_seen");
-        }
-        announce(app, user_id, "offline").await;
+    if gone {
+        went_offline(app, user_id).await;
     }
 }
 

@@ -10,7 +10,9 @@
 //! holding a connection of that user, scored by when that claim expires. Each instance renews
 //! its claims every third of the TTL, so the users of an instance that dies are offline once
 //! the TTL has passed. Transitions are read inside MULTI, so two instances connecting at once
-//! cannot both (or neither) see the 0→1 change.
+//! cannot both (or neither) see the 0→1 change. An index, `{prefix}:presence:users`, scores
+//! each online user by their latest claim; every instance sweeps it for users whose claims all
+//! expired (their instance died) and the one whose ZREM wins reports them offline.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -19,6 +21,7 @@ use std::time::Duration;
 use fred::clients::SubscriberClient;
 use fred::prelude::*;
 use fred::types::Builder;
+use fred::types::sorted_sets::Ordering;
 use futures_util::future::BoxFuture;
 use tokio::sync::mpsc;
 
@@ -44,6 +47,8 @@ pub struct RedisBackend {
     subscriber: SubscriberClient,
     queue: mpsc::Sender<Command>,
     presence_ttl: Duration,
+    /// Users found offline by the sweeper: their instance died without saying so.
+    expired: mpsc::Sender<i64>,
 }
 
 impl RedisBackend {
@@ -55,6 +60,7 @@ impl RedisBackend {
         instance: String,
         hub: Arc<Hub>,
         presence_ttl: Duration,
+        expired: mpsc::Sender<i64>,
     ) -> Result<Arc<Self>, String> {
         let config = Config::from_url(url).map_err(|e| format!("AGORA_REDIS_URL: {e}"))?;
         let mut builder = Builder::from_config(config);
@@ -84,11 +90,13 @@ impl RedisBackend {
             subscriber,
             queue,
             presence_ttl,
+            expired,
         });
         tokio::spawn(backend.clone().run_commands(rx));
         tokio::spawn(backend.clone().read_messages());
         tokio::spawn(backend.clone().resubscribe_on_reconnect());
         tokio::spawn(backend.clone().renew_presence());
+        tokio::spawn(backend.clone().sweep_dead_instances());
         Ok(backend)
     }
 
@@ -98,6 +106,10 @@ impl RedisBackend {
 
     fn presence_key(&self, user_id: i64) -> String {
         format!("{}:presence:{user_id}", self.prefix)
+    }
+
+    fn presence_index(&self) -> String {
+        format!("{}:presence:users", self.prefix)
     }
 
     fn enqueue(&self, cmd: Command) {
@@ -221,7 +233,17 @@ impl RedisBackend {
                     )
                     .await;
                 let b: Result<(), Error> = pipeline.expire(&key, self.key_ttl(), None).await;
-                if let Err(e) = a.and(b) {
+                let c: Result<(), Error> = pipeline
+                    .zadd(
+                        self.presence_index(),
+                        None,
+                        Some(Ordering::GreaterThan),
+                        false,
+                        false,
+                        (expiry, id),
+                    )
+                    .await;
+                if let Err(e) = a.and(b).and(c) {
                     tracing::warn!(error = %e, "could not queue a presence renewal");
                 }
             }
@@ -267,8 +289,60 @@ impl RedisBackend {
         }
         let _: () = tx.zcard(&key).await?;
         let _: () = tx.expire(&key, self.key_ttl(), None).await?;
+        if add {
+            let _: () = tx
+                .zadd(
+                    self.presence_index(),
+                    None,
+                    Some(Ordering::GreaterThan),
+                    false,
+                    false,
+                    (self.expiry_score(), user_id),
+                )
+                .await?;
+        }
         let results: Vec<Value> = tx.exec(true).await?;
-        Ok(results.get(2).and_then(Value::as_i64).unwrap_or(0))
+        let remaining = results.get(2).and_then(Value::as_i64).unwrap_or(0);
+        if !add && remaining == 0 {
+            let _: i64 = self.client.zrem(self.presence_index(), user_id).await?;
+        }
+        Ok(remaining)
+    }
+
+    /// Finds users whose every claim expired: their instance died. Runs on every instance; the
+    /// ZREM that removes a user from the index decides which one reports them.
+    async fn sweep_dead_instances(self: Arc<Self>) {
+        let mut tick = tokio::time::interval(self.presence_ttl / 3);
+        loop {
+            tick.tick().await;
+            if !self.client.is_connected() {
+                continue;
+            }
+            if let Err(e) = self.sweep_once().await {
+                tracing::warn!(error = %e, "presence sweep failed");
+            }
+        }
+    }
+
+    async fn sweep_once(&self) -> Result<(), Error> {
+        let now = Self::now_ms();
+        let stale: Vec<i64> = self
+            .client
+            .zrangebyscore(self.presence_index(), "-inf", now, false, Some((0, 1000)))
+            .await?;
+        for user_id in stale {
+            let key = self.presence_key(user_id);
+            let _: i64 = self.client.zremrangebyscore(&key, "-inf", now).await?;
+            let live: i64 = self.client.zcard(&key).await?;
+            if live > 0 {
+                continue;
+            }
+            let removed: i64 = self.client.zrem(self.presence_index(), user_id).await?;
+            if removed == 1 && self.expired.try_send(user_id).is_err() {
+                tracing::warn!(user_id, "offline notice dropped: queue full");
+            }
+        }
+        Ok(())
     }
 }
 

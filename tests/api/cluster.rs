@@ -257,3 +257,69 @@ async fn delivery_resumes_by_itself_after_the_broker_restarts() {
     let health = json_of(two.get_anon("/health/").await).await;
     assert_eq!(health["broker"], "ok");
 }
+
+#[tokio::test]
+async fn the_users_of_an_instance_that_dies_go_offline_after_the_ttl() {
+    if !TestApp::has_redis() {
+        eprintln!("skipped: needs AGORA_TEST_REDIS_URL");
+        return;
+    }
+    let one = TestApp::spawn_with(|s| s.presence_ttl = Duration::from_secs(3)).await;
+    let alice = one.register("alice").await;
+    let bob = one.register("bob").await;
+    one.befriend(&alice, &bob).await;
+
+    // Instance two is a real `agora` process, so it can really die.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("free port")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let dir = tempfile::tempdir().expect("dir");
+    let s = &one.settings;
+    let mut two = Command::new(env!("CARGO_BIN_EXE_agora"))
+        .env("AGORA_BIND", format!("127.0.0.1:{port}"))
+        .env("AGORA_DATABASE_URL", &s.database_url)
+        .env("AGORA_REDIS_URL", s.redis_url.as_deref().expect("redis"))
+        .env("AGORA_REDIS_PREFIX", &s.redis_prefix)
+        .env("AGORA_PRESENCE_TTL_SECS", "3")
+        .env("AGORA_SECRET_KEY", crate::helpers::SECRET)
+        .env("AGORA_DATA_DIR", dir.path())
+        .env("AGORA_LOG", "error")
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("start agora");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_err()
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "instance two did not start"
+        );
+        tokio::task::yield_now().await;
+    }
+
+    let mut alice_ws = one.ws(&alice).await;
+    let url = format!("ws://127.0.0.1:{port}/ws/?token={}", bob.access);
+    let (_bob_socket, _) = tokio_tungstenite::connect_async(url)
+        .await
+        .expect("bob connects to two");
+    let online = alice_ws.next_event("online_status").await;
+    assert_eq!(
+        (online["user_id"].as_i64(), online["status"].as_str()),
+        (Some(bob.id), Some("online"))
+    );
+
+    two.kill().expect("kill instance two");
+    two.wait().expect("reap");
+    let offline = alice_ws.next_event("online_status").await;
+    assert_eq!(
+        (offline["user_id"].as_i64(), offline["status"].as_str()),
+        (Some(bob.id), Some("offline"))
+    );
+    let seen = json_of(one.get(&alice, &format!("/api/users/{}/", bob.id)).await).await;
+    assert_eq!(seen["is_online"], false);
+    assert!(seen["last_seen"].is_string());
+}

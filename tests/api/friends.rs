@@ -2,23 +2,6 @@ use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, TestUser, json_of};
 
-async fn befriend(app: &TestApp, a: &TestUser, b: &TestUser) -> i64 {
-    let res = app
-        .post(a, "/api/friends/request/", json!({"receiver": b.id}))
-        .await;
-    assert_eq!(res.status(), 201);
-    let id = json_of(res).await["id"].as_i64().expect("id");
-    let res = app
-        .put(
-            b,
-            &format!("/api/friends/request/{id}/"),
-            json!({"action": "accept"}),
-        )
-        .await;
-    assert_eq!(res.status(), 200);
-    id
-}
-
 #[tokio::test]
 async fn a_friend_request_notifies_the_receiver_over_rest_and_websocket() {
     let app = TestApp::spawn().await;
@@ -145,7 +128,7 @@ async fn request_rules_are_enforced() {
     let res = send(&bob, json!({"receiver": alice.id})).await;
     assert_eq!(res.status(), 400, "a pending request exists the other way");
 
-    befriend(&app, &carol, &alice).await;
+    app.befriend(&carol, &alice).await;
     let res = send(&alice, json!({"receiver": carol.id})).await;
     assert_eq!(res.status(), 400);
     assert!(
@@ -301,8 +284,8 @@ async fn friends_list_searches_filters_online_and_unfriends() {
     let alice = app.register("alice").await;
     let bob = app.register("bob").await;
     let carol = app.register("carol").await;
-    befriend(&app, &alice, &bob).await;
-    befriend(&app, &carol, &alice).await;
+    app.befriend(&alice, &bob).await;
+    app.befriend(&carol, &alice).await;
 
     let list = json_of(app.get(&alice, "/api/friends/?search=CAR").await).await;
     assert_eq!(list["count"], 1);
@@ -357,7 +340,7 @@ async fn blocking_ends_friendship_and_pending_requests_both_ways() {
     let alice = app.register("alice").await;
     let bob = app.register("bob").await;
     let carol = app.register("carol").await;
-    befriend(&app, &alice, &bob).await;
+    app.befriend(&alice, &bob).await;
     app.post(
         &carol,
         "/api/friends/request/",

@@ -222,6 +222,24 @@ impl TestApp {
         .await
     }
 
+    /// `a` asks `b`, `b` accepts: they are friends.
+    pub async fn befriend(&self, a: &TestUser, b: &TestUser) -> i64 {
+        let res = self
+            .post(a, "/api/friends/request/", json!({"receiver": b.id}))
+            .await;
+        assert_eq!(res.status(), 201);
+        let id = json_of(res).await["id"].as_i64().expect("id");
+        let res = self
+            .put(
+                b,
+                &format!("/api/friends/request/{id}/"),
+                json!({"action": "accept"}),
+            )
+            .await;
+        assert_eq!(res.status(), 200);
+        id
+    }
+
     /// Makes a user staff directly in the database: there is no endpoint for it, by design.
     pub async fn make_staff(&self, user: &TestUser) {
         use sea_orm::{ActiveModelTrait, ActiveValue::Set};

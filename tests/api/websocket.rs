@@ -127,19 +127,7 @@ async fn presence_goes_online_and_offline_for_friends_who_may_see_it() {
     let app = TestApp::spawn().await;
     let alice = app.register("alice").await;
     let bob = app.register("bob").await;
-    let id = json_of(
-        app.post(&alice, "/api/friends/request/", json!({"receiver": bob.id}))
-            .await,
-    )
-    .await["id"]
-        .as_i64()
-        .expect("id");
-    app.put(
-        &bob,
-        &format!("/api/friends/request/{id}/"),
-        json!({"action": "accept"}),
-    )
-    .await;
+    app.befriend(&alice, &bob).await;
 
     let mut alice_ws = app.ws(&alice).await;
     let bob_ws = app.ws(&bob).await;
@@ -175,19 +163,7 @@ async fn a_user_hiding_presence_sends_no_online_status() {
     let app = TestApp::spawn().await;
     let alice = app.register("alice").await;
     let bob = app.register("bob").await;
-    let id = json_of(
-        app.post(&alice, "/api/friends/request/", json!({"receiver": bob.id}))
-            .await,
-    )
-    .await["id"]
-        .as_i64()
-        .expect("id");
-    app.put(
-        &bob,
-        &format!("/api/friends/request/{id}/"),
-        json!({"action": "accept"}),
-    )
-    .await;
+    app.befriend(&alice, &bob).await;
     app.patch(
         &bob,
         "/api/users/me/",
@@ -223,19 +199,7 @@ async fn a_connection_that_stops_answering_pings_is_dropped() {
     let app = TestApp::spawn_with(|s| s.ws_heartbeat = std::time::Duration::from_millis(500)).await;
     let alice = app.register("alice").await;
     let bob = app.register("bob").await;
-    let id = json_of(
-        app.post(&alice, "/api/friends/request/", json!({"receiver": bob.id}))
-            .await,
-    )
-    .await["id"]
-        .as_i64()
-        .expect("id");
-    app.put(
-        &bob,
-        &format!("/api/friends/request/{id}/"),
-        json!({"action": "accept"}),
-    )
-    .await;
+    app.befriend(&alice, &bob).await;
     let mut alice_ws = app.ws(&alice).await;
     // Bob's client never reads again, so it never answers the server's pings.
     let _silent_bob = app.ws(&bob).await;

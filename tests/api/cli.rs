@@ -1,0 +1,112 @@
+//! The `agora` command itself: createsuperuser, migrate, openapi and configuration errors.
+
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+use crate::helpers::{TestApp, json_of};
+
+fn agora(app: &TestApp, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_agora"));
+    cmd.args(args)
+        .env("AGORA_DATABASE_URL", &app.settings.database_url)
+        .env("AGORA_DATA_DIR", &app.settings.data_dir)
+        .env("AGORA_SECRET_KEY", crate::helpers::SECRET)
+        .env("AGORA_ARGON2_MEMORY_KIB", "64")
+        .env("AGORA_ARGON2_ITERATIONS", "1")
+        .env("AGORA_LOG", "error");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("run agora")
+}
+
+#[tokio::test]
+async fn createsuperuser_makes_a_staff_account_that_can_log_in() {
+    let app = TestApp::spawn().await;
+    let out = agora(
+        &app,
+        &[
+            "createsuperuser",
+            "--username",
+            "root",
+            "--email",
+            "root@example.com",
+        ],
+        &[("AGORA_SUPERUSER_PASSWORD", "a-long-admin-passphrase")],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let res = app.login("root", "a-long-admin-passphrase").await;
+    assert_eq!(res.status(), 200);
+    let body = json_of(res).await;
+    let row =
+        agora::users::store::find_by_id(&app.state.db, body["user"]["id"].as_i64().expect("id"))
+            .await
+            .expect("query")
+            .expect("row");
+    assert!(row.is_staff && row.is_superuser);
+
+    // The same username again, or a weak password, is refused with a message.
+    let again = agora(
+        &app,
+        &[
+            "createsuperuser",
+            "--username",
+            "ROOT",
+            "--email",
+            "x@example.com",
+            "--password",
+            "another-long-one",
+        ],
+        &[],
+    );
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
+    let weak = agora(
+        &app,
+        &[
+            "createsuperuser",
+            "--username",
+            "admin2",
+            "--email",
+            "a2@example.com",
+            "--password",
+            "123",
+        ],
+        &[],
+    );
+    assert!(!weak.status.success());
+    assert!(String::from_utf8_lossy(&weak.stderr).contains("password"));
+}
+
+#[tokio::test]
+async fn migrate_and_openapi_work_and_bad_configuration_names_the_variable() {
+    let app = TestApp::spawn().await;
+    let out = agora(&app, &["migrate"], &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let out = agora(&app, &["openapi"], &[]);
+    assert!(out.status.success());
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("OpenAPI JSON");
+    assert!(doc["paths"]["/api/auth/login/"].is_object());
+
+    for (var, value) in [
+        ("AGORA_SECRET_KEY", "too-short"),
+        ("AGORA_BIND", "not-an-address"),
+        ("AGORA_AUTO_MIGRATE", "perhaps"),
+        ("AGORA_REDIS_URL", "http://nope"),
+    ] {
+        let out = agora(&app, &["migrate"], &[(var, value)]);
+        assert!(!out.status.success(), "{var}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(var), "{var}: {stderr}");
+    }
+}
