@@ -37,6 +37,7 @@ pub struct RespondBody {
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct RequestListQuery {
     /// incoming | outgoing (default: both)
     pub direction: Option<String>,
@@ -45,6 +46,7 @@ pub struct RequestListQuery {
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct FriendListQuery {
     /// true: only friends online now; false: only those offline.
     pub online: Option<String>,

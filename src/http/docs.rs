@@ -13,7 +13,8 @@ use crate::app::AppState;
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Agora API", description = "Self-hostable backend for social apps. The contract is API.md."),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &ErrorBodies),
+    components(schemas(ErrorDetail, FieldErrorsBody)),
     paths(crate::ops::health, crate::ops::metrics, crate::realtime::gateway::upgrade)
 )]
 struct BaseDoc;
@@ -35,6 +36,71 @@ impl Modify for BearerAuth {
     }
 }
 
+/// `{"detail": "..."}`, with `code` on 401s: the body of every error but field errors.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // a schema only: ApiError builds the real bodies
+struct ErrorDetail {
+    detail: String,
+    /// `not_authenticated` or `token_not_valid` on 401s.
+    code: Option<String>,
+}
+
+/// DRF field errors: `{"<field>": ["message", ...]}`, nested objects for nested fields; or
+/// `{"detail": "..."}` for errors not tied to a field.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // a schema only: FieldErrors builds the real bodies
+struct FieldErrorsBody(std::collections::HashMap<String, Vec<String>>);
+
+/// Gives every 4xx/5xx response that names no body the contract's error body, so each
+/// handler lists its error statuses and this decides their shape in one place; and every
+/// response without a description its status's reason (OpenAPI requires one).
+struct ErrorBodies;
+
+impl Modify for ErrorBodies {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{Content, Ref, RefOr};
+        for item in openapi.paths.paths.values_mut() {
+            let ops = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for op in ops.into_iter().flatten() {
+                for (status, response) in op.responses.responses.iter_mut() {
+                    let RefOr::T(response) = response else {
+                        continue;
+                    };
+                    if response.description.is_empty() {
+                        response.description = status
+                            .parse::<u16>()
+                            .ok()
+                            .and_then(|c| axum::http::StatusCode::from_u16(c).ok())
+                            .and_then(|c| c.canonical_reason())
+                            .unwrap_or("Response")
+                            .to_owned();
+                    }
+                    if !(status.starts_with('4') || status.starts_with('5'))
+                        || !response.content.is_empty()
+                    {
+                        continue;
+                    }
+                    let schema = if status == "400" {
+                        "#/components/schemas/FieldErrorsBody"
+                    } else {
+                        "#/components/schemas/ErrorDetail"
+                    };
+                    response.content.insert(
+                        "application/json".into(),
+                        RefOr::T(Content::new(Some(Ref::new(schema)))),
+                    );
+                }
+            }
+        }
+    }
+}
+
 /// The whole document: every feature's paths merged into the base.
 pub fn openapi() -> utoipa::openapi::OpenApi {
     let mut doc = BaseDoc::openapi();
@@ -42,6 +108,8 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(crate::users::ApiDoc::openapi());
     doc.merge(crate::friends::ApiDoc::openapi());
     doc.merge(crate::notifications::ApiDoc::openapi());
+    // Modifiers ran on the base alone; the merged paths need the error bodies too.
+    ErrorBodies.modify(&mut doc);
     doc
 }
 

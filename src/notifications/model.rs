@@ -61,6 +61,7 @@ pub struct NotificationSettingsBody {
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct NotificationListQuery {
     /// true | false
     pub is_read: Option<String>,

@@ -223,11 +223,10 @@ pub struct DeleteAccountBody {
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct UserListQuery {
     /// Matches username, first and last name, ignoring case.
     pub search: Option<String>,
-    pub page: Option<u64>,
-    pub page_size: Option<u64>,
 }
 
 #[cfg(test)]

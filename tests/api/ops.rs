@@ -71,6 +71,11 @@ async fn the_schema_is_openapi_3_1_and_lists_every_endpoint() {
         );
     }
     assert!(doc["components"]["schemas"]["User"].is_object());
+    let login_401 = &doc["paths"]["/api/auth/login/"]["post"]["responses"]["401"];
+    assert_eq!(
+        login_401["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/ErrorDetail"
+    );
     assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
 
     for page in ["/api/swagger/", "/api/redoc/"] {
