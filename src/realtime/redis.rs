@@ -268,8 +268,22 @@ impl RedisBackend {
             .max(2)
     }
 
+    /// Fails at once while Redis is away, rather than after the command timeout, so callers
+    /// fall back to this instance's own knowledge without slowing requests down.
+    fn connected(&self) -> Result<(), Error> {
+        if self.client.is_connected() {
+            Ok(())
+        } else {
+            Err(Error::new(
+                fred::error::ErrorKind::IO,
+                "Redis is not connected",
+            ))
+        }
+    }
+
     /// Runs MULTI: drop expired claims, apply `change`, count the rest.
     async fn transition(&self, user_id: i64, add: bool) -> Result<i64, Error> {
+        self.connected()?;
         let key = self.presence_key(user_id);
         let tx = self.client.multi();
         let _: () = tx.zremrangebyscore(&key, "-inf", Self::now_ms()).await?;
@@ -392,6 +406,7 @@ impl PresenceStore for RedisBackend {
             if user_ids.is_empty() {
                 return Ok(HashSet::new());
             }
+            self.connected().map_err(|e| e.to_string())?;
             let now = Self::now_ms();
             let pipeline = self.client.pipeline();
             for id in &user_ids {

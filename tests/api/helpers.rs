@@ -20,7 +20,7 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub state: AppState,
     _dir: tempfile::TempDir,
-    _stop: oneshot::Sender<()>,
+    stop: Option<oneshot::Sender<()>>,
 }
 
 #[derive(Clone, Debug)]
@@ -102,6 +102,13 @@ impl TestApp {
         Self::start(settings, dir).await
     }
 
+    /// Begins a graceful shutdown, as SIGTERM does.
+    pub fn shutdown(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            stop.send(()).expect("server still running");
+        }
+    }
+
     /// Whether the tests run against Redis (and so can run several instances).
     pub fn has_redis() -> bool {
         std::env::var("AGORA_TEST_REDIS_URL").is_ok_and(|u| !u.is_empty())
@@ -134,7 +141,7 @@ impl TestApp {
                 .expect("client"),
             state,
             _dir: dir,
-            _stop: stop,
+            stop: Some(stop),
         }
     }
 

@@ -212,3 +212,12 @@ async fn a_connection_that_stops_answering_pings_is_dropped() {
     alice_ws.send(json!({"type": "ping"})).await;
     alice_ws.next_event("pong").await;
 }
+
+#[tokio::test]
+async fn a_graceful_shutdown_closes_sockets_with_1001() {
+    let mut app = TestApp::spawn().await;
+    let alice = app.register("alice").await;
+    let mut ws = app.ws(&alice).await;
+    app.shutdown();
+    assert_eq!(ws.closed().await, 1001);
+}
