@@ -6,7 +6,7 @@ pub mod entities;
 use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr, SqlErr};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr, SqlErr};
 
 /// Connects to `url`. A SQLite file is created if missing and switched to WAL, so readers
 /// never wait for the writer.
@@ -16,16 +16,19 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
         .connect_timeout(Duration::from_secs(10))
         .acquire_timeout(Duration::from_secs(10));
     if is_sqlite(url) {
-        opts.max_connections(8).min_connections(1);
+        // Every pooled connection, not just the first: WAL so readers never wait for the
+        // writer, NORMAL sync (safe under WAL), and a wait rather than an error when busy.
+        opts.max_connections(8)
+            .min_connections(1)
+            .map_sqlx_sqlite_opts(|o| {
+                o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+                    .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
+                    .busy_timeout(Duration::from_secs(10))
+            });
     } else {
         opts.max_connections(32).min_connections(1);
     }
-    let db = Database::connect(opts).await?;
-    if is_sqlite(url) {
-        db.execute_unprepared("PRAGMA journal_mode=WAL").await?;
-        db.execute_unprepared("PRAGMA synchronous=NORMAL").await?;
-    }
-    Ok(db)
+    Database::connect(opts).await
 }
 
 pub fn is_sqlite(url: &str) -> bool {
