@@ -16,27 +16,41 @@ const BODY_ENDPOINTS: &[(&str, &str, bool)] = &[
     ("DELETE", "/api/users/me/", true),
     ("PUT", "/api/users/{id}/", true),
     ("PATCH", "/api/users/{id}/", true),
+    ("POST", "/api/friends/request/", true),
+    ("PUT", "/api/friends/request/{request}/", true),
+    ("PUT", "/api/notifications/settings/", true),
+    ("PATCH", "/api/notifications/settings/", true),
 ];
 
 #[tokio::test]
 async fn malformed_bodies_get_a_4xx_in_the_drf_shape_on_every_endpoint() {
     let app = TestApp::spawn().await;
     let alice = app.register("alice").await;
-    let bodies: &[(&str, &str)] = &[
-        ("application/json", "{\"username\": "),
-        ("application/json", "[1, 2]"),
-        ("application/json", "\"just a string\""),
+    let bob = app.register("bob").await;
+    let res = app
+        .post(&bob, "/api/friends/request/", json!({"receiver": alice.id}))
+        .await;
+    let request = json_of(res).await["id"].as_i64().expect("id");
+    // (content type, body, whether every endpoint must refuse it): a body of wrongly typed
+    // fields is refused only where those fields mean something, and ignored elsewhere (DRF).
+    let bodies: &[(&str, &str, bool)] = &[
+        ("application/json", "{\"username\": ", true),
+        ("application/json", "[1, 2]", true),
+        ("application/json", "\"just a string\"", true),
+        ("application/json", "null", true),
+        ("text/plain", "hello", true),
+        ("application/x-www-form-urlencoded", "a=b", true),
         (
             "application/json",
-            "{\"username\": {\"nested\": true}, \"password\": [1], \"profile\": 7}",
+            "{\"username\": {\"n\": 1}, \"password\": [1], \"profile\": 7, \"receiver\": {}, \"action\": 3, \"types\": [], \"refresh\": 1, \"token\": false, \"old_password\": 1, \"email\": 2}",
+            false,
         ),
-        ("application/json", "null"),
-        ("text/plain", "hello"),
-        ("application/x-www-form-urlencoded", "a=b"),
     ];
     for (method, path, auth) in BODY_ENDPOINTS {
-        let path = path.replace("{id}", &alice.id.to_string());
-        for (content_type, body) in bodies {
+        let path = path
+            .replace("{id}", &alice.id.to_string())
+            .replace("{request}", &request.to_string());
+        for (content_type, body, must_refuse) in bodies {
             let mut req = app
                 .client
                 .request(
