@@ -79,10 +79,6 @@ impl TokenService {
         }
     }
 
-    pub fn access_lifetime(&self) -> Duration {
-        self.access_lifetime
-    }
-
     /// Signs a new token; returns it with its claims (the caller stores refresh claims).
     pub fn issue(
         &self,

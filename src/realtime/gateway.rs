@@ -69,6 +69,7 @@ async fn close(socket: &mut WebSocket, code: u16, reason: &'static str) {
 async fn run(app: AppState, mut socket: WebSocket, me: CurrentUser) {
     let user_id = me.id;
     let mut reg = app.realtime.hub.register(user_id);
+    metrics::gauge!("agora_ws_connections").increment(1.0);
     if reg.first {
         super::connection_opened(&app, user_id).await;
     }
@@ -127,6 +128,7 @@ async fn run(app: AppState, mut socket: WebSocket, me: CurrentUser) {
                 break;
             }
             () = reg.kill.notified() => {
+                metrics::counter!("agora_ws_slow_consumers_closed_total").increment(1);
                 close(&mut socket, CLOSE_POLICY, "Too slow: the event queue overflowed").await;
                 break;
             }
@@ -136,6 +138,7 @@ async fn run(app: AppState, mut socket: WebSocket, me: CurrentUser) {
             }
         }
     }
+    metrics::gauge!("agora_ws_connections").decrement(1.0);
     if app.realtime.hub.unregister(user_id, reg.conn_id) {
         super::connection_closed(&app, user_id).await;
     }

@@ -94,11 +94,6 @@ impl Hub {
         let users = self.users.read().unwrap_or_else(|e| e.into_inner());
         users.keys().copied().collect()
     }
-
-    pub fn connection_count(&self) -> usize {
-        let users = self.users.read().unwrap_or_else(|e| e.into_inner());
-        users.values().map(Vec::len).sum()
-    }
 }
 
 #[cfg(test)]

@@ -19,7 +19,6 @@ use serde_json::json;
 use crate::app::AppState;
 use crate::config::Settings;
 use bus::{Bus, LocalBus};
-use event::Frame;
 use hub::Hub;
 use presence::{LocalPresence, PresenceStore};
 
@@ -31,7 +30,6 @@ pub struct Realtime {
     pub hub: Arc<Hub>,
     bus: Arc<dyn Bus>,
     presence: Arc<dyn PresenceStore>,
-    pub broker_name: &'static str,
     /// Users another instance held and lost by dying; taken once by `AppState::build`.
     expired: std::sync::Mutex<Option<tokio::sync::mpsc::Receiver<i64>>>,
 }
@@ -45,7 +43,6 @@ impl Realtime {
                 bus: Arc::new(LocalBus::new(hub.clone())),
                 presence: Arc::new(LocalPresence::new(hub.clone())),
                 hub,
-                broker_name: "in-process",
                 expired: std::sync::Mutex::new(None),
             }),
             Some(url) => {
@@ -64,7 +61,6 @@ impl Realtime {
                     bus: backend.clone(),
                     presence: backend,
                     hub,
-                    broker_name: "redis",
                     expired: std::sync::Mutex::new(Some(expired_rx)),
                 })
             }
@@ -76,11 +72,8 @@ impl Realtime {
         if recipients.is_empty() {
             return;
         }
+        metrics::counter!("agora_events_published_total", "type" => kind.to_owned()).increment(1);
         self.bus.publish(recipients, event::encode(kind, data));
-    }
-
-    pub fn publish_frame(&self, recipients: &[i64], frame: Frame) {
-        self.bus.publish(recipients, frame);
     }
 
     pub async fn broker_healthy(&self) -> bool {

@@ -17,11 +17,14 @@ async fn health_reports_each_part() {
 async fn metrics_are_prometheus_text() {
     let app = TestApp::spawn().await;
     app.get_anon("/health/").await;
+    let alice = app.register("alice").await;
+    let _socket = app.ws(&alice).await;
     let res = app.get_anon("/metrics").await;
     assert_eq!(res.status(), 200);
     let text = res.text().await.expect("text");
     assert!(text.contains("agora_http_requests_total"), "{text}");
     assert!(text.contains("route=\"/health\""));
+    assert!(text.contains("agora_ws_connections"), "{text}");
 }
 
 #[tokio::test]
