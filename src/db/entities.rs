@@ -31,6 +31,8 @@ pub mod user {
         pub allow_messages_from: String,
         pub avatar_id: Option<i64>,
         pub cover_id: Option<i64>,
+        /// Kept in step with `friendships` by the friends store.
+        pub friend_count: i64,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -2,10 +2,11 @@
 
 use std::collections::HashSet;
 
-use sea_orm::sea_query::{Expr, Query};
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbErr,
-    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait,
+    DatabaseConnection, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    Select, TransactionTrait,
 };
 
 use crate::db::entities::{friend_request, friendship, user};
@@ -30,13 +31,6 @@ pub async fn friend_ids(db: &impl ConnectionTrait, user_id: i64) -> Result<Vec<i
         .filter(friendship::Column::UserId.eq(user_id))
         .into_tuple()
         .all(db)
-        .await
-}
-
-pub async fn count_friends(db: &impl ConnectionTrait, user_id: i64) -> Result<u64, DbErr> {
-    friendship::Entity::find()
-        .filter(friendship::Column::UserId.eq(user_id))
-        .count(db)
         .await
 }
 
@@ -170,6 +164,20 @@ pub async fn close_request(
     Ok(res.rows_affected == 1)
 }
 
+/// Adds `delta` to both users' `friend_count`.
+async fn adjust_counts(db: &impl ConnectionTrait, a: i64, b: i64, delta: i64) -> Result<(), DbErr> {
+    user::Entity::update_many()
+        .col_expr(
+            user::Column::FriendCount,
+            Expr::col(user::Column::FriendCount).add(delta),
+        )
+        .filter(user::Column::Id.is_in([a, b]))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Call inside the transaction that accepts the request.
 pub async fn make_friends(db: &impl ConnectionTrait, a: i64, b: i64) -> Result<(), DbErr> {
     let t = now();
     friendship::Entity::insert_many([
@@ -186,11 +194,12 @@ pub async fn make_friends(db: &impl ConnectionTrait, a: i64, b: i64) -> Result<(
     ])
     .exec(db)
     .await?;
-    Ok(())
+    adjust_counts(db, a, b, 1).await
 }
 
 /// Ends a friendship; false when there was none.
-pub async fn unfriend(db: &impl ConnectionTrait, a: i64, b: i64) -> Result<bool, DbErr> {
+pub async fn unfriend(db: &DatabaseConnection, a: i64, b: i64) -> Result<bool, DbErr> {
+    let txn = db.begin().await?;
     let res = friendship::Entity::delete_many()
         .filter(
             Condition::any()
@@ -205,9 +214,14 @@ pub async fn unfriend(db: &impl ConnectionTrait, a: i64, b: i64) -> Result<bool,
                         .add(friendship::Column::FriendId.eq(a)),
                 ),
         )
-        .exec(db)
+        .exec(&txn)
         .await?;
-    Ok(res.rows_affected > 0)
+    let ended = res.rows_affected > 0;
+    if ended {
+        adjust_counts(&txn, a, b, -1).await?;
+    }
+    txn.commit().await?;
+    Ok(ended)
 }
 
 /// Cancels pending requests between `a` and `b` both ways (blocking); returns them as they were.

@@ -201,6 +201,6 @@ pub async fn view(
         },
         friendship_status: status,
         profile,
-        friend_count: friends::store::count_friends(&app.db, target.id).await?,
+        friend_count: u64::try_from(target.friend_count).unwrap_or(0),
     })
 }

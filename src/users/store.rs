@@ -96,6 +96,7 @@ pub async fn insert(db: &impl ConnectionTrait, new: NewUser) -> Result<user::Mod
         allow_messages_from: Set("everyone".into()),
         avatar_id: Set(None),
         cover_id: Set(None),
+        friend_count: Set(0),
         ..Default::default()
     }
     .insert(db)

@@ -332,6 +332,10 @@ async fn friends_list_searches_filters_online_and_unfriends() {
     );
     let list = json_of(app.get(&bob, "/api/friends/").await).await;
     assert_eq!(list["count"], 0, "unfriending is mutual");
+    let bob_me = json_of(app.get(&bob, "/api/users/me/").await).await;
+    assert_eq!(bob_me["friend_count"], 0);
+    let alice_me = json_of(app.get(&alice, "/api/users/me/").await).await;
+    assert_eq!(alice_me["friend_count"], 1, "carol remains");
 }
 
 #[tokio::test]
@@ -364,6 +368,10 @@ async fn blocking_ends_friendship_and_pending_requests_both_ways() {
         json_of(app.get(&bob, "/api/friends/").await).await["count"],
         0
     );
+    let counts = [&alice, &bob].map(|u| app.get(u, "/api/users/me/"));
+    for res in counts {
+        assert_eq!(json_of(res.await).await["friend_count"], 0);
+    }
     let pending = json_of(app.get(&carol, "/api/friends/request/").await).await;
     assert_eq!(pending["count"], 0);
     let cancelled = json_of(
