@@ -221,29 +221,7 @@ impl RedisBackend {
             let expiry = self.expiry_score();
             let pipeline = self.client.pipeline();
             for id in users {
-                let key = self.presence_key(id);
-                let a: Result<(), Error> = pipeline
-                    .zadd(
-                        &key,
-                        None,
-                        None,
-                        false,
-                        false,
-                        (expiry, self.instance.as_str()),
-                    )
-                    .await;
-                let b: Result<(), Error> = pipeline.expire(&key, self.key_ttl(), None).await;
-                let c: Result<(), Error> = pipeline
-                    .zadd(
-                        self.presence_index(),
-                        None,
-                        Some(Ordering::GreaterThan),
-                        false,
-                        false,
-                        (expiry, id),
-                    )
-                    .await;
-                if let Err(e) = a.and(b).and(c) {
+                if let Err(e) = self.queue_claim(&pipeline, id, expiry).await {
                     tracing::warn!(error = %e, "could not queue a presence renewal");
                 }
             }
@@ -281,42 +259,45 @@ impl RedisBackend {
         }
     }
 
-    /// Runs MULTI: drop expired claims, apply `change`, count the rest.
+    /// Queues this instance's claim on `user_id` until `expiry`, the key's own expiry, and the
+    /// user's entry in the index the sweeper reads.
+    async fn queue_claim<C>(&self, c: &C, user_id: i64, expiry: f64) -> Result<(), Error>
+    where
+        C: SortedSetsInterface + KeysInterface + Sync,
+    {
+        let key = self.presence_key(user_id);
+        let _: () = c
+            .zadd(
+                &key,
+                None,
+                None,
+                false,
+                false,
+                (expiry, self.instance.as_str()),
+            )
+            .await?;
+        let _: () = c.expire(&key, self.key_ttl(), None).await?;
+        let index = self.presence_index();
+        let ordering = Some(Ordering::GreaterThan);
+        c.zadd(index, None, ordering, false, false, (expiry, user_id))
+            .await
+    }
+
+    /// Runs MULTI: drop expired claims, add or remove this instance's, count the rest.
     async fn transition(&self, user_id: i64, add: bool) -> Result<i64, Error> {
         self.connected()?;
         let key = self.presence_key(user_id);
         let tx = self.client.multi();
         let _: () = tx.zremrangebyscore(&key, "-inf", Self::now_ms()).await?;
         if add {
-            let _: () = tx
-                .zadd(
-                    &key,
-                    None,
-                    None,
-                    false,
-                    false,
-                    (self.expiry_score(), self.instance.as_str()),
-                )
-                .await?;
+            self.queue_claim(&tx, user_id, self.expiry_score()).await?;
         } else {
             let _: () = tx.zrem(&key, self.instance.as_str()).await?;
         }
         let _: () = tx.zcard(&key).await?;
-        let _: () = tx.expire(&key, self.key_ttl(), None).await?;
-        if add {
-            let _: () = tx
-                .zadd(
-                    self.presence_index(),
-                    None,
-                    Some(Ordering::GreaterThan),
-                    false,
-                    false,
-                    (self.expiry_score(), user_id),
-                )
-                .await?;
-        }
         let results: Vec<Value> = tx.exec(true).await?;
-        let remaining = results.get(2).and_then(Value::as_i64).unwrap_or(0);
+        // ZCARD is the last command queued.
+        let remaining = results.last().and_then(Value::as_i64).unwrap_or(0);
         if !add && remaining == 0 {
             let _: i64 = self.client.zrem(self.presence_index(), user_id).await?;
         }

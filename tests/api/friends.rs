@@ -45,13 +45,7 @@ async fn accepting_makes_friends_and_tells_the_sender() {
     let alice = app.register("alice").await;
     let bob = app.register("bob").await;
     let mut alice_ws = app.ws(&alice).await;
-    let id = json_of(
-        app.post(&alice, "/api/friends/request/", json!({"receiver": bob.id}))
-            .await,
-    )
-    .await["id"]
-        .as_i64()
-        .expect("id");
+    let id = app.request_friend(&alice, &bob).await;
 
     let path = format!("/api/friends/request/{id}/");
     let res = app.put(&alice, &path, json!({"action": "accept"})).await;
@@ -169,13 +163,7 @@ async fn reject_and_cancel_send_only_the_websocket_event() {
     let mut alice_ws = app.ws(&alice).await;
     let mut bob_ws = app.ws(&bob).await;
 
-    let id = json_of(
-        app.post(&alice, "/api/friends/request/", json!({"receiver": bob.id}))
-            .await,
-    )
-    .await["id"]
-        .as_i64()
-        .expect("id");
+    let id = app.request_friend(&alice, &bob).await;
     bob_ws.next_event("notification").await;
     bob_ws.next_event("friend_request").await;
     let res = app
@@ -189,13 +177,7 @@ async fn reject_and_cancel_send_only_the_websocket_event() {
     let event = alice_ws.next_event("friend_request").await;
     assert_eq!(event["action"], "rejected");
 
-    let id = json_of(
-        app.post(&alice, "/api/friends/request/", json!({"receiver": bob.id}))
-            .await,
-    )
-    .await["id"]
-        .as_i64()
-        .expect("id");
+    let id = app.request_friend(&alice, &bob).await;
     bob_ws.next_event("notification").await;
     bob_ws.next_event("friend_request").await;
     let path = format!("/api/friends/request/{id}/");

@@ -229,13 +229,18 @@ impl TestApp {
         .await
     }
 
-    /// `a` asks `b`, `b` accepts: they are friends.
-    pub async fn befriend(&self, a: &TestUser, b: &TestUser) -> i64 {
+    /// `from` sends `to` a friend request; returns its id.
+    pub async fn request_friend(&self, from: &TestUser, to: &TestUser) -> i64 {
         let res = self
-            .post(a, "/api/friends/request/", json!({"receiver": b.id}))
+            .post(from, "/api/friends/request/", json!({"receiver": to.id}))
             .await;
         assert_eq!(res.status(), 201);
-        let id = json_of(res).await["id"].as_i64().expect("id");
+        json_of(res).await["id"].as_i64().expect("id")
+    }
+
+    /// `a` asks `b`, `b` accepts: they are friends.
+    pub async fn befriend(&self, a: &TestUser, b: &TestUser) -> i64 {
+        let id = self.request_friend(a, b).await;
         let res = self
             .put(
                 b,

@@ -1,15 +1,6 @@
 use serde_json::json;
 
-use crate::helpers::{TestApp, TestUser, json_of};
-
-/// Makes `from` send `to` a friend request, which notifies `to`.
-async fn request(app: &TestApp, from: &TestUser, to: &TestUser) -> i64 {
-    let res = app
-        .post(from, "/api/friends/request/", json!({"receiver": to.id}))
-        .await;
-    assert_eq!(res.status(), 201);
-    json_of(res).await["id"].as_i64().expect("id")
-}
+use crate::helpers::{TestApp, json_of};
 
 #[tokio::test]
 async fn notifications_list_filter_count_read_and_delete() {
@@ -17,8 +8,8 @@ async fn notifications_list_filter_count_read_and_delete() {
     let alice = app.register("alice").await;
     let bob = app.register("bob").await;
     let carol = app.register("carol").await;
-    request(&app, &bob, &alice).await;
-    let carols = request(&app, &carol, &alice).await;
+    app.request_friend(&bob, &alice).await;
+    let carols = app.request_friend(&carol, &alice).await;
     // Accepting Carol's notifies Carol, not Alice.
     app.put(
         &alice,
@@ -174,7 +165,7 @@ async fn settings_default_to_everything_on_and_switch_types_off() {
 
     // A type switched off is not created at all; the friend request still happens.
     let mut ws = app.ws(&alice).await;
-    request(&app, &bob, &alice).await;
+    app.request_friend(&bob, &alice).await;
     let event = ws.next_event("friend_request").await;
     assert_eq!(event["action"], "created");
     assert_eq!(
@@ -199,7 +190,7 @@ async fn do_not_disturb_stores_but_does_not_push() {
         .await;
     assert_eq!(res.status(), 200);
     let mut ws = app.ws(&alice).await;
-    request(&app, &bob, &alice).await;
+    app.request_friend(&bob, &alice).await;
     // The notification would have been queued before this event; the first frame is the event.
     let frame = ws.next_frame().await;
     assert_eq!(frame["type"], "friend_request", "{frame}");
