@@ -221,3 +221,19 @@ async fn a_graceful_shutdown_closes_sockets_with_1001() {
     app.shutdown();
     assert_eq!(ws.closed().await, 1001);
 }
+
+#[tokio::test]
+async fn a_password_change_closes_open_sockets_with_4401() {
+    let app = TestApp::spawn_with(|s| s.ws_heartbeat = std::time::Duration::from_millis(300)).await;
+    let alice = app.register("alice").await;
+    let mut ws = app.ws(&alice).await;
+    let res = app
+        .post(
+            &alice,
+            "/api/auth/password/change/",
+            json!({"old_password": crate::helpers::PASSWORD, "new_password": "a-new-long-passphrase"}),
+        )
+        .await;
+    assert_eq!(res.status(), 204);
+    assert_eq!(ws.closed().await, 4401);
+}
