@@ -80,14 +80,14 @@ impl Percentiles {
 #[derive(Serialize, Default, Debug)]
 struct Report {
     target: String,
-    reads: Option<Reads>,
+    reads: Vec<Reads>,
     delivery: Option<Delivery>,
     memory: Option<Memory>,
 }
 
 #[derive(Serialize, Debug)]
 struct Reads {
-    endpoint: &'static str,
+    endpoint: String,
     concurrency: usize,
     seconds: f64,
     requests: u64,
@@ -211,12 +211,12 @@ async fn register(client: &reqwest::Client, base: &str, name: &str) -> Result<Us
     })
 }
 
-async fn reads(args: &Args, base: &str, user: &User) -> Reads {
+async fn reads(args: &Args, base: &str, path: &str, user: &User) -> Reads {
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(args.concurrency)
         .build()
         .unwrap_or_default();
-    let url = Arc::new(format!("{base}/api/users/me/"));
+    let url = Arc::new(format!("{base}{path}"));
     let token = Arc::new(format!("Bearer {}", user.access));
     let end = Instant::now() + Duration::from_secs(args.duration);
     let started = Instant::now();
@@ -256,7 +256,7 @@ async fn reads(args: &Args, base: &str, user: &User) -> Reads {
     }
     let seconds = started.elapsed().as_secs_f64();
     Reads {
-        endpoint: "GET /api/users/me/",
+        endpoint: format!("GET {path}"),
         concurrency: args.concurrency,
         seconds,
         requests: all.len() as u64,
@@ -264,6 +264,28 @@ async fn reads(args: &Args, base: &str, user: &User) -> Reads {
         requests_per_second: all.len() as f64 / seconds,
         latency: Percentiles::of(all),
     }
+}
+
+async fn befriend(client: &reqwest::Client, base: &str, a: &User, b: &User) -> Result<(), String> {
+    let res = client
+        .post(format!("{base}/api/friends/request/"))
+        .bearer_auth(&a.access)
+        .json(&json!({"receiver": b.id}))
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    let id = res.json::<Value>().await.map_err(|e| e.to_string())?["id"].clone();
+    let res = client
+        .put(format!("{base}/api/friends/request/{id}/"))
+        .bearer_auth(&b.access)
+        .json(&json!({"action": "accept"}))
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    if !res.status().is_success() {
+        return Err(format!("accepting a friend request: {}", res.status()));
+    }
+    Ok(())
 }
 
 fn ws_url(base: &str, token: &str) -> String {
@@ -404,7 +426,18 @@ async fn run(args: Args) -> Result<(), String> {
             "reads: {} connections for {} s ...",
             args.concurrency, args.duration
         );
-        report.reads = Some(reads(&args, &server.base, &alice).await);
+        report
+            .reads
+            .push(reads(&args, &server.base, "/api/users/me/", &alice).await);
+        // A first page of 20 friends: the other read ARCHITECTURE.md sets a target for.
+        for i in 0..20 {
+            let friend = register(&client, &server.base, &format!("bench_f{i}_{tag}")).await?;
+            befriend(&client, &server.base, &alice, &friend).await?;
+        }
+        eprintln!("reads: /api/friends/ ...");
+        report
+            .reads
+            .push(reads(&args, &server.base, "/api/friends/", &alice).await);
     }
     if !skip("delivery") {
         eprintln!("delivery: {} friend requests ...", args.deliveries);
@@ -438,7 +471,7 @@ async fn run(args: Args) -> Result<(), String> {
 fn print_table(r: &Report) {
     println!("| measurement | result |");
     println!("| --- | --- |");
-    if let Some(x) = &r.reads {
+    for x in &r.reads {
         println!(
             "| {} at {} connections | {:.0} req/s ({} requests, {} errors in {:.1} s); p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms |",
             x.endpoint,

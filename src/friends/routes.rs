@@ -10,11 +10,12 @@ use super::model::{
 };
 use super::{publish_event, store, view, views};
 use crate::app::AppState;
+use crate::db::entities::user;
 use crate::error::{ApiError, FieldErrors};
 use crate::http::{CurrentUser, Json, Page, PageParams, Paginated, Path, Query, query_bool};
 use crate::notifications;
 use crate::users::model::UserBrief;
-use crate::users::{self, fields, store as user_store};
+use crate::users::{Relations, fields, store as user_store};
 
 #[derive(OpenApi)]
 #[openapi(paths(
@@ -300,10 +301,11 @@ pub async fn list_friends(
     let rows =
         store::list_friend_users(&app.db, me.id, search, online, page.offset(), page.limit())
             .await?;
-    Ok(Json(page.wrap(
-        count,
-        users::briefs(&app, (&me).into(), &rows).await?,
-    )))
+    let refs: Vec<&user::Model> = rows.iter().collect();
+    let rel = Relations::of_friends(&app, (&me).into(), &refs).await;
+    Ok(Json(
+        page.wrap(count, rows.iter().map(|u| rel.brief(u)).collect()),
+    ))
 }
 
 #[utoipa::path(delete, path = "/api/friends/{user_id}/", tag = "friends", params(("user_id" = i64, Path)),

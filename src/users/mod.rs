@@ -82,6 +82,24 @@ impl Relations {
             .collect();
         let friends = friends::store::friends_among(&app.db, viewer.id, &ids).await?;
         let (sent, received) = friends::store::pending_among(&app.db, viewer.id, &ids).await?;
+        Ok(Self::with_presence(app, viewer, targets, friends, sent, received).await)
+    }
+
+    /// Relations to users already known to be the viewer's friends (the friends list): no
+    /// query but presence.
+    pub async fn of_friends(app: &AppState, viewer: Viewer, friends: &[&user::Model]) -> Self {
+        let ids = friends.iter().map(|u| u.id).collect();
+        Self::with_presence(app, viewer, friends, ids, HashSet::new(), HashSet::new()).await
+    }
+
+    async fn with_presence(
+        app: &AppState,
+        viewer: Viewer,
+        targets: &[&user::Model],
+        friends: HashSet<i64>,
+        sent: HashSet<i64>,
+        received: HashSet<i64>,
+    ) -> Self {
         let mut rel = Self {
             viewer,
             friends,
@@ -95,7 +113,7 @@ impl Relations {
             .map(|u| u.id)
             .collect();
         rel.online = app.realtime.online(visible).await;
-        Ok(rel)
+        rel
     }
 
     pub fn status(&self, target_id: i64) -> FriendshipStatus {
