@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261125_000001_accounts;
 mod m20261125_000002_social;
 mod m20261125_000003_friend_count;
+mod m20261125_000004_one_pending_request;
 
 pub struct Migrator;
 
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000001_accounts::Migration),
             Box::new(m20261125_000002_social::Migration),
             Box::new(m20261125_000003_friend_count::Migration),
+            Box::new(m20261125_000004_one_pending_request::Migration),
         ]
     }
 }

@@ -95,6 +95,8 @@ pub mod friend_request {
         pub status: String,
         pub created_at: DateTimeUtc,
         pub updated_at: DateTimeUtc,
+        /// "smaller id:larger id"; unique among pending requests.
+        pub pair_key: String,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

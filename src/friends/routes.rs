@@ -96,7 +96,16 @@ pub async fn send_request(
             "A pending friend request between you already exists.",
         ));
     }
-    let request = store::create_request(&app.db, me.id, receiver.id).await?;
+    let request = store::create_request(&app.db, me.id, receiver.id)
+        .await
+        .map_err(|e| {
+            if crate::db::is_unique_violation(&e) {
+                // A concurrent request between the same two users got there first.
+                ApiError::rejected("A pending friend request between you already exists.")
+            } else {
+                e.into()
+            }
+        })?;
     notifications::notify(
         &app,
         receiver.id,

@@ -122,6 +122,12 @@ pub async fn pending_between(
         .await
 }
 
+/// The same for (a, b) and (b, a).
+fn pair_key(a: i64, b: i64) -> String {
+    format!("{}:{}", Ord::min(a, b), Ord::max(a, b))
+}
+
+/// A new pending request; a unique violation means one between the two already exists.
 pub async fn create_request(
     db: &impl ConnectionTrait,
     sender: i64,
@@ -134,6 +140,7 @@ pub async fn create_request(
         status: Set(PENDING.into()),
         created_at: Set(t),
         updated_at: Set(t),
+        pair_key: Set(pair_key(sender, receiver)),
         ..Default::default()
     }
     .insert(db)

@@ -367,3 +367,21 @@ async fn blocking_ends_friendship_and_pending_requests_both_ways() {
         .await;
     assert_eq!(res.status(), 403);
 }
+
+#[tokio::test]
+async fn concurrent_requests_between_two_users_make_exactly_one() {
+    let app = TestApp::spawn().await;
+    for i in 0..5 {
+        let a = app.register(&format!("a{i}")).await;
+        let b = app.register(&format!("b{i}")).await;
+        let (x, y) = tokio::join!(
+            app.post(&a, "/api/friends/request/", json!({"receiver": b.id})),
+            app.post(&b, "/api/friends/request/", json!({"receiver": a.id})),
+        );
+        let mut statuses = [x.status().as_u16(), y.status().as_u16()];
+        statuses.sort_unstable();
+        assert_eq!(statuses, [201, 400], "pair {i}");
+        let pending = json_of(app.get(&a, "/api/friends/request/").await).await;
+        assert_eq!(pending["count"], 1, "pair {i}");
+    }
+}
