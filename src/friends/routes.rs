@@ -106,7 +106,7 @@ pub async fn send_request(
                 e.into()
             }
         })?;
-    notifications::notify(
+    let note = notifications::notify(
         &app,
         receiver.id,
         Some(me.id),
@@ -114,12 +114,24 @@ pub async fn send_request(
         format!("{} sent you a friend request.", me.user.username),
         json!({"friend_request_id": request.id}),
     )
-    .await?;
-    publish_event(&app, receiver.id, "created", &request).await?;
+    .await;
+    after_commit("friend_request notification", note);
+    after_commit(
+        "friend_request event",
+        publish_event(&app, receiver.id, "created", &request).await,
+    );
     Ok((
         StatusCode::CREATED,
         Json(view(&app, (&me).into(), &request).await?),
     ))
+}
+
+/// The change is committed: a notification or event that fails afterwards is logged, and the
+/// client still gets the success it is owed.
+fn after_commit<T>(what: &'static str, result: Result<T, ApiError>) {
+    if let Err(e) = result {
+        tracing::error!(error = %e, what, "follow-up of a committed change failed");
+    }
 }
 
 fn json_type(v: &Value) -> &'static str {
@@ -218,6 +230,13 @@ pub async fn respond(
     if request.status != store::PENDING {
         return Err(no_longer_pending());
     }
+    // Either side may have blocked the other since the request was sent.
+    if action == "accept"
+        && (user_store::has_blocked(&app.db, request.sender_id, me.id).await?
+            || user_store::has_blocked(&app.db, me.id, request.sender_id).await?)
+    {
+        return Err(no_longer_pending());
+    }
     let (status, event) = if action == "accept" {
         (store::ACCEPTED, "accepted")
     } else {
@@ -235,7 +254,7 @@ pub async fn respond(
         .await?
         .ok_or(ApiError::NotFound)?;
     if action == "accept" {
-        notifications::notify(
+        let note = notifications::notify(
             &app,
             updated.sender_id,
             Some(me.id),
@@ -243,9 +262,13 @@ pub async fn respond(
             format!("{} accepted your friend request.", me.user.username),
             json!({"friend_request_id": updated.id}),
         )
-        .await?;
+        .await;
+        after_commit("friend_accepted notification", note);
     }
-    publish_event(&app, updated.sender_id, event, &updated).await?;
+    after_commit(
+        "friend_request event",
+        publish_event(&app, updated.sender_id, event, &updated).await,
+    );
     Ok(Json(view(&app, (&me).into(), &updated).await?))
 }
 
@@ -274,7 +297,10 @@ pub async fn cancel_request(
     let updated = store::find_request(&app.db, request.id)
         .await?
         .ok_or(ApiError::NotFound)?;
-    publish_event(&app, updated.receiver_id, "cancelled", &updated).await?;
+    after_commit(
+        "friend_request event",
+        publish_event(&app, updated.receiver_id, "cancelled", &updated).await,
+    );
     Ok(StatusCode::NO_CONTENT)
 }
 
