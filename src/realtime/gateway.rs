@@ -9,6 +9,9 @@ use axum::extract::ws::{
 use axum::response::Response;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use std::time::Duration;
+
+use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use super::event::{self, Frame};
@@ -54,14 +57,33 @@ fn deadline(expires_at: i64) -> Instant {
     Instant::now() + std::time::Duration::from_secs(u64::try_from(left).unwrap_or(0))
 }
 
+/// How long a close frame may take to go out before the socket is simply dropped.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
+
 async fn close(socket: &mut WebSocket, code: u16, reason: &'static str) {
     let frame = CloseFrame {
         code,
         reason: reason.into(),
     };
-    // The peer may already be gone; there is nothing more to do for it then.
-    if socket.send(Message::Close(Some(frame))).await.is_err() {
+    // The peer may be gone or no longer reading; there is nothing more to do for it then.
+    let sent = tokio::time::timeout(CLOSE_TIMEOUT, socket.send(Message::Close(Some(frame)))).await;
+    if !matches!(sent, Ok(Ok(()))) {
         tracing::debug!("socket gone before close frame");
+    }
+}
+
+/// Sends one message, unless the peer has stopped reading: a send still blocked after `limit`
+/// (a heartbeat period), or while this connection's event queue overflows, gives the
+/// connection up. Otherwise a client that never reads would hold its task, and its presence,
+/// forever.
+async fn send(socket: &mut WebSocket, msg: Message, kill: &Notify, limit: Duration) -> bool {
+    tokio::select! {
+        sent = tokio::time::timeout(limit, socket.send(msg)) => matches!(sent, Ok(Ok(()))),
+        () = kill.notified() => {
+            metrics::counter!("agora_ws_slow_consumers_closed_total").increment(1);
+            tracing::debug!("peer stopped reading while its queue overflowed; dropping it");
+            false
+        }
     }
 }
 
@@ -104,13 +126,13 @@ async fn run(app: AppState, mut socket: WebSocket, me: CurrentUser) {
                     Message::Ping(_) | Message::Pong(_) => None,
                 };
                 if let Some(frame) = reply
-                    && socket.send(Message::Text(frame)).await.is_err()
+                    && !send(&mut socket, Message::Text(frame), &reg.kill, period).await
                 {
                     break;
                 }
             }
             Some(frame) = reg.rx.recv() => {
-                if socket.send(Message::Text(frame)).await.is_err() {
+                if !send(&mut socket, Message::Text(frame), &reg.kill, period).await {
                     break;
                 }
             }
@@ -120,7 +142,7 @@ async fn run(app: AppState, mut socket: WebSocket, me: CurrentUser) {
                     break;
                 }
                 alive = false;
-                if socket.send(Message::Ping(Bytes::new())).await.is_err() {
+                if !send(&mut socket, Message::Ping(Bytes::new()), &reg.kill, period).await {
                     break;
                 }
                 // A password change or deactivation (on any instance) revokes the token this

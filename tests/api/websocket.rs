@@ -237,3 +237,53 @@ async fn a_password_change_closes_open_sockets_with_4401() {
     assert_eq!(res.status(), 204);
     assert_eq!(ws.closed().await, 4401);
 }
+
+#[tokio::test]
+async fn a_client_that_stops_reading_is_cut_off_without_stalling_others() {
+    use futures_util::FutureExt;
+    let app = TestApp::spawn().await;
+    let alice = app.register("alice").await;
+    let carol = app.register("carol").await;
+    let dave = app.register("dave").await;
+    app.befriend(&dave, &carol).await;
+    // Long names make each event larger, so fewer rounds fill the kernel's socket buffers.
+    let long = "x".repeat(150);
+    app.patch(
+        &alice,
+        "/api/users/me/",
+        json!({"first_name": long, "last_name": long}),
+    )
+    .await;
+    let mut dave_ws = app.ws(&dave).await;
+
+    // Carol's client has a tiny receive buffer and never reads after the handshake.
+    let addr: std::net::SocketAddr = app
+        .base
+        .trim_start_matches("http://")
+        .parse()
+        .expect("addr");
+    let tcp = tokio::net::TcpSocket::new_v4().expect("socket");
+    tcp.set_recv_buffer_size(2048).expect("rcvbuf");
+    let stream = tcp.connect(addr).await.expect("connect");
+    let (_stalled, _) = tokio_tungstenite::client_async(app.ws_url(&carol.access), stream)
+        .await
+        .expect("handshake");
+    let online = dave_ws.next_event("online_status").await;
+    assert_eq!(online["status"], "online");
+
+    // Flood Carol with events until the server gives her connection up; Dave keeps receiving.
+    for round in 0..3000 {
+        let id = app.request_friend(&alice, &carol).await;
+        let res = app
+            .delete(&alice, &format!("/api/friends/request/{id}/"))
+            .await;
+        assert_eq!(res.status(), 204);
+        if let Some(frame) = dave_ws.next_frame().now_or_never() {
+            assert_eq!(frame["type"], "online_status", "{frame}");
+            assert_eq!(frame["data"]["user_id"], carol.id);
+            assert_eq!(frame["data"]["status"], "offline", "after {round} rounds");
+            return;
+        }
+    }
+    panic!("the stalled connection was never closed");
+}
