@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
+use axum::serve::ListenerExt;
 use axum::{Router, ServiceExt, middleware};
 use sea_orm::DatabaseConnection;
 use tokio::net::TcpListener;
@@ -146,6 +147,18 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     // Trailing-slash-insensitive routing: the slash is trimmed before the router sees the path.
     let app = NormalizePathLayer::trim_trailing_slash().layer(router(state.clone()));
+    let send_buffer = state.settings.socket_send_buffer;
+    let listener = listener.tap_io(move |tcp: &mut tokio::net::TcpStream| {
+        // Small frames (events, acks) go out at once rather than waiting for Nagle.
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "could not set TCP_NODELAY");
+        }
+        if let Some(size) = send_buffer
+            && let Err(e) = socket2::SockRef::from(&*tcp).set_send_buffer_size(size)
+        {
+            tracing::debug!(error = %e, "could not set SO_SNDBUF");
+        }
+    });
     let upkeep = tokio::spawn(background(state.clone()));
     let expired = tokio::spawn(realtime::report_expired(state.clone()));
     let notify = state.clone();

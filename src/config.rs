@@ -48,6 +48,9 @@ pub struct Settings {
     pub ws_heartbeat: Duration,
     /// With Redis, how long an instance's presence claims live without renewal.
     pub presence_ttl: Duration,
+    /// SO_SNDBUF of accepted connections; `None` leaves the kernel's autotuning. A small value
+    /// caps the kernel memory a client that stops reading can hold.
+    pub socket_send_buffer: Option<usize>,
 }
 
 /// Where the secret key came from, so `serve` can warn about a generated one.
@@ -195,6 +198,10 @@ impl Settings {
                 60,
                 3,
             )?),
+            socket_send_buffer: match var("AGORA_SOCKET_SEND_BUFFER") {
+                None => None,
+                raw => Some(parse_num("AGORA_SOCKET_SEND_BUFFER", raw, 0, 4096)?),
+            },
             data_dir,
         };
         Ok((settings, secret_source))

@@ -97,6 +97,7 @@ impl TestApp {
             redis_prefix: format!("agora_test_{}", rand::random::<u64>()),
             ws_heartbeat: Duration::from_secs(30),
             presence_ttl: Duration::from_secs(60),
+            socket_send_buffer: None,
         };
         configure(&mut settings);
         Self::start(settings, dir).await

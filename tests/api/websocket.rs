@@ -241,7 +241,8 @@ async fn a_password_change_closes_open_sockets_with_4401() {
 #[tokio::test]
 async fn a_client_that_stops_reading_is_cut_off_without_stalling_others() {
     use futures_util::FutureExt;
-    let app = TestApp::spawn().await;
+    // A small kernel send buffer, so the flood below fills it in a few hundred events.
+    let app = TestApp::spawn_with(|s| s.socket_send_buffer = Some(8192)).await;
     let alice = app.register("alice").await;
     let carol = app.register("carol").await;
     let dave = app.register("dave").await;
