@@ -93,11 +93,7 @@ async fn a_frame_over_64_kib_closes_with_1009() {
 #[tokio::test]
 async fn the_connection_closes_with_4401_when_the_token_expires_unless_renewed() {
     let app =
-        TestApp::spawn_with(|s| s.access_token_lifetime = std::time::Duration::from_secs(2)).await;
-    let alice = app.register("alice").await;
-    let mut ws = app.ws(&alice).await;
-    assert_eq!(ws.closed().await, 4401);
-
+        TestApp::spawn_with(|s| s.access_token_lifetime = std::time::Duration::from_secs(4)).await;
     // A fresh token sent with `authenticate` keeps the connection open past the first expiry.
     let bob = app.register("bob").await;
     let carol = app.register("carol").await;
@@ -117,6 +113,7 @@ async fn the_connection_closes_with_4401_when_the_token_expires_unless_renewed()
         .await;
     bob_ws.send(json!({"type": "ping"})).await;
     bob_ws.next_event("pong").await;
+    // Carol did not renew: her socket closes at her token's expiry.
     assert_eq!(carol_ws.closed().await, 4401);
     bob_ws.send(json!({"type": "ping"})).await;
     bob_ws.next_event("pong").await;
@@ -196,7 +193,7 @@ async fn health_reports_the_broker() {
 
 #[tokio::test]
 async fn a_connection_that_stops_answering_pings_is_dropped() {
-    let app = TestApp::spawn_with(|s| s.ws_heartbeat = std::time::Duration::from_millis(500)).await;
+    let app = TestApp::spawn_with(|s| s.ws_heartbeat = std::time::Duration::from_secs(1)).await;
     let alice = app.register("alice").await;
     let bob = app.register("bob").await;
     app.befriend(&alice, &bob).await;
@@ -224,7 +221,7 @@ async fn a_graceful_shutdown_closes_sockets_with_1001() {
 
 #[tokio::test]
 async fn a_password_change_closes_open_sockets_with_4401() {
-    let app = TestApp::spawn_with(|s| s.ws_heartbeat = std::time::Duration::from_millis(300)).await;
+    let app = TestApp::spawn_with(|s| s.ws_heartbeat = std::time::Duration::from_secs(1)).await;
     let alice = app.register("alice").await;
     let mut ws = app.ws(&alice).await;
     let res = app
