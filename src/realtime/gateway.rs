@@ -93,7 +93,7 @@ async fn run(app: AppState, mut socket: WebSocket, me: CurrentUser) {
     let mut reg = app.realtime.hub.register(user_id);
     metrics::gauge!("agora_ws_connections").increment(1.0);
     if reg.first {
-        super::connection_opened(&app, user_id).await;
+        super::sync_presence(&app, user_id).await;
     }
     let period = app.settings.ws_heartbeat;
     let mut heartbeat = tokio::time::interval_at(Instant::now() + period, period);
@@ -169,7 +169,7 @@ async fn run(app: AppState, mut socket: WebSocket, me: CurrentUser) {
     }
     metrics::gauge!("agora_ws_connections").decrement(1.0);
     if app.realtime.hub.unregister(user_id, reg.conn_id) {
-        super::connection_closed(&app, user_id).await;
+        super::sync_presence(&app, user_id).await;
     }
     // Only now does a client's close handshake complete, so a client that waited for it knows
     // its presence was already updated.

@@ -30,6 +30,10 @@ pub struct Realtime {
     pub hub: Arc<Hub>,
     bus: Arc<dyn Bus>,
     presence: Arc<dyn PresenceStore>,
+    /// The users this instance has claimed as online in the presence store, sharded so that one
+    /// user's transitions wait only for users of the same shard. A tokio mutex: it is held
+    /// across the presence store's round trip on purpose.
+    claimed: Vec<tokio::sync::Mutex<HashSet<i64>>>,
     /// Users another instance held and lost by dying; taken once by `AppState::build`.
     expired: std::sync::Mutex<Option<tokio::sync::mpsc::Receiver<i64>>>,
 }
@@ -43,6 +47,7 @@ impl Realtime {
                 bus: Arc::new(LocalBus::new(hub.clone())),
                 presence: Arc::new(LocalPresence::new(hub.clone())),
                 hub,
+                claimed: claim_shards(),
                 expired: std::sync::Mutex::new(None),
             }),
             Some(url) => {
@@ -61,6 +66,7 @@ impl Realtime {
                     bus: backend.clone(),
                     presence: backend,
                     hub,
+                    claimed: claim_shards(),
                     expired: std::sync::Mutex::new(Some(expired_rx)),
                 })
             }
@@ -99,18 +105,49 @@ impl Realtime {
     }
 }
 
-/// A user's first connection on this instance opened: subscribe, and announce them to their
-/// friends if they just came online everywhere.
-pub async fn connection_opened(app: &AppState, user_id: i64) {
+/// Brings this instance's presence claim for `user_id` in line with its hub: claimed while a
+/// connection of the user is open here. Called after a first connection opens and after a last
+/// one closes. Transitions of one user are serialised, and each re-reads the hub, so a quick
+/// reconnect (a page reload) cannot apply "online" before the "offline" of the old socket.
+pub async fn sync_presence(app: &AppState, user_id: i64) {
     let rt = &app.realtime;
-    rt.bus.subscribe(user_id);
-    let came_online = rt.presence.connect(user_id).await.unwrap_or_else(|e| {
-        tracing::warn!(error = %e, "presence store unavailable");
-        true
-    });
-    if came_online {
-        announce(app, user_id, "online").await;
+    let shard = &rt.claimed[shard_of(user_id)];
+    let mut claimed = shard.lock().await;
+    let want = rt.hub.is_connected(user_id);
+    if want == claimed.contains(&user_id) {
+        return;
     }
+    if want {
+        claimed.insert(user_id);
+        rt.bus.subscribe(user_id);
+        let came_online = rt.presence.connect(user_id).await.unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "presence store unavailable");
+            true
+        });
+        if came_online {
+            announce(app, user_id, "online").await;
+        }
+    } else {
+        claimed.remove(&user_id);
+        rt.bus.unsubscribe(user_id);
+        let gone = rt.presence.disconnect(user_id).await.unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "presence store unavailable");
+            true
+        });
+        if gone {
+            went_offline(app, user_id).await;
+        }
+    }
+}
+
+const CLAIM_SHARDS: usize = 64;
+
+fn shard_of(user_id: i64) -> usize {
+    usize::try_from(user_id.rem_euclid(CLAIM_SHARDS as i64)).unwrap_or(0)
+}
+
+fn claim_shards() -> Vec<tokio::sync::Mutex<HashSet<i64>>> {
+    (0..CLAIM_SHARDS).map(|_| Default::default()).collect()
 }
 
 /// Reports the users whose instance died (found by the presence store) as offline.
@@ -132,19 +169,6 @@ async fn went_offline(app: &AppState, user_id: i64) {
         tracing::warn!(error = %e, "could not store last_seen");
     }
     announce(app, user_id, "offline").await;
-}
-
-/// A user's last connection on this instance closed.
-pub async fn connection_closed(app: &AppState, user_id: i64) {
-    let rt = &app.realtime;
-    rt.bus.unsubscribe(user_id);
-    let gone = rt.presence.disconnect(user_id).await.unwrap_or_else(|e| {
-        tracing::warn!(error = %e, "presence store unavailable");
-        true
-    });
-    if gone {
-        went_offline(app, user_id).await;
-    }
 }
 
 /// `online_status` to the friends allowed to see it (blocking ends friendships, so friends

@@ -285,3 +285,37 @@ async fn a_client_that_stops_reading_is_cut_off_without_stalling_others() {
     }
     panic!("the stalled connection was never closed");
 }
+
+#[tokio::test]
+async fn a_quick_reconnect_leaves_the_user_online() {
+    let app = TestApp::spawn().await;
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    let carol = app.register("carol").await;
+    app.befriend(&alice, &bob).await;
+    let mut alice_ws = app.ws(&alice).await;
+    let mut bob_ws = app.ws(&bob).await;
+    // A page reload, ten times: the old socket closes while the new one opens.
+    for _ in 0..10 {
+        let (_, new) = tokio::join!(bob_ws.close(), app.ws(&bob));
+        bob_ws = new;
+    }
+    let seen = json_of(app.get(&alice, &format!("/api/users/{}/", bob.id)).await).await;
+    assert_eq!(seen["is_online"], true);
+    // Every transition is announced by now; Carol's request marks the end of them.
+    app.request_friend(&carol, &alice).await;
+    let mut last = None;
+    loop {
+        let frame = alice_ws.next_frame().await;
+        match frame["type"].as_str() {
+            Some("online_status") => last = Some(frame["data"]["status"].clone()),
+            Some("notification") => break,
+            _ => {}
+        }
+    }
+    assert_eq!(
+        last,
+        Some(json!("online")),
+        "the last word on Bob must be online"
+    );
+}
