@@ -196,6 +196,14 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// For what follows a committed change (notifications, events): a failure there is logged, and
+/// the client still gets the success the committed change owes it.
+pub fn after_commit<T>(what: &'static str, result: Result<T, ApiError>) {
+    if let Err(e) = result {
+        tracing::error!(error = %e, what, "follow-up of a committed change failed");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

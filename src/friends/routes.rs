@@ -11,8 +11,10 @@ use super::model::{
 use super::{publish_event, store, view, views};
 use crate::app::AppState;
 use crate::db::entities::user;
-use crate::error::{ApiError, FieldErrors};
-use crate::http::{CurrentUser, Json, Page, PageParams, Paginated, Path, Query, query_bool};
+use crate::error::{ApiError, FieldErrors, after_commit};
+use crate::http::{
+    CurrentUser, Json, Page, PageParams, Paginated, Path, Query, json_type_name, query_bool,
+};
 use crate::notifications;
 use crate::users::model::UserBrief;
 use crate::users::{Relations, fields, store as user_store};
@@ -57,7 +59,7 @@ pub async fn send_request(
                 "receiver",
                 format!(
                     "Incorrect type. Expected pk value, received {}.",
-                    json_type(&other)
+                    json_type_name(&other)
                 ),
             ));
         }
@@ -124,25 +126,6 @@ pub async fn send_request(
         StatusCode::CREATED,
         Json(view(&app, (&me).into(), &request).await?),
     ))
-}
-
-/// The change is committed: a notification or event that fails afterwards is logged, and the
-/// client still gets the success it is owed.
-fn after_commit<T>(what: &'static str, result: Result<T, ApiError>) {
-    if let Err(e) = result {
-        tracing::error!(error = %e, what, "follow-up of a committed change failed");
-    }
-}
-
-fn json_type(v: &Value) -> &'static str {
-    match v {
-        Value::Bool(_) => "bool",
-        Value::Number(_) => "float",
-        Value::String(_) => "str",
-        Value::Array(_) => "list",
-        Value::Object(_) => "dict",
-        Value::Null => "NoneType",
-    }
 }
 
 #[utoipa::path(get, path = "/api/friends/request/", tag = "friends", params(RequestListQuery, PageParams),
@@ -319,13 +302,7 @@ pub async fn list_friends(
     let online_ids: Vec<i64> = match online_filter {
         None => Vec::new(),
         Some(_) => {
-            let friends =
-                user_store::find_many(&app.db, store::friend_ids(&app.db, me.id).await?).await?;
-            let visible: Vec<i64> = friends
-                .iter()
-                .filter(|f| f.show_online_status)
-                .map(|f| f.id)
-                .collect();
+            let visible = store::friend_ids_showing_presence(&app.db, me.id).await?;
             app.realtime.online(visible).await.into_iter().collect()
         }
     };

@@ -68,14 +68,7 @@ pub fn parse_json<T: DeserializeOwned>(text: &[u8]) -> Result<T, ApiError> {
     if text.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
         let value: serde_json::Value =
             serde_json::from_slice(text).map_err(|e| ApiError::JsonParse(e.to_string()))?;
-        let got = match value {
-            serde_json::Value::Array(_) => "list",
-            serde_json::Value::String(_) => "str",
-            serde_json::Value::Number(_) => "int",
-            serde_json::Value::Bool(_) => "bool",
-            serde_json::Value::Null => "NoneType",
-            serde_json::Value::Object(_) => "dict",
-        };
+        let got = json_type_name(&value);
         return Err(ApiError::Fields(FieldErrors::single(
             "non_field_errors",
             format!("Invalid data. Expected a dictionary, but got {got}."),
@@ -95,6 +88,20 @@ pub fn parse_json<T: DeserializeOwned>(text: &[u8]) -> Result<T, ApiError> {
             ApiError::Fields(FieldErrors::single(&path, msg))
         }
     })
+}
+
+/// The Python name of a JSON value's type, as DRF's messages say it ("list", "str", ...).
+pub fn json_type_name(value: &serde_json::Value) -> &'static str {
+    use serde_json::Value;
+    match value {
+        Value::Array(_) => "list",
+        Value::String(_) => "str",
+        Value::Number(n) if n.is_i64() || n.is_u64() => "int",
+        Value::Number(_) => "float",
+        Value::Bool(_) => "bool",
+        Value::Null => "NoneType",
+        Value::Object(_) => "dict",
+    }
 }
 
 /// DRF's wording for the common type mismatches; anything else keeps serde's text without

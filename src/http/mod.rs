@@ -6,7 +6,9 @@ pub mod docs;
 mod extract;
 mod pagination;
 
-pub use extract::{CurrentUser, Json, Path, Query, authenticate, bearer_token, parse_json};
+pub use extract::{
+    CurrentUser, Json, Path, Query, authenticate, bearer_token, json_type_name, parse_json,
+};
 pub use pagination::{Page, PageParams, Paginated};
 
 use axum::http::Method;

@@ -53,12 +53,7 @@ async fn events_cross_instances_and_presence_spans_them() {
     bob_two.close().await;
     let seen = json_of(two.get(&alice, &format!("/api/users/{}/", bob.id)).await).await;
     assert_eq!(seen["is_online"], true, "still connected to instance 1");
-    two.post(
-        &carol,
-        "/api/friends/request/",
-        json!({"receiver": alice.id}),
-    )
-    .await;
+    two.request_friend(&carol, &alice).await;
     let frame = alice_ws.next_frame().await;
     assert_eq!(
         frame["type"], "notification",

@@ -171,24 +171,12 @@ async fn a_user_hiding_presence_sends_no_online_status() {
     let _bob_ws = app.ws(&bob).await;
     // Bob's connection happened before this request, whose event comes next on Alice's socket.
     let carol = app.register("carol").await;
-    app.post(
-        &carol,
-        "/api/friends/request/",
-        json!({"receiver": alice.id}),
-    )
-    .await;
+    app.request_friend(&carol, &alice).await;
     let frame = alice_ws.next_frame().await;
     assert_eq!(
         frame["type"], "notification",
         "no online_status came first: {frame}"
     );
-}
-
-#[tokio::test]
-async fn health_reports_the_broker() {
-    let app = TestApp::spawn().await;
-    let body = json_of(app.get_anon("/health/").await).await;
-    assert_eq!(body["broker"], "ok");
 }
 
 #[tokio::test]
