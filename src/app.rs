@@ -1,15 +1,13 @@
-//! `AppState`, the router with its middleware, and serving with graceful shutdown.
+//! The top floor: every feature's router with the middleware, the OpenAPI document assembled
+//! from every feature's paths, and serving with graceful shutdown.
 
 use std::net::SocketAddr;
-use std::ops::Deref;
-use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::serve::ListenerExt;
 use axum::{Router, ServiceExt, middleware};
-use sea_orm::DatabaseConnection;
 use tokio::net::TcpListener;
 use tower::Layer;
 use tower_http::cors::{AllowOrigin, Any, CorsLayer};
@@ -18,65 +16,24 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::auth::passwords::Passwords;
-use crate::auth::tokens::TokenService;
-use crate::auth::{self, LoginLimiter};
-use crate::config::Settings;
-use crate::error::ApiError;
-use crate::realtime::Realtime;
-use crate::{db, friends, http, notifications, ops, realtime, users};
-use tokio::sync::watch;
+use utoipa::OpenApi;
 
-/// Everything a handler needs; cheap to clone.
-#[derive(Clone)]
-pub struct AppState(Arc<Inner>);
+use crate::state::AppState;
+use crate::{auth, friends, http, notifications, ops, security, users, ws};
 
-pub struct Inner {
-    pub settings: Settings,
-    pub db: DatabaseConnection,
-    pub tokens: TokenService,
-    pub passwords: Passwords,
-    pub login_limiter: LoginLimiter,
-    pub realtime: Realtime,
-    /// Flipped to true when the server begins shutting down; WebSocket tasks watch it.
-    shutdown: watch::Sender<bool>,
-}
+#[derive(OpenApi)]
+#[openapi(paths(ops::health, ops::metrics, ws::gateway::upgrade))]
+struct OpsDoc;
 
-impl Deref for AppState {
-    type Target = Inner;
-    fn deref(&self) -> &Inner {
-        &self.0
-    }
-}
-
-impl AppState {
-    pub fn shutdown_signal(&self) -> watch::Receiver<bool> {
-        self.shutdown.subscribe()
-    }
-
-    /// Connects to the database and, unless turned off, migrates it.
-    pub async fn build(settings: Settings) -> Result<Self, ApiError> {
-        let db = db::connect(&settings.database_url).await?;
-        if settings.auto_migrate {
-            db::migrate(&db).await?;
-        }
-        let realtime = Realtime::build(&settings)
-            .await
-            .map_err(ApiError::Internal)?;
-        Ok(Self(Arc::new(Inner {
-            realtime,
-            shutdown: watch::channel(false).0,
-            tokens: TokenService::new(
-                &settings.secret_key,
-                settings.access_token_lifetime,
-                settings.refresh_token_lifetime,
-            ),
-            passwords: Passwords::new(settings.argon2_memory_kib, settings.argon2_iterations)?,
-            login_limiter: LoginLimiter::new(settings.login_rate_per_minute),
-            db,
-            settings,
-        })))
-    }
+/// The whole OpenAPI document: every feature's paths merged into the base.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    http::docs::assemble([
+        auth::ApiDoc::openapi(),
+        users::ApiDoc::openapi(),
+        friends::ApiDoc::openapi(),
+        notifications::ApiDoc::openapi(),
+        OpsDoc::openapi(),
+    ])
 }
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -88,8 +45,8 @@ pub fn router(state: AppState) -> Router {
         .merge(users::router())
         .merge(friends::router())
         .merge(notifications::router())
-        .merge(realtime::router())
-        .merge(http::docs::router())
+        .merge(ws::router())
+        .merge(http::docs::router(openapi()))
         .route("/health", axum::routing::get(ops::health))
         .route("/metrics", axum::routing::get(ops::metrics))
         .fallback(http::not_found)
@@ -160,7 +117,7 @@ pub async fn serve(
         }
     });
     let upkeep = tokio::spawn(background(state.clone()));
-    let expired = tokio::spawn(realtime::report_expired(state.clone()));
+    let expired = tokio::spawn(ws::report_expired(state.clone()));
     let notify = state.clone();
     let res = axum::serve(
         listener,
@@ -169,7 +126,7 @@ pub async fn serve(
     .with_graceful_shutdown(async move {
         shutdown.await;
         // Upgraded sockets are not HTTP requests: tell them to close too.
-        notify.shutdown.send_replace(true);
+        notify.begin_shutdown();
     })
     .await;
     upkeep.abort();
@@ -183,7 +140,7 @@ async fn background(state: AppState) {
     loop {
         tick.tick().await;
         ops::prometheus().run_upkeep();
-        match auth::store::purge_expired(&state.db).await {
+        match security::sessions::purge_expired(&state.db).await {
             Ok(n) if n > 0 => tracing::debug!(purged = n, "expired refresh tokens removed"),
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "could not purge expired refresh tokens"),

@@ -1,14 +1,18 @@
 //! Agora: a self-hostable backend for social apps.
 //!
-//! - `config`: settings from the environment.
-//! - `app`: shared state, the router, serving with graceful shutdown.
-//! - `error`: `ApiError`, the one error type, and the DRF-shaped bodies.
-//! - `http`: extractors, pagination, OpenAPI document and docs pages.
-//! - `db`: connection, migrations, entities.
-//! - `auth`, `users`, `friends`, `notifications`: one folder per feature, each with its routes
-//!   and store.
-//! - `realtime`: the WebSocket gateway, hub, bus (in-process or Redis) and presence.
-//! - `ops`: health and metrics.
+//! Modules, each importing only those listed after it (no import circles):
+//!
+//! - `app`: the router with its middleware, the OpenAPI assembly, serving with graceful shutdown.
+//! - `ws`: the `/ws/` gateway; client frames call the features' functions.
+//! - `auth`, `friends`, `notifications`, `users`: one folder per feature (routes, feature
+//!   functions, queries, types); `ops`: health and metrics.
+//! - `social`: friendships, blocks, pending requests and every visibility rule, once.
+//! - `state`: `AppState`, and the one place a bearer token becomes a `CurrentUser`.
+//! - `realtime`: transport only — hub, bus (in-process or Redis), presence, event encoding.
+//! - `security`: JWTs, password hashing, refresh-token records, the login limit.
+//! - `http`: extractors, pagination, docs pages; no feature.
+//! - `db`: connection, migrations, entities, shared query helpers.
+//! - `config`, `error`: settings from the environment; `ApiError` and the DRF-shaped bodies.
 
 pub mod app;
 pub mod auth;
@@ -20,4 +24,8 @@ pub mod http;
 pub mod notifications;
 pub mod ops;
 pub mod realtime;
+pub mod security;
+pub mod social;
+pub mod state;
 pub mod users;
+pub mod ws;

@@ -2,12 +2,13 @@
 
 use std::process::ExitCode;
 
-use agora::app::{self, AppState};
+use agora::app;
 use agora::config::{SecretSource, Settings};
 use agora::error::ApiError;
+use agora::state::AppState;
 use agora::users::fields::{Email, Username};
 use agora::users::store::{self as user_store, NewUser};
-use agora::{auth, db};
+use agora::{db, security};
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
@@ -51,7 +52,7 @@ enum Command {
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Some(Command::Openapi) = cli.command {
-        return match agora::http::docs::openapi().to_pretty_json() {
+        return match agora::app::openapi().to_pretty_json() {
             Ok(json) => {
                 println!("{json}");
                 ExitCode::SUCCESS
@@ -133,9 +134,9 @@ async fn create_superuser(
         Some(p) => p,
         None => prompt_password()?,
     };
-    let problems = auth::passwords::validate(
+    let problems = security::passwords::validate(
         &password,
-        &auth::passwords::UserAttributes {
+        &security::passwords::UserAttributes {
             username: username.as_str(),
             email: email.as_str(),
             ..Default::default()

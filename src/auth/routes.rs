@@ -4,18 +4,19 @@ use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;
+use sea_orm::TransactionTrait;
 use utoipa::OpenApi;
 
 use super::model::{
     AuthResponse, Empty, LoginBody, PasswordChangeBody, RefreshBody, RegisterBody, TokenPair,
     VerifyBody,
 };
-use super::passwords::{self, UserAttributes};
-use super::tokens::{Claims, TokenError, TokenType};
 use super::{issue_pair, store};
-use crate::app::AppState;
 use crate::error::{ApiError, FieldErrors};
 use crate::http::{CurrentUser, Json};
+use crate::security::passwords::{self, UserAttributes};
+use crate::security::tokens::{Claims, TokenError, TokenType};
+use crate::state::AppState;
 use crate::users::fields::{self, Email, REQUIRED, Username};
 use crate::users::{self, store as user_store};
 
@@ -309,8 +310,10 @@ pub async fn change_password(
         ));
     }
     let hash = app.passwords.hash(new).await?;
-    user_store::set_password(&app.db, me.id, hash).await?;
-    store::blacklist_user(&app.db, me.id).await?;
+    let txn = app.db.begin().await?;
+    user_store::set_password(&txn, me.id, hash).await?;
+    store::blacklist_user(&txn, me.id).await?;
+    txn.commit().await?;
     tracing::info!("password changed; tokens revoked");
     Ok(StatusCode::NO_CONTENT)
 }

@@ -3,17 +3,17 @@
 
 pub mod model;
 mod routes;
-pub mod store;
 
 use std::collections::HashMap;
 
 use axum::Router;
 use axum::routing::{delete, get, put};
 
-use crate::app::AppState;
 use crate::db::entities::{friend_request, user};
 use crate::error::ApiError;
-use crate::users::{self, Relations, Viewer};
+use crate::social::{Relations, Viewer, store};
+use crate::state::AppState;
+use crate::users;
 use model::{FriendRequest, FriendRequestEvent};
 
 pub use routes::ApiDoc;
@@ -92,10 +92,7 @@ pub async fn publish_event(
     action: &'static str,
     request: &friend_request::Model,
 ) -> Result<(), ApiError> {
-    let viewer = Viewer {
-        id: recipient,
-        is_staff: false,
-    };
+    let viewer = Viewer::user(recipient);
     let friend_request = view(app, viewer, request).await?;
     app.realtime.publish(
         &[recipient],
@@ -108,10 +105,10 @@ pub async fn publish_event(
     Ok(())
 }
 
-/// Blocking ends the friendship and every pending request, both ways. No event is sent: the
-/// blocked user is not told.
-pub async fn end_everything_between(app: &AppState, a: i64, b: i64) -> Result<(), ApiError> {
-    store::unfriend(&app.db, a, b).await?;
-    store::cancel_pending_between(&app.db, a, b).await?;
-    Ok(())
+/// Ends the friendship of `a` and `b`; false when there was none.
+pub async fn unfriend_in_txn(app: &AppState, a: i64, b: i64) -> Result<bool, ApiError> {
+    let txn = sea_orm::TransactionTrait::begin(&app.db).await?;
+    let ended = store::unfriend(&txn, a, b).await?;
+    txn.commit().await?;
+    Ok(ended)
 }

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::users::model::UserBrief;
+use crate::social::model::UserBrief;
 
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct FriendRequest {

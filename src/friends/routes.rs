@@ -8,16 +8,17 @@ use utoipa::OpenApi;
 use super::model::{
     FriendListQuery, FriendRequest, RequestListQuery, RespondBody, SendRequestBody,
 };
-use super::{publish_event, store, view, views};
-use crate::app::AppState;
+use super::{publish_event, unfriend_in_txn, view, views};
 use crate::db::entities::user;
 use crate::error::{ApiError, FieldErrors, after_commit};
 use crate::http::{
     CurrentUser, Json, Page, PageParams, Paginated, Path, Query, json_type_name, query_bool,
 };
 use crate::notifications;
-use crate::users::model::UserBrief;
-use crate::users::{Relations, fields, store as user_store};
+use crate::social::model::UserBrief;
+use crate::social::{Relations, store};
+use crate::state::AppState;
+use crate::users::{fields, store as user_store};
 
 #[derive(OpenApi)]
 #[openapi(paths(
@@ -79,10 +80,10 @@ pub async fn send_request(
     let receiver = user_store::find_active(&app.db, receiver_id)
         .await?
         .ok_or_else(does_not_exist)?;
-    if user_store::has_blocked(&app.db, receiver.id, me.id).await? {
+    if store::has_blocked(&app.db, receiver.id, me.id).await? {
         return Err(ApiError::Forbidden);
     }
-    if user_store::has_blocked(&app.db, me.id, receiver.id).await? {
+    if store::has_blocked(&app.db, me.id, receiver.id).await? {
         return Err(ApiError::rejected(
             "You have blocked this user. Unblock them first.",
         ));
@@ -215,8 +216,8 @@ pub async fn respond(
     }
     // Either side may have blocked the other since the request was sent.
     if action == "accept"
-        && (user_store::has_blocked(&app.db, request.sender_id, me.id).await?
-            || user_store::has_blocked(&app.db, me.id, request.sender_id).await?)
+        && (store::has_blocked(&app.db, request.sender_id, me.id).await?
+            || store::has_blocked(&app.db, me.id, request.sender_id).await?)
     {
         return Err(no_longer_pending());
     }
@@ -329,7 +330,7 @@ pub async fn unfriend(
     me: CurrentUser,
     Path(user_id): Path<i64>,
 ) -> Result<StatusCode, ApiError> {
-    if store::unfriend(&app.db, me.id, user_id).await? {
+    if unfriend_in_txn(&app, me.id, user_id).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::NotFound)

@@ -8,16 +8,13 @@ use axum::routing::get;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::app::AppState;
-
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Agora API", description = "Self-hostable backend for social apps. The contract is API.md."),
     modifiers(&BearerAuth, &ErrorBodies),
-    components(schemas(ErrorDetail, FieldErrorsBody)),
-    paths(crate::ops::health, crate::ops::metrics, crate::realtime::gateway::upgrade)
+    components(schemas(ErrorDetail, FieldErrorsBody))
 )]
-struct BaseDoc;
+pub struct BaseDoc;
 
 struct BearerAuth;
 
@@ -101,27 +98,39 @@ impl Modify for ErrorBodies {
     }
 }
 
-/// The whole document: every feature's paths merged into the base.
-pub fn openapi() -> utoipa::openapi::OpenApi {
+/// The base document (security scheme, error bodies) with `docs` merged in, and the error
+/// bodies given to every merged path.
+pub fn assemble(
+    docs: impl IntoIterator<Item = utoipa::openapi::OpenApi>,
+) -> utoipa::openapi::OpenApi {
     let mut doc = BaseDoc::openapi();
-    doc.merge(crate::auth::ApiDoc::openapi());
-    doc.merge(crate::users::ApiDoc::openapi());
-    doc.merge(crate::friends::ApiDoc::openapi());
-    doc.merge(crate::notifications::ApiDoc::openapi());
+    for d in docs {
+        doc.merge(d);
+    }
     // Modifiers ran on the base alone; the merged paths need the error bodies too.
     ErrorBodies.modify(&mut doc);
     doc
 }
 
-pub fn router() -> Router<AppState> {
+/// `/api/schema/` serving `doc`, and the pages that render it.
+pub fn router<S: Clone + Send + Sync + 'static>(doc: utoipa::openapi::OpenApi) -> Router<S> {
+    // Encoded once: the document never changes while the server runs.
+    let body = axum::body::Bytes::from(serde_json::to_vec(&doc).unwrap_or_default());
     Router::new()
-        .route("/api/schema", get(schema))
+        .route(
+            "/api/schema",
+            get(move || {
+                let body = body.clone();
+                async move {
+                    (
+                        [(axum::http::header::CONTENT_TYPE, "application/json")],
+                        body,
+                    )
+                }
+            }),
+        )
         .route("/api/swagger", get(swagger))
         .route("/api/redoc", get(redoc))
-}
-
-async fn schema() -> axum::Json<utoipa::openapi::OpenApi> {
-    axum::Json(openapi())
 }
 
 async fn swagger() -> Html<&'static str> {

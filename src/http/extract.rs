@@ -7,8 +7,6 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::app::AppState;
-use crate::auth::tokens::TokenType;
 use crate::db::entities::user;
 use crate::error::{ApiError, FieldErrors};
 
@@ -198,39 +196,26 @@ impl CurrentUser {
     }
 }
 
-impl FromRequestParts<AppState> for CurrentUser {
+/// What checks a bearer token: `AppState` implements it, so this folder needs no feature.
+pub trait Authenticator: Send + Sync {
+    fn authenticate(
+        &self,
+        token: &str,
+    ) -> impl Future<Output = Result<CurrentUser, ApiError>> + Send;
+}
+
+impl<S: Authenticator> FromRequestParts<S> for CurrentUser {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, ApiError> {
+    async fn from_request_parts(parts: &mut Parts, app: &S) -> Result<Self, ApiError> {
         if let Some(me) = parts.extensions.get::<CurrentUser>() {
             return Ok(me.clone());
         }
         let token = bearer_token(parts).ok_or(ApiError::NotAuthenticated)?;
-        let me = authenticate(app, &token).await?;
+        let me = app.authenticate(&token).await?;
         parts.extensions.insert(me.clone());
         Ok(me)
     }
-}
-
-/// Checks an access token and loads its user; shared by `CurrentUser` and the WebSocket gateway.
-pub async fn authenticate(app: &AppState, token: &str) -> Result<CurrentUser, ApiError> {
-    let claims = app
-        .tokens
-        .decode(token, TokenType::Access)
-        .map_err(|_| ApiError::token_not_valid())?;
-    let user = crate::users::store::find_by_id(&app.db, claims.user_id)
-        .await?
-        .filter(|u| u.is_active)
-        .ok_or_else(|| ApiError::TokenNotValid("User not found".into()))?;
-    if claims.ver != user.token_version {
-        return Err(ApiError::token_not_valid());
-    }
-    Ok(CurrentUser {
-        id: user.id,
-        is_staff: user.is_staff,
-        user,
-        token_expires_at: claims.exp,
-    })
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ mod extract;
 mod pagination;
 
 pub use extract::{
-    CurrentUser, Json, Path, Query, authenticate, bearer_token, json_type_name, parse_json,
+    Authenticator, CurrentUser, Json, Path, Query, bearer_token, json_type_name, parse_json,
 };
 pub use pagination::{Page, PageParams, Paginated};
 

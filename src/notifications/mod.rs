@@ -11,10 +11,11 @@ use axum::Router;
 use axum::routing::{delete, get, post, put};
 use serde_json::Value;
 
-use crate::app::AppState;
 use crate::db::entities::{notification, user};
 use crate::error::ApiError;
-use crate::users::{self, Relations, Viewer};
+use crate::social::{Relations, Viewer};
+use crate::state::AppState;
+use crate::users;
 use model::Notification;
 
 pub use routes::ApiDoc;
@@ -63,10 +64,7 @@ pub async fn notify(
         },
     )
     .await?;
-    let viewer = Viewer {
-        id: recipient,
-        is_staff: false,
-    };
+    let viewer = Viewer::user(recipient);
     let view = views(app, viewer, std::slice::from_ref(&row))
         .await?
         .pop()

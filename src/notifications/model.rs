@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use crate::users::model::UserBrief;
+use crate::social::model::UserBrief;
 
 pub const FRIEND_REQUEST: &str = "friend_request";
 pub const FRIEND_ACCEPTED: &str = "friend_accepted";

@@ -9,10 +9,10 @@ use super::model::{
     TYPES, UnreadCount,
 };
 use super::{store, views};
-use crate::app::AppState;
 use crate::db::entities::notification_setting;
 use crate::error::{ApiError, FieldErrors};
 use crate::http::{CurrentUser, Json, Page, PageParams, Paginated, Path, Query, query_bool};
+use crate::state::AppState;
 use crate::users::fields::REQUIRED;
 
 #[derive(OpenApi)]

@@ -1,9 +1,9 @@
-//! Real time: the `/ws/` gateway, the hub of this instance's connections, the bus that carries
-//! events between instances (in-process or Redis) and presence.
+//! Real-time transport: the hub of this instance's connections, the bus that carries events
+//! between instances (in-process or Redis), presence claims and event encoding. It knows no
+//! feature: the `/ws/` gateway in `ws/` decides what a frame or a presence change means.
 
 pub mod bus;
 pub mod event;
-pub mod gateway;
 pub mod hub;
 pub mod presence;
 pub mod redis;
@@ -11,20 +11,12 @@ pub mod redis;
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use axum::Router;
-use axum::routing::get;
 use serde::Serialize;
-use serde_json::json;
 
-use crate::app::AppState;
 use crate::config::Settings;
 use bus::{Bus, LocalBus};
 use hub::Hub;
 use presence::{LocalPresence, PresenceStore};
-
-pub fn router() -> Router<AppState> {
-    Router::new().route("/ws", get(gateway::upgrade))
-}
 
 pub struct Realtime {
     pub hub: Arc<Hub>,
@@ -34,7 +26,7 @@ pub struct Realtime {
     /// user's transitions wait only for users of the same shard. A tokio mutex: it is held
     /// across the presence store's round trip on purpose.
     claimed: Vec<tokio::sync::Mutex<HashSet<i64>>>,
-    /// Users another instance held and lost by dying; taken once by `AppState::build`.
+    /// Users another instance held and lost by dying; taken once by `take_expired`.
     expired: std::sync::Mutex<Option<tokio::sync::mpsc::Receiver<i64>>>,
 }
 
@@ -51,7 +43,7 @@ impl Realtime {
                 expired: std::sync::Mutex::new(None),
             }),
             Some(url) => {
-                let instance = crate::auth::tokens::new_jti();
+                let instance = instance_id();
                 let (expired_tx, expired_rx) = tokio::sync::mpsc::channel(1024);
                 let backend = redis::RedisBackend::connect(
                     url,
@@ -105,39 +97,66 @@ impl Realtime {
     }
 }
 
-/// Brings this instance's presence claim for `user_id` in line with its hub: claimed while a
-/// connection of the user is open here. Called after a first connection opens and after a last
-/// one closes. Transitions of one user are serialised, and each re-reads the hub, so a quick
-/// reconnect (a page reload) cannot apply "online" before the "offline" of the old socket.
-pub async fn sync_presence(app: &AppState, user_id: i64) {
-    let rt = &app.realtime;
-    let shard = &rt.claimed[shard_of(user_id)];
-    let mut claimed = shard.lock().await;
-    let want = rt.hub.is_connected(user_id);
-    if want == claimed.contains(&user_id) {
-        return;
-    }
-    if want {
-        claimed.insert(user_id);
-        rt.bus.subscribe(user_id);
-        let came_online = rt.presence.connect(user_id).await.unwrap_or_else(|e| {
-            tracing::warn!(error = %e, "presence store unavailable");
-            true
-        });
-        if came_online {
-            announce(app, user_id, "online").await;
+/// A presence change that a claim caused, for the gateway to announce.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Transition {
+    Online,
+    Offline,
+}
+
+impl Realtime {
+    /// Brings this instance's presence claim for `user_id` in line with its hub: claimed while a
+    /// connection of the user is open here. Called after a first connection opens and after a
+    /// last one closes; returns the user's transition across all instances, if there was one.
+    /// Transitions of one user are serialised, and each re-reads the hub, so a quick reconnect (a
+    /// page reload) cannot apply "online" before the "offline" of the old socket. The guard
+    /// comes back with the transition: hold it while announcing, so one user's announcements
+    /// go out in order.
+    pub async fn sync_claim(
+        &self,
+        user_id: i64,
+    ) -> (
+        Option<Transition>,
+        tokio::sync::MutexGuard<'_, HashSet<i64>>,
+    ) {
+        let mut claimed = self.claimed[shard_of(user_id)].lock().await;
+        let want = self.hub.is_connected(user_id);
+        if want == claimed.contains(&user_id) {
+            return (None, claimed);
         }
-    } else {
-        claimed.remove(&user_id);
-        rt.bus.unsubscribe(user_id);
-        let gone = rt.presence.disconnect(user_id).await.unwrap_or_else(|e| {
-            tracing::warn!(error = %e, "presence store unavailable");
-            true
-        });
-        if gone {
-            went_offline(app, user_id).await;
-        }
+        let changed = if want {
+            claimed.insert(user_id);
+            self.bus.subscribe(user_id);
+            let came_online = self.presence.connect(user_id).await.unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "presence store unavailable");
+                true
+            });
+            came_online.then_some(Transition::Online)
+        } else {
+            claimed.remove(&user_id);
+            self.bus.unsubscribe(user_id);
+            let gone = self.presence.disconnect(user_id).await.unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "presence store unavailable");
+                true
+            });
+            gone.then_some(Transition::Offline)
+        };
+        (changed, claimed)
     }
+
+    /// Users another instance held and lost by dying, as the presence store finds them; taken
+    /// once (the gateway's sweeper reports them offline).
+    pub fn take_expired(&self) -> Option<tokio::sync::mpsc::Receiver<i64>> {
+        self.expired
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+    }
+}
+
+/// A random name for this instance in the presence store.
+fn instance_id() -> String {
+    format!("{:032x}", rand::random::<u128>())
 }
 
 const CLAIM_SHARDS: usize = 64;
@@ -148,50 +167,4 @@ fn shard_of(user_id: i64) -> usize {
 
 fn claim_shards() -> Vec<tokio::sync::Mutex<HashSet<i64>>> {
     (0..CLAIM_SHARDS).map(|_| Default::default()).collect()
-}
-
-/// Reports the users whose instance died (found by the presence store) as offline.
-pub async fn report_expired(app: AppState) {
-    let rx = app
-        .realtime
-        .expired
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .take();
-    let Some(mut rx) = rx else { return };
-    while let Some(user_id) = rx.recv().await {
-        went_offline(&app, user_id).await;
-    }
-}
-
-async fn went_offline(app: &AppState, user_id: i64) {
-    if let Err(e) = crate::users::store::touch_last_seen(&app.db, user_id).await {
-        tracing::warn!(error = %e, "could not store last_seen");
-    }
-    announce(app, user_id, "offline").await;
-}
-
-/// `online_status` to the friends allowed to see it (blocking ends friendships, so friends
-/// are never blocked).
-async fn announce(app: &AppState, user_id: i64, status: &str) {
-    let user = match crate::users::store::find_by_id(&app.db, user_id).await {
-        Ok(Some(u)) if u.show_online_status => u,
-        Ok(_) => return,
-        Err(e) => {
-            tracing::warn!(error = %e, "could not load user for presence");
-            return;
-        }
-    };
-    let friends = match crate::friends::store::friend_ids(&app.db, user_id).await {
-        Ok(f) => f,
-        Err(e) => {
-            tracing::warn!(error = %e, "could not load friends for presence");
-            return;
-        }
-    };
-    app.realtime.publish(
-        &friends,
-        "online_status",
-        &json!({"user_id": user_id, "status": status, "last_seen": user.last_seen}),
-    );
 }

@@ -7,39 +7,8 @@ use utoipa::ToSchema;
 use super::fields::{self, Email, REQUIRED, Username};
 use crate::error::{ApiError, FieldErrors};
 
-pub const VISIBILITIES: &[&str] = &["public", "friends", "private"];
-pub const MESSAGE_POLICIES: &[&str] = &["everyone", "friends"];
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum FriendshipStatus {
-    #[serde(rename = "self")]
-    Myself,
-    Friends,
-    RequestSent,
-    RequestReceived,
-    None,
-}
-
-#[derive(Clone, Debug, Serialize, ToSchema)]
-pub struct UserBrief {
-    pub id: i64,
-    pub username: String,
-    pub first_name: String,
-    pub last_name: String,
-    /// Absolute URL of the avatar image; null until media exists.
-    pub avatar: Option<String>,
-    /// Null when the viewer may not see this user's presence.
-    pub is_online: Option<bool>,
-}
-
-/// An entry of `GET /api/users/`: UserBrief plus the viewer's relation to the user.
-#[derive(Clone, Debug, Serialize, ToSchema)]
-pub struct UserListItem {
-    #[serde(flatten)]
-    pub user: UserBrief,
-    pub friendship_status: FriendshipStatus,
-}
+pub use crate::social::model::{FriendshipStatus, UserBrief, UserListItem};
+pub use crate::social::{MESSAGE_POLICIES, VISIBILITIES};
 
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct Profile {

@@ -8,11 +8,12 @@ use utoipa::OpenApi;
 use super::model::{
     DeleteAccountBody, User, UserBrief, UserListItem, UserListQuery, UserPatch, UserUpdateBody,
 };
-use super::{Relations, briefs, store, view};
-use crate::app::AppState;
+use super::{deactivate, store, view};
 use crate::db::entities::user;
 use crate::error::{ApiError, FieldErrors};
 use crate::http::{CurrentUser, Json, Page, PageParams, Paginated, Path, Query};
+use crate::social::{self, Relations, briefs, store as graph};
+use crate::state::AppState;
 
 #[derive(OpenApi)]
 #[openapi(paths(
@@ -35,7 +36,7 @@ async fn visible_user(app: &AppState, me: &CurrentUser, id: i64) -> Result<user:
     let target = store::find_active(&app.db, id)
         .await?
         .ok_or(ApiError::NotFound)?;
-    if !me.is_staff && target.id != me.id && store::has_blocked(&app.db, target.id, me.id).await? {
+    if !me.is_staff && target.id != me.id && graph::has_blocked(&app.db, target.id, me.id).await? {
         return Err(ApiError::NotFound);
     }
     Ok(target)
@@ -258,7 +259,7 @@ pub async fn delete_me(
     {
         return Err(ApiError::field("password", "Incorrect password."));
     }
-    crate::auth::deactivate_account(&app, me.id).await?;
+    deactivate(&app, me.id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -275,8 +276,7 @@ pub async fn block_user(
     if target.id == me.id {
         return Err(ApiError::rejected("You cannot block yourself."));
     }
-    store::block(&app.db, me.id, target.id).await?;
-    crate::friends::end_everything_between(&app, me.id, target.id).await?;
+    social::block(&app, me.id, target.id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -289,7 +289,7 @@ pub async fn unblock_user(
     me: CurrentUser,
     Path(id): Path<i64>,
 ) -> Result<StatusCode, ApiError> {
-    if store::unblock(&app.db, me.id, id).await? {
+    if graph::unblock(&app.db, me.id, id).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::NotFound)
@@ -304,9 +304,9 @@ pub async fn list_blocked(
     me: CurrentUser,
     mut page: Page,
 ) -> Result<Json<Paginated<UserBrief>>, ApiError> {
-    let count = store::count_blocked_by(&app.db, me.id).await?;
+    let count = graph::count_blocked_by(&app.db, me.id).await?;
     page.resolve(count)?;
-    let rows = store::blocked_by(&app.db, me.id, page.offset(), page.limit()).await?;
+    let rows = graph::blocked_by(&app.db, me.id, page.offset(), page.limit()).await?;
     Ok(Json(
         page.wrap(count, briefs(&app, (&me).into(), &rows).await?),
     ))

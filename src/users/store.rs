@@ -1,14 +1,15 @@
 //! Queries on users and blocks. Functions take any connection (so they also run inside a
 //! transaction) and return `DbErr`; they know nothing of HTTP.
 
-use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, Query};
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbErr,
     EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select,
 };
 
-use crate::db::entities::{user, user_block};
+use crate::db::entities::user;
 use crate::db::like_contains;
+use crate::social::store::{matches_name, not_blocked_either_way};
 
 pub async fn find_by_id(db: &impl ConnectionTrait, id: i64) -> Result<Option<user::Model>, DbErr> {
     user::Entity::find_by_id(id).one(db).await
@@ -169,17 +170,6 @@ fn visible_query(viewer: i64, search: Option<&str>) -> Select<user::Entity> {
     q
 }
 
-/// Username, first or last name matches a `like_contains` pattern, ignoring case.
-pub fn matches_name(pattern: &str) -> Condition {
-    let like = |col: user::Column| {
-        Expr::expr(Func::lower(Expr::col(col))).like(LikeExpr::new(pattern).escape('\\'))
-    };
-    Condition::any()
-        .add(like(user::Column::Username))
-        .add(like(user::Column::FirstName))
-        .add(like(user::Column::LastName))
-}
-
 pub async fn count_visible(
     db: &impl ConnectionTrait,
     viewer: i64,
@@ -216,92 +206,4 @@ pub async fn list_visible(
         .limit(limit)
         .all(db)
         .await
-}
-
-/// `users.id` is neither blocked by `viewer` nor blocking them.
-fn not_blocked_either_way(viewer: i64) -> Condition {
-    let blocked_by_viewer = Query::select()
-        .column(user_block::Column::BlockedId)
-        .from(user_block::Entity)
-        .and_where(user_block::Column::BlockerId.eq(viewer))
-        .to_owned();
-    let blocking_viewer = Query::select()
-        .column(user_block::Column::BlockerId)
-        .from(user_block::Entity)
-        .and_where(user_block::Column::BlockedId.eq(viewer))
-        .to_owned();
-    Condition::all()
-        .add(user::Column::Id.not_in_subquery(blocked_by_viewer))
-        .add(user::Column::Id.not_in_subquery(blocking_viewer))
-}
-
-/// Whether `blocker` has blocked `blocked`.
-pub async fn has_blocked(
-    db: &impl ConnectionTrait,
-    blocker: i64,
-    blocked: i64,
-) -> Result<bool, DbErr> {
-    Ok(user_block::Entity::find_by_id((blocker, blocked))
-        .one(db)
-        .await?
-        .is_some())
-}
-
-/// Blocks `blocked`; true when the block is new.
-pub async fn block(db: &impl ConnectionTrait, blocker: i64, blocked: i64) -> Result<bool, DbErr> {
-    if has_blocked(db, blocker, blocked).await? {
-        return Ok(false);
-    }
-    let res = user_block::ActiveModel {
-        blocker_id: Set(blocker),
-        blocked_id: Set(blocked),
-        created_at: Set(crate::db::now()),
-    }
-    .insert(db)
-    .await;
-    match res {
-        Ok(_) => Ok(true),
-        // A concurrent identical block got there first: the outcome is the same.
-        Err(e) if crate::db::is_unique_violation(&e) => Ok(false),
-        Err(e) => Err(e),
-    }
-}
-
-/// Removes a block; false when there was none.
-pub async fn unblock(db: &impl ConnectionTrait, blocker: i64, blocked: i64) -> Result<bool, DbErr> {
-    let res = user_block::Entity::delete_by_id((blocker, blocked))
-        .exec(db)
-        .await?;
-    Ok(res.rows_affected > 0)
-}
-
-pub async fn count_blocked_by(db: &impl ConnectionTrait, blocker: i64) -> Result<u64, DbErr> {
-    user_block::Entity::find()
-        .filter(user_block::Column::BlockerId.eq(blocker))
-        .count(db)
-        .await
-}
-
-/// The users `blocker` has blocked, most recent first.
-pub async fn blocked_by(
-    db: &impl ConnectionTrait,
-    blocker: i64,
-    offset: u64,
-    limit: u64,
-) -> Result<Vec<user::Model>, DbErr> {
-    let blocks = user_block::Entity::find()
-        .filter(user_block::Column::BlockerId.eq(blocker))
-        .order_by_desc(user_block::Column::CreatedAt)
-        .order_by_desc(user_block::Column::BlockedId)
-        .offset(offset)
-        .limit(limit)
-        .all(db)
-        .await?;
-    let ids: Vec<i64> = blocks.iter().map(|b| b.blocked_id).collect();
-    let mut users = user::Entity::find()
-        .filter(user::Column::Id.is_in(ids.clone()))
-        .all(db)
-        .await?;
-    users.sort_by_key(|u| ids.iter().position(|id| *id == u.id));
-    Ok(users)
 }

@@ -4,8 +4,9 @@
 use std::sync::Once;
 use std::time::Duration;
 
-use agora::app::{self, AppState};
+use agora::app;
 use agora::config::Settings;
+use agora::state::AppState;
 use reqwest::{Method, Response};
 use sea_orm::{ConnectionTrait, Database};
 use serde_json::{Value, json};

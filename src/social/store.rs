@@ -1,15 +1,15 @@
-//! Queries on friend requests and friendships. A friendship is two rows, (a, b) and (b, a).
+//! Queries on the social graph: friend requests, friendships (two rows, (a, b) and (b, a))
+//! and blocks.
 
 use std::collections::HashSet;
 
-use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, Query};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait,
-    DatabaseConnection, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
-    Select, TransactionTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbErr,
+    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select,
 };
 
-use crate::db::entities::{friend_request, friendship, user};
+use crate::db::entities::{friend_request, friendship, user, user_block};
 use crate::db::{like_contains, now};
 
 pub const PENDING: &str = "pending";
@@ -225,8 +225,7 @@ pub async fn make_friends(db: &impl ConnectionTrait, a: i64, b: i64) -> Result<(
 }
 
 /// Ends a friendship; false when there was none.
-pub async fn unfriend(db: &DatabaseConnection, a: i64, b: i64) -> Result<bool, DbErr> {
-    let txn = db.begin().await?;
+pub async fn unfriend(txn: &impl ConnectionTrait, a: i64, b: i64) -> Result<bool, DbErr> {
     let res = friendship::Entity::delete_many()
         .filter(
             Condition::any()
@@ -241,13 +240,12 @@ pub async fn unfriend(db: &DatabaseConnection, a: i64, b: i64) -> Result<bool, D
                         .add(friendship::Column::FriendId.eq(a)),
                 ),
         )
-        .exec(&txn)
+        .exec(txn)
         .await?;
     let ended = res.rows_affected > 0;
     if ended {
-        adjust_counts(&txn, a, b, -1).await?;
+        adjust_counts(txn, a, b, -1).await?;
     }
-    txn.commit().await?;
     Ok(ended)
 }
 
@@ -327,7 +325,7 @@ fn friends_query(
         .filter(user::Column::IsActive.eq(true));
     if let Some(s) = search.map(str::trim).filter(|s| !s.is_empty()) {
         let pattern = like_contains(s);
-        q = q.filter(crate::users::store::matches_name(&pattern));
+        q = q.filter(matches_name(&pattern));
     }
     match online {
         Some((true, ids)) => q = q.filter(user::Column::Id.is_in(ids.to_vec())),
@@ -362,4 +360,124 @@ pub async fn list_friend_users(
         .limit(limit)
         .all(db)
         .await
+}
+
+/// Username, first or last name matches a `like_contains` pattern, ignoring case.
+pub fn matches_name(pattern: &str) -> Condition {
+    let like = |col: user::Column| {
+        Expr::expr(Func::lower(Expr::col(col))).like(LikeExpr::new(pattern).escape('\\'))
+    };
+    Condition::any()
+        .add(like(user::Column::Username))
+        .add(like(user::Column::FirstName))
+        .add(like(user::Column::LastName))
+}
+
+/// Whether `blocker` has blocked `blocked`.
+pub async fn has_blocked(
+    db: &impl ConnectionTrait,
+    blocker: i64,
+    blocked: i64,
+) -> Result<bool, DbErr> {
+    Ok(user_block::Entity::find_by_id((blocker, blocked))
+        .one(db)
+        .await?
+        .is_some())
+}
+
+/// Blocks `blocked`; true when the block is new.
+pub async fn block(db: &impl ConnectionTrait, blocker: i64, blocked: i64) -> Result<bool, DbErr> {
+    if has_blocked(db, blocker, blocked).await? {
+        return Ok(false);
+    }
+    let res = user_block::ActiveModel {
+        blocker_id: Set(blocker),
+        blocked_id: Set(blocked),
+        created_at: Set(now()),
+    }
+    .insert(db)
+    .await;
+    match res {
+        Ok(_) => Ok(true),
+        // A concurrent identical block got there first: the outcome is the same.
+        Err(e) if crate::db::is_unique_violation(&e) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Removes a block; false when there was none.
+pub async fn unblock(db: &impl ConnectionTrait, blocker: i64, blocked: i64) -> Result<bool, DbErr> {
+    let res = user_block::Entity::delete_by_id((blocker, blocked))
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected > 0)
+}
+
+pub async fn count_blocked_by(db: &impl ConnectionTrait, blocker: i64) -> Result<u64, DbErr> {
+    user_block::Entity::find()
+        .filter(user_block::Column::BlockerId.eq(blocker))
+        .count(db)
+        .await
+}
+
+/// The users `blocker` has blocked, most recent first.
+pub async fn blocked_by(
+    db: &impl ConnectionTrait,
+    blocker: i64,
+    offset: u64,
+    limit: u64,
+) -> Result<Vec<user::Model>, DbErr> {
+    let blocks = user_block::Entity::find()
+        .filter(user_block::Column::BlockerId.eq(blocker))
+        .order_by_desc(user_block::Column::CreatedAt)
+        .order_by_desc(user_block::Column::BlockedId)
+        .offset(offset)
+        .limit(limit)
+        .all(db)
+        .await?;
+    let ids: Vec<i64> = blocks.iter().map(|b| b.blocked_id).collect();
+    let mut users = user::Entity::find()
+        .filter(user::Column::Id.is_in(ids.clone()))
+        .all(db)
+        .await?;
+    users.sort_by_key(|u| ids.iter().position(|id| *id == u.id));
+    Ok(users)
+}
+
+/// `users.id` is neither blocked by `viewer` nor blocking them.
+pub fn not_blocked_either_way(viewer: i64) -> Condition {
+    let blocked_by_viewer = Query::select()
+        .column(user_block::Column::BlockedId)
+        .from(user_block::Entity)
+        .and_where(user_block::Column::BlockerId.eq(viewer))
+        .to_owned();
+    let blocking_viewer = Query::select()
+        .column(user_block::Column::BlockerId)
+        .from(user_block::Entity)
+        .and_where(user_block::Column::BlockedId.eq(viewer))
+        .to_owned();
+    Condition::all()
+        .add(user::Column::Id.not_in_subquery(blocked_by_viewer))
+        .add(user::Column::Id.not_in_subquery(blocking_viewer))
+}
+
+/// Whether either of `a` and `b` has blocked the other: one query.
+pub async fn blocked_either_way(db: &impl ConnectionTrait, a: i64, b: i64) -> Result<bool, DbErr> {
+    let n = user_block::Entity::find()
+        .filter(
+            Condition::any()
+                .add(
+                    Condition::all()
+                        .add(user_block::Column::BlockerId.eq(a))
+                        .add(user_block::Column::BlockedId.eq(b)),
+                )
+                .add(
+                    Condition::all()
+                        .add(user_block::Column::BlockerId.eq(b))
+                        .add(user_block::Column::BlockedId.eq(a)),
+                ),
+        )
+        .count(db)
+        .await?;
+    Ok(n > 0)
 }

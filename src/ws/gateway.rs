@@ -14,10 +14,10 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-use super::event::{self, Frame};
-use crate::app::AppState;
 use crate::error::ApiError;
-use crate::http::{CurrentUser, authenticate};
+use crate::http::{Authenticator, CurrentUser};
+use crate::realtime::event::{self, Frame};
+use crate::state::AppState;
 
 /// Largest client frame; bigger ones close the connection with 1009.
 pub const MAX_FRAME: usize = 64 * 1024;
@@ -231,7 +231,7 @@ async fn handle(
                     None,
                 ));
             };
-            match authenticate(app, token).await {
+            match app.authenticate(token).await {
                 Ok(user) if user.id == me.id => {
                     *expires = deadline(user.token_expires_at);
                     *token_version = user.user.token_version;

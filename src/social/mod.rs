@@ -1,0 +1,265 @@
+//! The social graph every feature asks: friendships, blocks and pending requests (`store`), and
+//! every rule of who may see or message whom — profile visibility, presence, and
+//! `allow_messages_from` — written once here. `Relations` loads a viewer's relations to a page
+//! of users in a fixed number of queries, for batched `UserBrief`s.
+
+pub mod model;
+pub mod store;
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ConnectionTrait, DbErr, EntityTrait, TransactionTrait};
+
+use crate::db::entities::user;
+use crate::error::ApiError;
+use crate::http::CurrentUser;
+use crate::state::AppState;
+use model::{FriendshipStatus, UserBrief, UserListItem};
+
+/// Who may see a profile.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Visibility {
+    Public,
+    Friends,
+    Private,
+}
+
+pub const VISIBILITIES: &[&str] = &["public", "friends", "private"];
+
+impl Visibility {
+    /// The stored value; anything unknown is read as the most private choice.
+    pub fn of(stored: &str) -> Self {
+        match stored {
+            "public" => Self::Public,
+            "friends" => Self::Friends,
+            _ => Self::Private,
+        }
+    }
+}
+
+/// Who may start a direct conversation with a user.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MessagePolicy {
+    Everyone,
+    Friends,
+}
+
+pub const MESSAGE_POLICIES: &[&str] = &["everyone", "friends"];
+
+impl MessagePolicy {
+    /// The stored value; anything unknown is read as the stricter choice.
+    pub fn of(stored: &str) -> Self {
+        match stored {
+            "everyone" => Self::Everyone,
+            _ => Self::Friends,
+        }
+    }
+}
+
+/// Who is looking: relations and visibility are computed for them.
+#[derive(Clone, Copy, Debug)]
+pub struct Viewer {
+    pub id: i64,
+    pub is_staff: bool,
+}
+
+impl Viewer {
+    /// A user as the recipient of an event or notification about others.
+    pub fn user(id: i64) -> Self {
+        Self {
+            id,
+            is_staff: false,
+        }
+    }
+}
+
+impl From<&CurrentUser> for Viewer {
+    fn from(me: &CurrentUser) -> Self {
+        Self {
+            id: me.id,
+            is_staff: me.is_staff,
+        }
+    }
+}
+
+/// The viewer's relations to a set of users, loaded in a fixed number of queries however many
+/// users a page holds: friendships, pending requests and presence.
+pub struct Relations {
+    viewer: Viewer,
+    friends: HashSet<i64>,
+    sent: HashSet<i64>,
+    received: HashSet<i64>,
+    online: HashSet<i64>,
+}
+
+impl Relations {
+    pub async fn load(
+        app: &AppState,
+        viewer: Viewer,
+        targets: &[&user::Model],
+    ) -> Result<Self, ApiError> {
+        let ids: Vec<i64> = targets
+            .iter()
+            .map(|u| u.id)
+            .filter(|id| *id != viewer.id)
+            .collect();
+        let friends = store::friends_among(&app.db, viewer.id, &ids).await?;
+        let (sent, received) = store::pending_among(&app.db, viewer.id, &ids).await?;
+        Ok(Self::with_presence(app, viewer, targets, friends, sent, received).await)
+    }
+
+    /// Relations to users already known to be the viewer's friends (the friends list): no
+    /// query but presence.
+    pub async fn of_friends(app: &AppState, viewer: Viewer, friends: &[&user::Model]) -> Self {
+        let ids = friends.iter().map(|u| u.id).collect();
+        Self::with_presence(app, viewer, friends, ids, HashSet::new(), HashSet::new()).await
+    }
+
+    async fn with_presence(
+        app: &AppState,
+        viewer: Viewer,
+        targets: &[&user::Model],
+        friends: HashSet<i64>,
+        sent: HashSet<i64>,
+        received: HashSet<i64>,
+    ) -> Self {
+        let mut rel = Self {
+            viewer,
+            friends,
+            sent,
+            received,
+            online: HashSet::new(),
+        };
+        let visible: Vec<i64> = targets
+            .iter()
+            .filter(|u| rel.presence_visible(u))
+            .map(|u| u.id)
+            .collect();
+        rel.online = app.realtime.online(visible).await;
+        rel
+    }
+
+    pub fn status(&self, target_id: i64) -> FriendshipStatus {
+        if target_id == self.viewer.id {
+            FriendshipStatus::Myself
+        } else if self.friends.contains(&target_id) {
+            FriendshipStatus::Friends
+        } else if self.sent.contains(&target_id) {
+            FriendshipStatus::RequestSent
+        } else if self.received.contains(&target_id) {
+            FriendshipStatus::RequestReceived
+        } else {
+            FriendshipStatus::None
+        }
+    }
+
+    fn privileged(&self, target_id: i64) -> bool {
+        target_id == self.viewer.id || self.viewer.is_staff
+    }
+
+    /// Presence is shown to the user, to staff, and to friends unless the user hides it.
+    fn presence_visible(&self, target: &user::Model) -> bool {
+        self.privileged(target.id)
+            || (target.show_online_status && self.friends.contains(&target.id))
+    }
+
+    /// A profile is shown to the user and staff, to everyone when public, to friends when
+    /// `friends`.
+    pub fn profile_visible(&self, target: &user::Model) -> bool {
+        self.privileged(target.id)
+            || match Visibility::of(&target.visibility) {
+                Visibility::Public => true,
+                Visibility::Friends => self.friends.contains(&target.id),
+                Visibility::Private => false,
+            }
+    }
+
+    /// The email is shown to the user and staff only.
+    pub fn email_visible(&self, target: &user::Model) -> bool {
+        self.privileged(target.id)
+    }
+
+    pub fn is_online(&self, target: &user::Model) -> Option<bool> {
+        self.presence_visible(target)
+            .then(|| self.online.contains(&target.id))
+    }
+
+    pub fn brief(&self, target: &user::Model) -> UserBrief {
+        brief_of(target, self.is_online(target))
+    }
+
+    pub fn list_item(&self, target: &user::Model) -> UserListItem {
+        UserListItem {
+            user: self.brief(target),
+            friendship_status: self.status(target.id),
+        }
+    }
+}
+
+/// UserBriefs of `targets` as `viewer` sees them.
+pub async fn briefs(
+    app: &AppState,
+    viewer: Viewer,
+    targets: &[user::Model],
+) -> Result<Vec<UserBrief>, ApiError> {
+    let refs: Vec<&user::Model> = targets.iter().collect();
+    let rel = Relations::load(app, viewer, &refs).await?;
+    Ok(targets.iter().map(|t| rel.brief(t)).collect())
+}
+
+pub fn brief_of(target: &user::Model, is_online: Option<bool>) -> UserBrief {
+    UserBrief {
+        id: target.id,
+        username: target.username.clone(),
+        first_name: target.first_name.clone(),
+        last_name: target.last_name.clone(),
+        avatar: None,
+        is_online,
+    }
+}
+
+/// Whether `sender` may start a direct conversation with `recipient`: neither has blocked the
+/// other, and the recipient's `allow_messages_from` admits the sender.
+pub async fn may_message(
+    db: &impl ConnectionTrait,
+    sender: i64,
+    recipient: &user::Model,
+) -> Result<bool, DbErr> {
+    if store::blocked_either_way(db, sender, recipient.id).await? {
+        return Ok(false);
+    }
+    Ok(match MessagePolicy::of(&recipient.allow_messages_from) {
+        MessagePolicy::Everyone => true,
+        MessagePolicy::Friends => store::are_friends(db, sender, recipient.id).await?,
+    })
+}
+
+/// Who is told of `user_id`'s presence changes, with their `last_seen`: their friends, unless
+/// they hide their presence (`None` then). Blocking ends friendships, so no friend is blocked.
+pub async fn presence_audience(
+    db: &impl ConnectionTrait,
+    user_id: i64,
+) -> Result<Option<(Vec<i64>, Option<DateTime<Utc>>)>, DbErr> {
+    let Some(user) = user::Entity::find_by_id(user_id).one(db).await? else {
+        return Ok(None);
+    };
+    if !user.show_online_status {
+        return Ok(None);
+    }
+    Ok(Some((
+        store::friend_ids(db, user_id).await?,
+        user.last_seen,
+    )))
+}
+
+/// `blocker` blocks `blocked`, which ends their friendship and every pending request between
+/// them, both ways, in one transaction. No event is sent: the blocked user is not told.
+pub async fn block(app: &AppState, blocker: i64, blocked: i64) -> Result<(), ApiError> {
+    let txn = app.db.begin().await?;
+    store::block(&txn, blocker, blocked).await?;
+    store::unfriend(&txn, blocker, blocked).await?;
+    store::cancel_pending_between(&txn, blocker, blocked).await?;
+    txn.commit().await?;
+    Ok(())
+}

@@ -1,0 +1,35 @@
+//! The types every feature shows people with, named as in API.md.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FriendshipStatus {
+    #[serde(rename = "self")]
+    Myself,
+    Friends,
+    RequestSent,
+    RequestReceived,
+    None,
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct UserBrief {
+    pub id: i64,
+    pub username: String,
+    pub first_name: String,
+    pub last_name: String,
+    /// Absolute URL of the avatar image; null until media exists.
+    pub avatar: Option<String>,
+    /// Null when the viewer may not see this user's presence.
+    pub is_online: Option<bool>,
+}
+
+/// An entry of `GET /api/users/`: UserBrief plus the viewer's relation to the user.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct UserListItem {
+    #[serde(flatten)]
+    pub user: UserBrief,
+    pub friendship_status: FriendshipStatus,
+}
