@@ -31,7 +31,7 @@ pub struct Settings {
     pub data_dir: PathBuf,
     pub database_url: String,
     pub redis_url: Option<String>,
-    pub secret_key: String,
+    pub secret_key: crate::secret::Secret,
     pub access_token_lifetime: Duration,
     pub refresh_token_lifetime: Duration,
     pub cors_origins: Vec<String>,
@@ -138,7 +138,7 @@ impl Settings {
             bind,
             database_url,
             redis_url,
-            secret_key,
+            secret_key: secret_key.into(),
             access_token_lifetime: Duration::from_secs(parse_num(
                 "AGORA_ACCESS_TOKEN_LIFETIME",
                 var("AGORA_ACCESS_TOKEN_LIFETIME"),
@@ -301,7 +301,15 @@ mod tests {
         assert_eq!(s.bind.to_string(), "127.0.0.1:8000");
         assert!(s.database_url.starts_with("sqlite://"));
         assert_eq!(s.access_token_lifetime, Duration::from_secs(300));
-        assert!(s.secret_key.len() >= MIN_SECRET_BYTES);
+        assert!(s.secret_key.expose().len() >= MIN_SECRET_BYTES);
+    }
+
+    #[test]
+    fn debug_output_never_shows_the_secret_key() {
+        let key = "a-secret-key-that-is-long-enough-for-agora-0123";
+        let s = settings(&[("AGORA_SECRET_KEY", key)]).expect("valid");
+        assert_eq!(s.secret_key.expose(), key);
+        assert!(!format!("{s:?}").contains(key));
     }
 
     #[test]

@@ -8,6 +8,11 @@ use axum::response::{IntoResponse, Response};
 use sea_orm::DbErr;
 use serde_json::{Map, Value, json};
 
+/// DRF's message for a missing field.
+pub const REQUIRED: &str = "This field is required.";
+/// DRF's message for a blank string.
+pub const BLANK: &str = "This field may not be blank.";
+
 /// DRF field errors: `{"field": ["message", ...], "nested": {"field": [...]}}`.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct FieldErrors(Map<String, Value>);

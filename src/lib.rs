@@ -12,7 +12,8 @@
 //! - `security`: JWTs, password hashing, refresh-token records, the login limit.
 //! - `http`: extractors, pagination, docs pages; no feature.
 //! - `db`: connection, migrations, entities, shared query helpers.
-//! - `config`, `error`: settings from the environment; `ApiError` and the DRF-shaped bodies.
+//! - `config`, `error`, `secret`: settings from the environment; `ApiError` and the DRF-shaped
+//!   bodies; `Secret`, a string that never shows in `Debug` output.
 
 pub mod app;
 pub mod auth;
@@ -24,6 +25,7 @@ pub mod http;
 pub mod notifications;
 pub mod ops;
 pub mod realtime;
+pub mod secret;
 pub mod security;
 pub mod social;
 pub mod state;

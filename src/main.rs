@@ -160,7 +160,7 @@ async fn create_superuser(
     }
     let hash = state
         .passwords
-        .hash(password)
+        .hash(password.into())
         .await
         .map_err(|e| describe(&e))?;
     let user = user_store::insert(

@@ -63,7 +63,7 @@ impl AppState {
             realtime,
             shutdown: watch::channel(false).0,
             tokens: TokenService::new(
-                &settings.secret_key,
+                settings.secret_key.expose(),
                 settings.access_token_lifetime,
                 settings.refresh_token_lifetime,
             ),

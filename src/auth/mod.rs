@@ -51,5 +51,8 @@ pub async fn issue_pair(
         )
         .map_err(sign_err)?;
     store::insert(&app.db, &claims.jti, user.id, &family, claims.expires_at()).await?;
-    Ok(TokenPair { access, refresh })
+    Ok(TokenPair {
+        access: access.into(),
+        refresh: refresh.into(),
+    })
 }

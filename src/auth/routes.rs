@@ -14,6 +14,7 @@ use super::model::{
 use super::{issue_pair, store};
 use crate::error::{ApiError, FieldErrors};
 use crate::http::{CurrentUser, Json};
+use crate::secret::Secret;
 use crate::security::passwords::{self, UserAttributes};
 use crate::security::tokens::{Claims, TokenError, TokenType};
 use crate::state::AppState;
@@ -24,7 +25,7 @@ use crate::users::{self, store as user_store};
 #[openapi(paths(register, login, refresh, verify, logout, change_password))]
 pub struct ApiDoc;
 
-fn required(errors: &mut FieldErrors, field: &str, v: &Option<String>) {
+fn required(errors: &mut FieldErrors, field: &str, v: Option<&str>) {
     match v {
         None => errors.add(field, REQUIRED),
         Some(s) if s.trim().is_empty() => errors.add(field, fields::BLANK),
@@ -40,9 +41,13 @@ pub async fn register(
     Json(body): Json<RegisterBody>,
 ) -> Result<(StatusCode, Json<AuthResponse>), ApiError> {
     let mut errors = FieldErrors::new();
-    required(&mut errors, "username", &body.username);
-    required(&mut errors, "email", &body.email);
-    required(&mut errors, "password", &body.password);
+    required(&mut errors, "username", body.username.as_deref());
+    required(&mut errors, "email", body.email.as_deref());
+    required(
+        &mut errors,
+        "password",
+        body.password.as_ref().map(Secret::expose),
+    );
     let username = body
         .username
         .as_deref()
@@ -63,7 +68,12 @@ pub async fn register(
     let last_name = fields::bounded(body.last_name.as_deref().unwrap_or(""), 150)
         .map_err(|e| errors.add("last_name", e))
         .unwrap_or_default();
-    if let Some(password) = body.password.as_deref().filter(|p| !p.trim().is_empty()) {
+    if let Some(password) = body
+        .password
+        .as_ref()
+        .map(Secret::expose)
+        .filter(|p| !p.trim().is_empty())
+    {
         let attrs = UserAttributes {
             username: username.as_ref().map_or("", Username::as_str),
             email: email.as_ref().map_or("", Email::as_str),
@@ -84,10 +94,11 @@ pub async fn register(
     {
         errors.add("email", "A user with that email already exists.");
     }
-    errors.into_result()?;
+    // A field that did not parse has its error in `errors`.
     let (Some(username), Some(email), Some(password)) = (username, email, body.password) else {
-        return Err(ApiError::Internal("validated fields missing".into()));
+        return Err(ApiError::Fields(errors));
     };
+    errors.into_result()?;
 
     let password_hash = app.passwords.hash(password).await?;
     let user = user_store::insert(
@@ -103,14 +114,8 @@ pub async fn register(
         },
     )
     .await
-    .map_err(|e| {
-        if crate::db::is_unique_violation(&e) {
-            // Lost a race with an identical registration.
-            ApiError::field("username", "A user with that username already exists.")
-        } else {
-            e.into()
-        }
-    })?;
+    // Lost a race with an identical registration.
+    .map_err(users::taken)?;
     tracing::info!(user_id = user.id, "registered");
     let pair = issue_pair(&app, &user, None).await?;
     let me = CurrentUser::of(user.clone());
@@ -135,12 +140,16 @@ pub async fn login(
     Json(body): Json<LoginBody>,
 ) -> Result<Json<AuthResponse>, ApiError> {
     let mut errors = FieldErrors::new();
-    required(&mut errors, "username", &body.username);
-    required(&mut errors, "password", &body.password);
-    errors.into_result()?;
+    required(&mut errors, "username", body.username.as_deref());
+    required(
+        &mut errors,
+        "password",
+        body.password.as_ref().map(Secret::expose),
+    );
     let (Some(login), Some(password)) = (body.username, body.password) else {
-        return Err(ApiError::Internal("validated fields missing".into()));
+        return Err(ApiError::Fields(errors));
     };
+    errors.into_result()?;
     app.login_limiter.check(addr.ip(), &login)?;
 
     let user = user_store::find_by_login(&app.db, &login).await?;
@@ -194,8 +203,8 @@ async fn live_refresh(app: &AppState, token: &str) -> Result<Claims, ApiError> {
     Ok(claims)
 }
 
-fn required_token(field: &str, v: Option<String>) -> Result<String, ApiError> {
-    match v {
+fn required_token(field: &str, v: Option<Secret>) -> Result<String, ApiError> {
+    match v.as_ref().map(Secret::expose) {
         None => Err(ApiError::field(field, REQUIRED)),
         Some(s) if s.trim().is_empty() => Err(ApiError::field(field, fields::BLANK)),
         Some(s) => Ok(s.trim().to_owned()),
@@ -277,11 +286,20 @@ pub async fn change_password(
     Json(body): Json<PasswordChangeBody>,
 ) -> Result<StatusCode, ApiError> {
     let mut errors = FieldErrors::new();
-    required(&mut errors, "old_password", &body.old_password);
-    required(&mut errors, "new_password", &body.new_password);
+    required(
+        &mut errors,
+        "old_password",
+        body.old_password.as_ref().map(Secret::expose),
+    );
+    required(
+        &mut errors,
+        "new_password",
+        body.new_password.as_ref().map(Secret::expose),
+    );
     if let Some(new) = body
         .new_password
-        .as_deref()
+        .as_ref()
+        .map(Secret::expose)
         .filter(|p| !p.trim().is_empty())
     {
         let u = &me.user;
@@ -295,10 +313,10 @@ pub async fn change_password(
             errors.add("new_password", e);
         }
     }
-    errors.into_result()?;
     let (Some(old), Some(new)) = (body.old_password, body.new_password) else {
-        return Err(ApiError::Internal("validated fields missing".into()));
+        return Err(ApiError::Fields(errors));
     };
+    errors.into_result()?;
     if !app
         .passwords
         .verify(old, Some(me.user.password.clone()))

@@ -12,7 +12,8 @@ pub mod user {
         pub username_lower: String,
         pub email: String,
         pub email_lower: String,
-        pub password: String,
+        /// The Argon2id hash.
+        pub password: crate::secret::Secret,
         pub first_name: String,
         pub last_name: String,
         pub is_staff: bool,

@@ -6,7 +6,12 @@ pub mod entities;
 use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
-use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr, SqlErr};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr, EntityTrait,
+    PaginatorTrait, QuerySelect, Select, SqlErr,
+};
+
+use crate::error::ApiError;
 
 /// Connects to `url`. A SQLite file is created if missing and switched to WAL, so readers
 /// never wait for the writer.
@@ -39,9 +44,61 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
     Migrator::up(db, None).await
 }
 
+/// The page a list asks for; `http::Page` is the one implementation.
+pub trait PageWindow {
+    /// Pins the page against the total `count`; a page past the end is an error.
+    fn resolve(&mut self, count: u64) -> Result<(), ApiError>;
+    fn offset(&self) -> u64;
+    fn limit(&self) -> u64;
+}
+
+/// One page of an ordered `select` and the total it is a page of: two queries, whatever the
+/// page size. Every list goes through here.
+pub async fn paginate<E: EntityTrait>(
+    db: &impl ConnectionTrait,
+    select: Select<E>,
+    page: &mut impl PageWindow,
+) -> Result<(u64, Vec<E::Model>), ApiError>
+where
+    E::Model: Sync,
+{
+    let count = select.clone().count(db).await?;
+    page.resolve(count)?;
+    let rows = select
+        .offset(page.offset())
+        .limit(page.limit())
+        .all(db)
+        .await?;
+    Ok((count, rows))
+}
+
 /// True when `err` is a unique-constraint violation, which stores turn into field errors.
 pub fn is_unique_violation(err: &DbErr) -> bool {
     matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
+}
+
+/// The column (or index) a unique violation names, lower-cased, when the database says:
+/// PostgreSQL names the index (`users_email_lower_key`, `idx_...`), SQLite the column
+/// (`users.email_lower`). Stores map it to the field the client sent.
+pub fn unique_violation_column(err: &DbErr) -> Option<String> {
+    match err.sql_err() {
+        Some(SqlErr::UniqueConstraintViolation(msg)) => Some(column_of_unique_message(&msg)),
+        _ => None,
+    }
+}
+
+fn column_of_unique_message(msg: &str) -> String {
+    let msg = msg.to_lowercase();
+    // SQLite: "UNIQUE constraint failed: users.email_lower"
+    if let Some(rest) = msg.split("unique constraint failed:").nth(1) {
+        let col = rest.trim().split(['.', ',']).nth(1).unwrap_or_default();
+        return col.trim().to_owned();
+    }
+    // PostgreSQL: duplicate key value violates unique constraint "users_email_lower_key"
+    let name = msg.split('"').nth(1).unwrap_or(&msg);
+    name.trim_start_matches("idx_")
+        .trim_start_matches("users_")
+        .to_owned()
 }
 
 /// Escapes `%`, `_` and `\` so user text can sit inside a `LIKE ... ESCAPE '\'` pattern.
@@ -69,6 +126,18 @@ pub fn now() -> chrono::DateTime<chrono::Utc> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_unique_violation_names_its_column_on_both_databases() {
+        assert_eq!(
+            column_of_unique_message("UNIQUE constraint failed: users.email_lower"),
+            "email_lower"
+        );
+        let pg = "duplicate key value violates unique constraint \"users_email_lower_key\"";
+        assert!(column_of_unique_message(pg).starts_with("email_lower"));
+        let pg = "duplicate key value violates unique constraint \"users_username_lower_key\"";
+        assert!(column_of_unique_message(pg).starts_with("username"));
+    }
 
     #[test]
     fn like_patterns_escape_wildcards() {

@@ -1,6 +1,7 @@
 //! Friend requests and friendships: the `friend_requests` and `friendships` tables, the
 //! /api/friends/ routes, and the notifications and events they cause.
 
+pub mod actions;
 pub mod model;
 mod routes;
 
@@ -11,7 +12,7 @@ use axum::routing::{delete, get, put};
 
 use crate::db::entities::{friend_request, user};
 use crate::error::ApiError;
-use crate::social::{Relations, Viewer, store};
+use crate::social::{Relations, Viewer};
 use crate::state::AppState;
 use crate::users;
 use model::{FriendRequest, FriendRequestEvent};
@@ -103,12 +104,4 @@ pub async fn publish_event(
         },
     );
     Ok(())
-}
-
-/// Ends the friendship of `a` and `b`; false when there was none.
-pub async fn unfriend_in_txn(app: &AppState, a: i64, b: i64) -> Result<bool, ApiError> {
-    let txn = sea_orm::TransactionTrait::begin(&app.db).await?;
-    let ended = store::unfriend(&txn, a, b).await?;
-    txn.commit().await?;
-    Ok(ended)
 }

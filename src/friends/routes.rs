@@ -2,23 +2,20 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use serde_json::{Value, json};
 use utoipa::OpenApi;
 
+use super::actions;
 use super::model::{
     FriendListQuery, FriendRequest, RequestListQuery, RespondBody, SendRequestBody,
 };
-use super::{publish_event, unfriend_in_txn, view, views};
+use super::{view, views};
 use crate::db::entities::user;
-use crate::error::{ApiError, FieldErrors, after_commit};
-use crate::http::{
-    CurrentUser, Json, Page, PageParams, Paginated, Path, Query, json_type_name, query_bool,
-};
-use crate::notifications;
+use crate::db::paginate;
+use crate::error::ApiError;
+use crate::http::{CurrentUser, Json, Page, PageParams, Paginated, Path, Query, query_bool};
 use crate::social::model::UserBrief;
 use crate::social::{Relations, store};
 use crate::state::AppState;
-use crate::users::{fields, store as user_store};
 
 #[derive(OpenApi)]
 #[openapi(paths(
@@ -31,13 +28,6 @@ use crate::users::{fields, store as user_store};
 ))]
 pub struct ApiDoc;
 
-const STATUSES: &[&str] = &[
-    store::PENDING,
-    store::ACCEPTED,
-    store::REJECTED,
-    store::CANCELLED,
-];
-
 #[utoipa::path(post, path = "/api/friends/request/", tag = "friends", request_body = SendRequestBody,
     responses((status = 201, body = FriendRequest),
         (status = 400, description = "Field error on `receiver`, or `detail`: already friends, a pending request exists"),
@@ -49,80 +39,8 @@ pub async fn send_request(
     me: CurrentUser,
     Json(body): Json<SendRequestBody>,
 ) -> Result<(StatusCode, Json<FriendRequest>), ApiError> {
-    let receiver_id = match body.receiver {
-        None | Some(Value::Null) => return Err(ApiError::field("receiver", fields::REQUIRED)),
-        Some(Value::Number(n)) if n.as_i64().is_some() => n.as_i64().unwrap_or_default(),
-        Some(Value::String(s)) if s.trim().parse::<i64>().is_ok() => {
-            s.trim().parse().unwrap_or_default()
-        }
-        Some(other) => {
-            return Err(ApiError::field(
-                "receiver",
-                format!(
-                    "Incorrect type. Expected pk value, received {}.",
-                    json_type_name(&other)
-                ),
-            ));
-        }
-    };
-    if receiver_id == me.id {
-        return Err(ApiError::field(
-            "receiver",
-            "You cannot send a friend request to yourself.",
-        ));
-    }
-    let does_not_exist = || {
-        ApiError::field(
-            "receiver",
-            format!("Invalid pk \"{receiver_id}\" - object does not exist."),
-        )
-    };
-    let receiver = user_store::find_active(&app.db, receiver_id)
-        .await?
-        .ok_or_else(does_not_exist)?;
-    if store::has_blocked(&app.db, receiver.id, me.id).await? {
-        return Err(ApiError::Forbidden);
-    }
-    if store::has_blocked(&app.db, me.id, receiver.id).await? {
-        return Err(ApiError::rejected(
-            "You have blocked this user. Unblock them first.",
-        ));
-    }
-    if store::are_friends(&app.db, me.id, receiver.id).await? {
-        return Err(ApiError::rejected("You are already friends."));
-    }
-    if store::pending_between(&app.db, me.id, receiver.id)
-        .await?
-        .is_some()
-    {
-        return Err(ApiError::rejected(
-            "A pending friend request between you already exists.",
-        ));
-    }
-    let request = store::create_request(&app.db, me.id, receiver.id)
-        .await
-        .map_err(|e| {
-            if crate::db::is_unique_violation(&e) {
-                // A concurrent request between the same two users got there first.
-                ApiError::rejected("A pending friend request between you already exists.")
-            } else {
-                e.into()
-            }
-        })?;
-    let note = notifications::notify(
-        &app,
-        receiver.id,
-        Some(me.id),
-        notifications::model::FRIEND_REQUEST,
-        format!("{} sent you a friend request.", me.user.username),
-        json!({"friend_request_id": request.id}),
-    )
-    .await;
-    after_commit("friend_request notification", note);
-    after_commit(
-        "friend_request event",
-        publish_event(&app, receiver.id, "created", &request).await,
-    );
+    let receiver_id = body.validate()?;
+    let request = actions::send_request(&app, &me, receiver_id).await?;
     Ok((
         StatusCode::CREATED,
         Json(view(&app, (&me).into(), &request).await?),
@@ -138,42 +56,11 @@ pub async fn list_requests(
     mut page: Page,
     Query(q): Query<RequestListQuery>,
 ) -> Result<Json<Paginated<FriendRequest>>, ApiError> {
-    let mut errors = FieldErrors::new();
-    let direction = q
-        .direction
-        .as_deref()
-        .map(str::trim)
-        .filter(|d| !d.is_empty());
-    if let Some(d) = direction
-        && !["incoming", "outgoing"].contains(&d)
-    {
-        errors.add(
-            "direction",
-            format!("Select a valid choice. {d} is not one of the available choices."),
-        );
-    }
-    let status = q
-        .status
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .unwrap_or(store::PENDING);
-    if !STATUSES.contains(&status) {
-        errors.add(
-            "status",
-            format!("Select a valid choice. {status} is not one of the available choices."),
-        );
-    }
-    errors.into_result()?;
-    let count = store::count_requests(&app.db, me.id, direction, status).await?;
-    page.resolve(count)?;
-    let rows = store::list_requests(
+    let (direction, status) = q.validate()?;
+    let (count, rows) = paginate(
         &app.db,
-        me.id,
-        direction,
-        status,
-        page.offset(),
-        page.limit(),
+        store::requests_query(me.id, direction, status),
+        &mut page,
     )
     .await?;
     Ok(Json(
@@ -193,66 +80,8 @@ pub async fn respond(
     Path(id): Path<i64>,
     Json(body): Json<RespondBody>,
 ) -> Result<Json<FriendRequest>, ApiError> {
-    let request = store::find_request(&app.db, id)
-        .await?
-        .filter(|r| r.sender_id == me.id || r.receiver_id == me.id)
-        .ok_or(ApiError::NotFound)?;
-    if request.receiver_id != me.id {
-        return Err(ApiError::Forbidden);
-    }
-    let action = match body.action.as_deref().map(str::trim) {
-        None => return Err(ApiError::field("action", fields::REQUIRED)),
-        Some(a @ ("accept" | "reject")) => a.to_owned(),
-        Some(other) => {
-            return Err(ApiError::field(
-                "action",
-                format!("\"{other}\" is not a valid choice."),
-            ));
-        }
-    };
-    let no_longer_pending = || ApiError::rejected("This friend request is no longer pending.");
-    if request.status != store::PENDING {
-        return Err(no_longer_pending());
-    }
-    // Either side may have blocked the other since the request was sent.
-    if action == "accept"
-        && (store::has_blocked(&app.db, request.sender_id, me.id).await?
-            || store::has_blocked(&app.db, me.id, request.sender_id).await?)
-    {
-        return Err(no_longer_pending());
-    }
-    let (status, event) = if action == "accept" {
-        (store::ACCEPTED, "accepted")
-    } else {
-        (store::REJECTED, "rejected")
-    };
-    let txn = sea_orm::TransactionTrait::begin(&app.db).await?;
-    if !store::close_request(&txn, request.id, status).await? {
-        return Err(no_longer_pending());
-    }
-    if action == "accept" {
-        store::make_friends(&txn, request.sender_id, request.receiver_id).await?;
-    }
-    txn.commit().await?;
-    let updated = store::find_request(&app.db, request.id)
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    if action == "accept" {
-        let note = notifications::notify(
-            &app,
-            updated.sender_id,
-            Some(me.id),
-            notifications::model::FRIEND_ACCEPTED,
-            format!("{} accepted your friend request.", me.user.username),
-            json!({"friend_request_id": updated.id}),
-        )
-        .await;
-        after_commit("friend_accepted notification", note);
-    }
-    after_commit(
-        "friend_request event",
-        publish_event(&app, updated.sender_id, event, &updated).await,
-    );
+    let request = actions::request_to_answer(&app, &me, id).await?;
+    let updated = actions::respond(&app, &me, request, body.validate()?).await?;
     Ok(Json(view(&app, (&me).into(), &updated).await?))
 }
 
@@ -266,25 +95,7 @@ pub async fn cancel_request(
     me: CurrentUser,
     Path(id): Path<i64>,
 ) -> Result<StatusCode, ApiError> {
-    let request = store::find_request(&app.db, id)
-        .await?
-        .filter(|r| r.sender_id == me.id || r.receiver_id == me.id)
-        .ok_or(ApiError::NotFound)?;
-    if request.sender_id != me.id {
-        return Err(ApiError::Forbidden);
-    }
-    if !store::close_request(&app.db, request.id, store::CANCELLED).await? {
-        return Err(ApiError::rejected(
-            "This friend request is no longer pending.",
-        ));
-    }
-    let updated = store::find_request(&app.db, request.id)
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    after_commit(
-        "friend_request event",
-        publish_event(&app, updated.receiver_id, "cancelled", &updated).await,
-    );
+    actions::cancel(&app, &me, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -309,11 +120,8 @@ pub async fn list_friends(
     };
     let online = online_filter.map(|want| (want, online_ids.as_slice()));
     let search = q.search.as_deref();
-    let count = store::count_friend_users(&app.db, me.id, search, online).await?;
-    page.resolve(count)?;
-    let rows =
-        store::list_friend_users(&app.db, me.id, search, online, page.offset(), page.limit())
-            .await?;
+    let query = store::friends_query(me.id, search, online);
+    let (count, rows) = paginate(&app.db, query, &mut page).await?;
     let refs: Vec<&user::Model> = rows.iter().collect();
     let rel = Relations::of_friends(&app, (&me).into(), &refs).await;
     Ok(Json(
@@ -330,9 +138,6 @@ pub async fn unfriend(
     me: CurrentUser,
     Path(user_id): Path<i64>,
 ) -> Result<StatusCode, ApiError> {
-    if unfriend_in_txn(&app, me.id, user_id).await? {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(ApiError::NotFound)
-    }
+    actions::unfriend(&app, &me, user_id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -6,6 +6,7 @@ use axum::http::{header, request::Parts};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::db::PageWindow;
 use crate::error::ApiError;
 
 pub const DEFAULT_PAGE_SIZE: u64 = 20;
@@ -93,18 +94,18 @@ impl<S: Send + Sync> FromRequestParts<S> for Page {
     }
 }
 
-impl Page {
+impl PageWindow for Page {
     /// Rows to skip; only meaningful once `resolve` has pinned the page number.
-    pub fn offset(&self) -> u64 {
+    fn offset(&self) -> u64 {
         (self.number.saturating_sub(1)).saturating_mul(self.size)
     }
 
-    pub fn limit(&self) -> u64 {
+    fn limit(&self) -> u64 {
         self.size
     }
 
     /// Checks the page against `count` (resolving `last`); a page past the end is a 404.
-    pub fn resolve(&mut self, count: u64) -> Result<(), ApiError> {
+    fn resolve(&mut self, count: u64) -> Result<(), ApiError> {
         let pages = count.div_ceil(self.size).max(1);
         if self.number == u64::MAX {
             self.number = pages;
@@ -114,7 +115,9 @@ impl Page {
         }
         Ok(())
     }
+}
 
+impl Page {
     pub fn wrap<T>(&self, count: u64, results: Vec<T>) -> Paginated<T> {
         let pages = count.div_ceil(self.size).max(1);
         Paginated {

@@ -11,9 +11,10 @@ use axum::Router;
 use axum::routing::{delete, get, post, put};
 use serde_json::Value;
 
-use crate::db::entities::{notification, user};
+use crate::db::entities::{notification, notification_setting, user};
 use crate::error::ApiError;
-use crate::social::{Relations, Viewer};
+use crate::social::model::UserBrief;
+use crate::social::{self, Relations, Viewer};
 use crate::state::AppState;
 use crate::users;
 use model::Notification;
@@ -40,7 +41,6 @@ pub fn router() -> Router<AppState> {
 
 /// Creates a notification unless the recipient switched its type off, and pushes it over the
 /// WebSocket unless they are in do-not-disturb. Returns what was stored, if anything.
-#[tracing::instrument(skip(app, text, data))]
 pub async fn notify(
     app: &AppState,
     recipient: i64,
@@ -49,30 +49,63 @@ pub async fn notify(
     text: String,
     data: Value,
 ) -> Result<Option<Notification>, ApiError> {
-    let settings = store::settings(&app.db, recipient).await?;
-    if store::is_disabled(&settings, kind) {
-        return Ok(None);
-    }
-    let row = store::insert(
+    Ok(notify_many(app, &[recipient], sender, kind, text, data)
+        .await?
+        .pop())
+}
+
+/// `notify` for many recipients at once (mentions, group notifications): one query for their
+/// settings, one insert, one batch of sender views, then one event per recipient.
+#[tracing::instrument(skip(app, text, data), fields(recipients = recipients.len()))]
+pub async fn notify_many(
+    app: &AppState,
+    recipients: &[i64],
+    sender: Option<i64>,
+    kind: &str,
+    text: String,
+    data: Value,
+) -> Result<Vec<Notification>, ApiError> {
+    let settings = store::settings_of(&app.db, recipients).await?;
+    let wanted: Vec<&notification_setting::Model> = settings
+        .iter()
+        .filter(|s| !store::is_disabled(s, kind))
+        .collect();
+    let data = data.to_string();
+    let rows = store::insert_many(
         &app.db,
-        store::NewNotification {
-            recipient,
-            sender,
-            kind: kind.to_owned(),
-            text,
-            data: data.to_string(),
-        },
+        wanted
+            .iter()
+            .map(|s| store::NewNotification {
+                recipient: s.user_id,
+                sender,
+                kind: kind.to_owned(),
+                text: text.clone(),
+                data: data.clone(),
+            })
+            .collect(),
     )
     .await?;
-    let viewer = Viewer::user(recipient);
-    let view = views(app, viewer, std::slice::from_ref(&row))
-        .await?
-        .pop()
-        .ok_or_else(|| ApiError::Internal("notification view missing".into()))?;
-    if !settings.do_not_disturb {
-        app.realtime.publish(&[recipient], "notification", &view);
+    let sender_row = match sender {
+        Some(id) => users::store::find_by_id(&app.db, id).await?,
+        None => None,
+    };
+    let mut seen_by = match &sender_row {
+        Some(u) => social::brief_for_each(app, u, recipients).await?,
+        None => Default::default(),
+    };
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let view = shape(&row, seen_by.remove(&row.recipient_id));
+        let quiet = wanted
+            .iter()
+            .any(|s| s.user_id == row.recipient_id && s.do_not_disturb);
+        if !quiet {
+            app.realtime
+                .publish(&[row.recipient_id], "notification", &view);
+        }
+        out.push(view);
     }
-    Ok(Some(view))
+    Ok(out)
 }
 
 /// Notifications as their recipient sees them: one query for the senders.
@@ -93,19 +126,22 @@ pub async fn views(
     let rel = Relations::load(app, viewer, &refs).await?;
     Ok(rows
         .iter()
-        .map(|n| Notification {
-            id: n.id,
-            recipient: n.recipient_id,
-            sender: n
-                .sender_id
-                .and_then(|id| senders.get(&id))
-                .map(|u| rel.brief(u)),
-            kind: n.kind.clone(),
-            text: n.text.clone(),
-            data: serde_json::from_str(&n.data)
-                .unwrap_or_else(|_| Value::Object(Default::default())),
-            is_read: n.is_read,
-            created_at: n.created_at,
+        .map(|n| {
+            let sender = n.sender_id.and_then(|id| senders.get(&id));
+            shape(n, sender.map(|u| rel.brief(u)))
         })
         .collect())
+}
+
+fn shape(n: &notification::Model, sender: Option<UserBrief>) -> Notification {
+    Notification {
+        id: n.id,
+        recipient: n.recipient_id,
+        sender,
+        kind: n.kind.clone(),
+        text: n.text.clone(),
+        data: serde_json::from_str(&n.data).unwrap_or_else(|_| Value::Object(Default::default())),
+        is_read: n.is_read,
+        created_at: n.created_at,
+    }
 }

@@ -2,6 +2,7 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
+use sea_orm::PaginatorTrait;
 use utoipa::OpenApi;
 
 use super::model::{
@@ -10,10 +11,11 @@ use super::model::{
 };
 use super::{store, views};
 use crate::db::entities::notification_setting;
+use crate::db::paginate;
+use crate::error::REQUIRED;
 use crate::error::{ApiError, FieldErrors};
 use crate::http::{CurrentUser, Json, Page, PageParams, Paginated, Path, Query, query_bool};
 use crate::state::AppState;
-use crate::users::fields::REQUIRED;
 
 #[derive(OpenApi)]
 #[openapi(paths(
@@ -52,9 +54,7 @@ pub async fn list(
         );
     }
     errors.into_result()?;
-    let count = store::count(&app.db, me.id, is_read, kind).await?;
-    page.resolve(count)?;
-    let rows = store::list(&app.db, me.id, is_read, kind, page.offset(), page.limit()).await?;
+    let (count, rows) = paginate(&app.db, store::query(me.id, is_read, kind), &mut page).await?;
     Ok(Json(
         page.wrap(count, views(&app, (&me).into(), &rows).await?),
     ))
@@ -67,7 +67,9 @@ pub async fn unread_count(
     me: CurrentUser,
 ) -> Result<Json<UnreadCount>, ApiError> {
     Ok(Json(UnreadCount {
-        count: store::count(&app.db, me.id, Some(false), None).await?,
+        count: store::query(me.id, Some(false), None)
+            .count(&app.db)
+            .await?,
     }))
 }
 

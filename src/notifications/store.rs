@@ -2,8 +2,8 @@
 
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    Select,
 };
 
 use crate::db::entities::{notification, notification_setting};
@@ -16,25 +16,31 @@ pub struct NewNotification {
     pub data: String,
 }
 
-pub async fn insert(
+/// Stores many notifications in one statement, returning them with their ids.
+pub async fn insert_many(
     db: &impl ConnectionTrait,
-    n: NewNotification,
-) -> Result<notification::Model, DbErr> {
-    notification::ActiveModel {
+    rows: Vec<NewNotification>,
+) -> Result<Vec<notification::Model>, DbErr> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let at = crate::db::now();
+    notification::Entity::insert_many(rows.into_iter().map(|n| notification::ActiveModel {
         recipient_id: Set(n.recipient),
         sender_id: Set(n.sender),
         kind: Set(n.kind),
         text: Set(n.text),
         data: Set(n.data),
         is_read: Set(false),
-        created_at: Set(crate::db::now()),
+        created_at: Set(at),
         ..Default::default()
-    }
-    .insert(db)
+    }))
+    .exec_with_returning(db)
     .await
 }
 
-fn query(
+/// `recipient`'s notifications, newest first.
+pub fn query(
     recipient: i64,
     is_read: Option<bool>,
     kind: Option<&str>,
@@ -47,33 +53,7 @@ fn query(
     if let Some(k) = kind {
         q = q.filter(notification::Column::Kind.eq(k));
     }
-    q
-}
-
-pub async fn count(
-    db: &impl ConnectionTrait,
-    recipient: i64,
-    is_read: Option<bool>,
-    kind: Option<&str>,
-) -> Result<u64, DbErr> {
-    query(recipient, is_read, kind).count(db).await
-}
-
-/// Newest first.
-pub async fn list(
-    db: &impl ConnectionTrait,
-    recipient: i64,
-    is_read: Option<bool>,
-    kind: Option<&str>,
-    offset: u64,
-    limit: u64,
-) -> Result<Vec<notification::Model>, DbErr> {
-    query(recipient, is_read, kind)
-        .order_by_desc(notification::Column::Id)
-        .offset(offset)
-        .limit(limit)
-        .all(db)
-        .await
+    q.order_by_desc(notification::Column::Id)
 }
 
 /// A notification of `recipient`'s; someone else's is `None`, like a missing one.
@@ -112,6 +92,14 @@ pub async fn delete_own(db: &impl ConnectionTrait, recipient: i64, id: i64) -> R
     Ok(res.rows_affected > 0)
 }
 
+fn default_settings(user_id: i64) -> notification_setting::Model {
+    notification_setting::Model {
+        user_id,
+        disabled_types: String::new(),
+        do_not_disturb: false,
+    }
+}
+
 /// The user's settings; the defaults (everything on, no do-not-disturb) when never saved.
 pub async fn settings(
     db: &impl ConnectionTrait,
@@ -120,11 +108,31 @@ pub async fn settings(
     Ok(notification_setting::Entity::find_by_id(user_id)
         .one(db)
         .await?
-        .unwrap_or(notification_setting::Model {
-            user_id,
-            disabled_types: String::new(),
-            do_not_disturb: false,
-        }))
+        .unwrap_or_else(|| default_settings(user_id)))
+}
+
+/// The settings of many users in one query, in the order of `user_ids`.
+pub async fn settings_of(
+    db: &impl ConnectionTrait,
+    user_ids: &[i64],
+) -> Result<Vec<notification_setting::Model>, DbErr> {
+    let saved: std::collections::HashMap<i64, notification_setting::Model> =
+        notification_setting::Entity::find()
+            .filter(notification_setting::Column::UserId.is_in(user_ids.to_vec()))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|s| (s.user_id, s))
+            .collect();
+    Ok(user_ids
+        .iter()
+        .map(|id| {
+            saved
+                .get(id)
+                .cloned()
+                .unwrap_or_else(|| default_settings(*id))
+        })
+        .collect())
 }
 
 pub async fn save_settings(

@@ -9,6 +9,7 @@ use argon2::{Algorithm, Argon2, Params, Version};
 use tracing::Instrument;
 
 use crate::error::ApiError;
+use crate::secret::Secret;
 
 static COMMON: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
     include_str!("common-passwords.txt")
@@ -40,22 +41,22 @@ impl Passwords {
         })
     }
 
-    pub async fn hash(&self, password: String) -> Result<String, ApiError> {
+    pub async fn hash(&self, password: Secret) -> Result<Secret, ApiError> {
         let inner = self.inner.clone();
-        blocking(move || hash_with(&inner.argon, &password)).await?
+        blocking(move || hash_with(&inner.argon, password.expose()).map(Secret::from)).await?
     }
 
     /// `hash` of `None` means "no such user": the work is done anyway and the answer is false.
-    pub async fn verify(&self, password: String, hash: Option<String>) -> Result<bool, ApiError> {
+    pub async fn verify(&self, password: Secret, hash: Option<Secret>) -> Result<bool, ApiError> {
         let inner = self.inner.clone();
         blocking(move || {
             let real = hash.is_some();
-            let hash = hash.unwrap_or_else(|| inner.dummy_hash.clone());
+            let hash = hash.map_or_else(|| inner.dummy_hash.clone(), Secret::into_inner);
             let ok = PasswordHash::new(&hash)
                 .map(|parsed| {
                     inner
                         .argon
-                        .verify_password(password.as_bytes(), &parsed)
+                        .verify_password(password.expose().as_bytes(), &parsed)
                         .is_ok()
                 })
                 .unwrap_or(false);
@@ -225,7 +226,7 @@ mod tests {
     async fn hashes_verify_and_unknown_users_never_match() {
         let p = Passwords::new(64, 1).expect("params");
         let h = p.hash("s3cret-pass".into()).await.expect("hash");
-        assert!(h.starts_with("$argon2id$"));
+        assert!(h.expose().starts_with("$argon2id$"));
         assert!(
             p.verify("s3cret-pass".into(), Some(h.clone()))
                 .await

@@ -208,6 +208,32 @@ pub async fn briefs(
     Ok(targets.iter().map(|t| rel.brief(t)).collect())
 }
 
+/// How `target` looks to each of `viewers` (the sender of a notification to many, say): two
+/// queries whatever the number of viewers. Viewers are ordinary users here, not staff.
+pub async fn brief_for_each(
+    app: &AppState,
+    target: &user::Model,
+    viewers: &[i64],
+) -> Result<std::collections::HashMap<i64, UserBrief>, ApiError> {
+    // Friendship is symmetric: the viewers who are the target's friends.
+    let friends = store::friends_among(&app.db, target.id, viewers).await?;
+    let online = if target.show_online_status && !friends.is_empty() {
+        app.realtime
+            .online(vec![target.id])
+            .await
+            .contains(&target.id)
+    } else {
+        false
+    };
+    Ok(viewers
+        .iter()
+        .map(|v| {
+            let sees = *v == target.id || (target.show_online_status && friends.contains(v));
+            (*v, brief_of(target, sees.then_some(online)))
+        })
+        .collect())
+}
+
 pub fn brief_of(target: &user::Model, is_online: Option<bool>) -> UserBrief {
     UserBrief {
         id: target.id,

@@ -17,6 +17,44 @@ pub const ACCEPTED: &str = "accepted";
 pub const REJECTED: &str = "rejected";
 pub const CANCELLED: &str = "cancelled";
 
+/// The state of a friend request, stored as its name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RequestStatus {
+    Pending,
+    Accepted,
+    Rejected,
+    Cancelled,
+}
+
+impl RequestStatus {
+    pub const ALL: [Self; 4] = [
+        Self::Pending,
+        Self::Accepted,
+        Self::Rejected,
+        Self::Cancelled,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => PENDING,
+            Self::Accepted => ACCEPTED,
+            Self::Rejected => REJECTED,
+            Self::Cancelled => CANCELLED,
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == raw)
+    }
+}
+
+/// Which of a user's friend requests a list shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Direction {
+    Incoming,
+    Outgoing,
+}
+
 pub async fn are_friends(db: &impl ConnectionTrait, a: i64, b: i64) -> Result<bool, DbErr> {
     Ok(friendship::Entity::find_by_id((a, b))
         .one(db)
@@ -264,53 +302,33 @@ pub async fn cancel_pending_between(
     Ok(closed)
 }
 
-fn requests_query(
+/// Requests of `user_id`, newest first.
+pub fn requests_query(
     user_id: i64,
-    direction: Option<&str>,
-    status: &str,
+    direction: Option<Direction>,
+    status: RequestStatus,
 ) -> Select<friend_request::Entity> {
     let side = match direction {
-        Some("incoming") => Condition::all().add(friend_request::Column::ReceiverId.eq(user_id)),
-        Some("outgoing") => Condition::all().add(friend_request::Column::SenderId.eq(user_id)),
-        _ => Condition::any()
+        Some(Direction::Incoming) => {
+            Condition::all().add(friend_request::Column::ReceiverId.eq(user_id))
+        }
+        Some(Direction::Outgoing) => {
+            Condition::all().add(friend_request::Column::SenderId.eq(user_id))
+        }
+        None => Condition::any()
             .add(friend_request::Column::ReceiverId.eq(user_id))
             .add(friend_request::Column::SenderId.eq(user_id)),
     };
     friend_request::Entity::find()
         .filter(side)
-        .filter(friend_request::Column::Status.eq(status))
-}
-
-pub async fn count_requests(
-    db: &impl ConnectionTrait,
-    user_id: i64,
-    direction: Option<&str>,
-    status: &str,
-) -> Result<u64, DbErr> {
-    requests_query(user_id, direction, status).count(db).await
-}
-
-/// Requests of `user_id`, newest first.
-pub async fn list_requests(
-    db: &impl ConnectionTrait,
-    user_id: i64,
-    direction: Option<&str>,
-    status: &str,
-    offset: u64,
-    limit: u64,
-) -> Result<Vec<friend_request::Model>, DbErr> {
-    requests_query(user_id, direction, status)
+        .filter(friend_request::Column::Status.eq(status.as_str()))
         .order_by_desc(friend_request::Column::CreatedAt)
         .order_by_desc(friend_request::Column::Id)
-        .offset(offset)
-        .limit(limit)
-        .all(db)
-        .await
 }
 
-/// Friends of `user_id` as users, optionally matching `search` and restricted to (or away
-/// from) the ids in `online`.
-fn friends_query(
+/// Friends of `user_id` as users by username, optionally matching `search` and restricted to
+/// (or away from) the ids in `online`.
+pub fn friends_query(
     user_id: i64,
     search: Option<&str>,
     online: Option<(bool, &[i64])>,
@@ -334,32 +352,7 @@ fn friends_query(
         }
         _ => {}
     }
-    q
-}
-
-pub async fn count_friend_users(
-    db: &impl ConnectionTrait,
-    user_id: i64,
-    search: Option<&str>,
-    online: Option<(bool, &[i64])>,
-) -> Result<u64, DbErr> {
-    friends_query(user_id, search, online).count(db).await
-}
-
-pub async fn list_friend_users(
-    db: &impl ConnectionTrait,
-    user_id: i64,
-    search: Option<&str>,
-    online: Option<(bool, &[i64])>,
-    offset: u64,
-    limit: u64,
-) -> Result<Vec<user::Model>, DbErr> {
-    friends_query(user_id, search, online)
-        .order_by_asc(user::Column::UsernameLower)
-        .offset(offset)
-        .limit(limit)
-        .all(db)
-        .await
+    q.order_by_asc(user::Column::UsernameLower)
 }
 
 /// Username, first or last name matches a `like_contains` pattern, ignoring case.
@@ -413,31 +406,21 @@ pub async fn unblock(db: &impl ConnectionTrait, blocker: i64, blocked: i64) -> R
     Ok(res.rows_affected > 0)
 }
 
-pub async fn count_blocked_by(db: &impl ConnectionTrait, blocker: i64) -> Result<u64, DbErr> {
+/// The blocks `blocker` made, most recent first.
+pub fn blocks_query(blocker: i64) -> Select<user_block::Entity> {
     user_block::Entity::find()
-        .filter(user_block::Column::BlockerId.eq(blocker))
-        .count(db)
-        .await
-}
-
-/// The users `blocker` has blocked, most recent first.
-pub async fn blocked_by(
-    db: &impl ConnectionTrait,
-    blocker: i64,
-    offset: u64,
-    limit: u64,
-) -> Result<Vec<user::Model>, DbErr> {
-    let blocks = user_block::Entity::find()
         .filter(user_block::Column::BlockerId.eq(blocker))
         .order_by_desc(user_block::Column::CreatedAt)
         .order_by_desc(user_block::Column::BlockedId)
-        .offset(offset)
-        .limit(limit)
-        .all(db)
-        .await?;
-    let ids: Vec<i64> = blocks.iter().map(|b| b.blocked_id).collect();
+}
+
+/// Users by id, in the order of `ids`: one query.
+pub async fn users_in_order(
+    db: &impl ConnectionTrait,
+    ids: &[i64],
+) -> Result<Vec<user::Model>, DbErr> {
     let mut users = user::Entity::find()
-        .filter(user::Column::Id.is_in(ids.clone()))
+        .filter(user::Column::Id.is_in(ids.to_vec()))
         .all(db)
         .await?;
     users.sort_by_key(|u| ids.iter().position(|id| *id == u.id));

@@ -1,7 +1,6 @@
 //! Parse-don't-validate newtypes for user fields, with Django's messages.
 
-pub const BLANK: &str = "This field may not be blank.";
-pub const REQUIRED: &str = "This field is required.";
+pub use crate::error::{BLANK, REQUIRED};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Username(String);

@@ -18,7 +18,7 @@ use crate::state::AppState;
 use model::{Profile, ProfileView, User};
 use sea_orm::TransactionTrait;
 
-pub use routes::ApiDoc;
+pub use routes::{ApiDoc, taken};
 
 pub fn router() -> Router<AppState> {
     Router::new()

@@ -188,7 +188,8 @@ impl UserUpdateBody {
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct DeleteAccountBody {
-    pub password: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub password: Option<crate::secret::Secret>,
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]

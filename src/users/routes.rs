@@ -10,6 +10,7 @@ use super::model::{
 };
 use super::{deactivate, store, view};
 use crate::db::entities::user;
+use crate::db::paginate;
 use crate::error::{ApiError, FieldErrors};
 use crate::http::{CurrentUser, Json, Page, PageParams, Paginated, Path, Query};
 use crate::social::{self, Relations, briefs, store as graph};
@@ -53,9 +54,7 @@ pub async fn list_users(
     Query(q): Query<UserListQuery>,
 ) -> Result<Json<Paginated<UserListItem>>, ApiError> {
     let search = q.search.as_deref();
-    let count = store::count_visible(&app.db, me.id, search).await?;
-    page.resolve(count)?;
-    let rows = store::list_visible(&app.db, me.id, search, page.offset(), page.limit()).await?;
+    let (count, rows) = paginate(&app.db, store::visible_query(me.id, search), &mut page).await?;
     let refs: Vec<&user::Model> = rows.iter().collect();
     let rel = Relations::load(&app, (&me).into(), &refs).await?;
     let items = rows.iter().map(|u| rel.list_item(u)).collect();
@@ -144,13 +143,7 @@ async fn update(
     errors.into_result()?;
     let updated = store::save(&app.db, apply(target, patch))
         .await
-        .map_err(|e| {
-            if crate::db::is_unique_violation(&e) {
-                ApiError::rejected("A user with that username or email already exists.")
-            } else {
-                e.into()
-            }
-        })?;
+        .map_err(taken)?;
     // The caller's own cached row is stale now; view the updated one.
     let viewer = if updated.id == me.id {
         CurrentUser {
@@ -161,6 +154,17 @@ async fn update(
         me
     };
     Ok(Json(view(&app, &viewer, &updated).await?))
+}
+
+/// A unique violation on save (a concurrent change took the name) as the field error it is.
+pub fn taken(e: sea_orm::DbErr) -> ApiError {
+    match crate::db::unique_violation_column(&e) {
+        Some(col) if col.starts_with("email") => {
+            ApiError::field("email", "A user with that email already exists.")
+        }
+        Some(_) => ApiError::field("username", "A user with that username already exists."),
+        None => e.into(),
+    }
 }
 
 async fn check_unique_and_media(
@@ -250,7 +254,7 @@ pub async fn delete_me(
 ) -> Result<StatusCode, ApiError> {
     let password = body
         .password
-        .filter(|p| !p.is_empty())
+        .filter(|p| !p.expose().is_empty())
         .ok_or_else(|| ApiError::field("password", super::fields::REQUIRED))?;
     if !app
         .passwords
@@ -304,9 +308,9 @@ pub async fn list_blocked(
     me: CurrentUser,
     mut page: Page,
 ) -> Result<Json<Paginated<UserBrief>>, ApiError> {
-    let count = graph::count_blocked_by(&app.db, me.id).await?;
-    page.resolve(count)?;
-    let rows = graph::blocked_by(&app.db, me.id, page.offset(), page.limit()).await?;
+    let (count, blocks) = paginate(&app.db, graph::blocks_query(me.id), &mut page).await?;
+    let ids: Vec<i64> = blocks.iter().map(|b| b.blocked_id).collect();
+    let rows = graph::users_in_order(&app.db, &ids).await?;
     Ok(Json(
         page.wrap(count, briefs(&app, (&me).into(), &rows).await?),
     ))

@@ -4,11 +4,12 @@
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbErr,
-    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select,
+    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Select,
 };
 
 use crate::db::entities::user;
 use crate::db::like_contains;
+use crate::secret::Secret;
 use crate::social::store::{matches_name, not_blocked_either_way};
 
 pub async fn find_by_id(db: &impl ConnectionTrait, id: i64) -> Result<Option<user::Model>, DbErr> {
@@ -65,7 +66,7 @@ pub async fn email_taken(
 pub struct NewUser {
     pub username: String,
     pub email: String,
-    pub password_hash: String,
+    pub password_hash: Secret,
     pub first_name: String,
     pub last_name: String,
     pub is_staff: bool,
@@ -132,7 +133,7 @@ pub async fn touch_last_seen(db: &impl ConnectionTrait, id: i64) -> Result<(), D
 
 /// Replaces the password hash and bumps the token version, so every access token issued
 /// before now stops working.
-pub async fn set_password(db: &impl ConnectionTrait, id: i64, hash: String) -> Result<(), DbErr> {
+pub async fn set_password(db: &impl ConnectionTrait, id: i64, hash: Secret) -> Result<(), DbErr> {
     user::Entity::update_many()
         .col_expr(user::Column::Password, Expr::value(hash))
         .col_expr(
@@ -159,23 +160,15 @@ pub async fn deactivate(db: &impl ConnectionTrait, id: i64) -> Result<(), DbErr>
 }
 
 /// Active users visible to `viewer` (neither side has blocked the other), optionally matching
-/// `search` in username, first or last name.
-fn visible_query(viewer: i64, search: Option<&str>) -> Select<user::Entity> {
+/// `search` in username, first or last name; by username.
+pub fn visible_query(viewer: i64, search: Option<&str>) -> Select<user::Entity> {
     let mut q = user::Entity::find()
         .filter(user::Column::IsActive.eq(true))
         .filter(not_blocked_either_way(viewer));
     if let Some(s) = search.map(str::trim).filter(|s| !s.is_empty()) {
         q = q.filter(matches_name(&like_contains(s)));
     }
-    q
-}
-
-pub async fn count_visible(
-    db: &impl ConnectionTrait,
-    viewer: i64,
-    search: Option<&str>,
-) -> Result<u64, DbErr> {
-    visible_query(viewer, search).count(db).await
+    q.order_by_asc(user::Column::UsernameLower)
 }
 
 /// Users by id, in no particular order.
@@ -188,22 +181,6 @@ pub async fn find_many(
     }
     user::Entity::find()
         .filter(user::Column::Id.is_in(ids))
-        .all(db)
-        .await
-}
-
-/// A page of `visible_query`, ordered by username.
-pub async fn list_visible(
-    db: &impl ConnectionTrait,
-    viewer: i64,
-    search: Option<&str>,
-    offset: u64,
-    limit: u64,
-) -> Result<Vec<user::Model>, DbErr> {
-    visible_query(viewer, search)
-        .order_by_asc(user::Column::UsernameLower)
-        .offset(offset)
-        .limit(limit)
         .all(db)
         .await
 }

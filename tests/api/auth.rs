@@ -41,7 +41,7 @@ async fn register_returns_the_user_and_a_token_pair() {
         .expect("row");
     assert!(!row.is_staff, "is_staff must not be mass-assignable");
     assert!(
-        row.password.starts_with("$argon2id$"),
+        row.password.expose().starts_with("$argon2id$"),
         "stored as an Argon2id hash"
     );
 }
