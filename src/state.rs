@@ -2,8 +2,11 @@
 //! database, credentials, the realtime transport and the shutdown signal — and the one place a
 //! bearer token becomes a `CurrentUser`.
 
+use std::collections::HashMap;
 use std::ops::Deref;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
 
 use sea_orm::{DatabaseConnection, EntityTrait};
 use tokio::sync::watch;
@@ -14,6 +17,7 @@ use crate::db::entities::user;
 use crate::error::ApiError;
 use crate::http::{Authenticator, CurrentUser};
 use crate::realtime::Realtime;
+use crate::realtime::hub::{Control, Invalidate};
 use crate::security::LoginLimiter;
 use crate::security::passwords::Passwords;
 use crate::security::tokens::{TokenService, TokenType};
@@ -29,6 +33,7 @@ pub struct Inner {
     pub passwords: Passwords,
     pub login_limiter: LoginLimiter,
     pub realtime: Realtime,
+    pub users: Arc<UserCache>,
     /// Flipped to true when the server begins shutting down; WebSocket tasks watch it.
     shutdown: watch::Sender<bool>,
 }
@@ -59,8 +64,11 @@ impl AppState {
         let realtime = Realtime::build(&settings)
             .await
             .map_err(ApiError::Internal)?;
+        let users = Arc::new(UserCache::default());
+        realtime.hub.add_cache(users.clone());
         Ok(Self(Arc::new(Inner {
             realtime,
+            users,
             shutdown: watch::channel(false).0,
             tokens: TokenService::new(
                 settings.secret_key.expose(),
@@ -75,6 +83,44 @@ impl AppState {
     }
 }
 
+impl AppState {
+    /// A user row changed (profile, counts, `last_seen`): every instance drops its copy.
+    /// Call after the change committed.
+    pub async fn user_changed(&self, user_id: i64) {
+        self.realtime.broadcast(Control::Changed(user_id)).await;
+    }
+
+    /// The user's tokens were revoked (password change, deactivation): every instance drops
+    /// its copy of the user and closes the user's sockets with 4401. Call after the commit.
+    pub async fn revoke_sessions(&self, user_id: i64) {
+        self.realtime.broadcast(Control::Revoked(user_id)).await;
+    }
+
+    /// Whether `me`'s user is still active at the token version `me` was authenticated with.
+    /// A database error keeps the session: it is no proof of revocation.
+    pub async fn still_valid(&self, me: &CurrentUser) -> bool {
+        match self.load_user(me.id).await {
+            Ok(Some(u)) => u.is_active && u.token_version == me.user.token_version,
+            Ok(None) => false,
+            Err(_) => true,
+        }
+    }
+
+    /// The user's row, from the cache or else the database.
+    async fn load_user(&self, id: i64) -> Result<Option<Arc<user::Model>>, ApiError> {
+        if let Some(u) = self.users.get(id) {
+            return Ok(Some(u));
+        }
+        let generation = self.users.generation();
+        let Some(row) = user::Entity::find_by_id(id).one(&self.db).await? else {
+            return Ok(None);
+        };
+        let row = Arc::new(row);
+        self.users.put(generation, row.clone());
+        Ok(Some(row))
+    }
+}
+
 impl Authenticator for AppState {
     /// A valid access token of an active user, issued after the user's last password change.
     async fn authenticate(&self, token: &str) -> Result<CurrentUser, ApiError> {
@@ -82,8 +128,8 @@ impl Authenticator for AppState {
             .tokens
             .decode(token, TokenType::Access)
             .map_err(|_| ApiError::token_not_valid())?;
-        let user = user::Entity::find_by_id(claims.user_id)
-            .one(&self.db)
+        let user = self
+            .load_user(claims.user_id)
             .await?
             .filter(|u| u.is_active)
             .ok_or_else(|| ApiError::TokenNotValid("User not found".into()))?;
@@ -96,5 +142,62 @@ impl Authenticator for AppState {
             user,
             token_expires_at: claims.exp,
         })
+    }
+}
+
+/// How long a cached user row is trusted without an invalidation: bounds the staleness left by
+/// a control message lost while the broker was cut off from one instance only.
+const USER_CACHE_TTL: Duration = Duration::from_secs(30);
+/// Entries past which the cache starts over; a user row is about 1 KiB.
+const USER_CACHE_MAX: usize = 100_000;
+
+/// The authenticated users' rows, so an authenticated request needs no query for its caller.
+/// Every change to a user row goes through `AppState::user_changed` or `revoke_sessions`,
+/// which invalidate it here and, through the bus, on every other instance.
+#[derive(Default)]
+pub struct UserCache {
+    // A std lock: held for a map operation only, never across an `.await`.
+    entries: RwLock<HashMap<i64, (Arc<user::Model>, Instant)>>,
+    /// Bumped by every invalidation: a row read before one is not cached after it.
+    generation: AtomicU64,
+}
+
+impl UserCache {
+    fn get(&self, id: i64) -> Option<Arc<user::Model>> {
+        let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
+        entries
+            .get(&id)
+            .filter(|(_, at)| at.elapsed() < USER_CACHE_TTL)
+            .map(|(u, _)| u.clone())
+    }
+
+    fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// Caches `user` unless an invalidation happened since `generation` was read.
+    fn put(&self, generation: u64, user: Arc<user::Model>) {
+        let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
+        if self.generation() != generation {
+            return;
+        }
+        if entries.len() >= USER_CACHE_MAX {
+            entries.clear();
+        }
+        entries.insert(user.id, (user, Instant::now()));
+    }
+}
+
+impl Invalidate for UserCache {
+    fn invalidate(&self, user_id: i64) {
+        let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        entries.remove(&user_id);
+    }
+
+    fn clear(&self) {
+        let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        entries.clear();
     }
 }

@@ -160,6 +160,7 @@ pub async fn login(
         _ => return Err(ApiError::InvalidCredentials),
     };
     user_store::touch_last_login(&app.db, user.id).await?;
+    app.user_changed(user.id).await;
     tracing::info!(user_id = user.id, "logged in");
     let pair = issue_pair(&app, &user, None).await?;
     let me = CurrentUser::of(user.clone());
@@ -332,6 +333,7 @@ pub async fn change_password(
     user_store::set_password(&txn, me.id, hash).await?;
     store::blacklist_user(&txn, me.id).await?;
     txn.commit().await?;
+    app.revoke_sessions(me.id).await;
     tracing::info!("password changed; tokens revoked");
     Ok(StatusCode::NO_CONTENT)
 }

@@ -147,6 +147,11 @@ pub async fn respond(
         store::make_friends(&txn, request.sender_id, request.receiver_id).await?;
     }
     txn.commit().await?;
+    if answer == Answer::Accept {
+        // Both friend counts changed.
+        app.user_changed(request.sender_id).await;
+        app.user_changed(request.receiver_id).await;
+    }
     let updated = store::find_request(&app.db, request.id)
         .await?
         .ok_or(ApiError::NotFound)?;
@@ -195,6 +200,10 @@ pub async fn unfriend(app: &AppState, me: &CurrentUser, other: i64) -> Result<()
     let txn = sea_orm::TransactionTrait::begin(&app.db).await?;
     let ended = store::unfriend(&txn, me.id, other).await?;
     txn.commit().await?;
+    if ended {
+        app.user_changed(me.id).await;
+        app.user_changed(other).await;
+    }
     if ended {
         Ok(())
     } else {

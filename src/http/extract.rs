@@ -179,7 +179,7 @@ pub fn bearer_token(parts: &Parts) -> Option<String> {
 pub struct CurrentUser {
     pub id: i64,
     pub is_staff: bool,
-    pub user: user::Model,
+    pub user: std::sync::Arc<user::Model>,
     /// When the presented access token expires (Unix seconds); the WebSocket closes then.
     pub token_expires_at: i64,
 }
@@ -191,7 +191,7 @@ impl CurrentUser {
             id: user.id,
             is_staff: user.is_staff,
             token_expires_at: 0,
-            user,
+            user: user.into(),
         }
     }
 }

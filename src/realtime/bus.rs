@@ -6,7 +6,7 @@ use std::sync::Arc;
 use futures_util::future::BoxFuture;
 
 use super::event::Frame;
-use super::hub::Hub;
+use super::hub::{Control, Hub};
 
 pub trait Bus: Send + Sync {
     /// Never waits on the network: remote delivery, if any, happens in the background.
@@ -16,6 +16,8 @@ pub trait Bus: Send + Sync {
     /// This instance no longer holds a connection of `user_id`.
     fn unsubscribe(&self, user_id: i64);
     fn healthy(&self) -> BoxFuture<'_, bool>;
+    /// Applies `control` here and, before it returns, hands it to every other instance.
+    fn broadcast(&self, control: Control) -> BoxFuture<'_, ()>;
 }
 
 pub struct LocalBus {
@@ -39,5 +41,10 @@ impl Bus for LocalBus {
 
     fn healthy(&self) -> BoxFuture<'_, bool> {
         Box::pin(async { true })
+    }
+
+    fn broadcast(&self, control: Control) -> BoxFuture<'_, ()> {
+        self.hub.apply(control);
+        Box::pin(async {})
     }
 }

@@ -10,6 +10,40 @@ use tokio::sync::{Notify, mpsc};
 
 use super::event::Frame;
 
+/// A message for every instance, not for a user's sockets: drop what you cached about a user,
+/// or also close their sockets because their tokens were revoked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Control {
+    Changed(i64),
+    Revoked(i64),
+}
+
+impl Control {
+    pub fn encode(self) -> String {
+        match self {
+            Self::Changed(id) => format!("changed:{id}"),
+            Self::Revoked(id) => format!("revoked:{id}"),
+        }
+    }
+
+    pub fn decode(text: &str) -> Option<Self> {
+        let (kind, id) = text.split_once(':')?;
+        let id = id.parse().ok()?;
+        match kind {
+            "changed" => Some(Self::Changed(id)),
+            "revoked" => Some(Self::Revoked(id)),
+            _ => None,
+        }
+    }
+}
+
+/// A cache of something per user, kept by a layer above; `Control` messages reach it here.
+pub trait Invalidate: Send + Sync {
+    fn invalidate(&self, user_id: i64);
+    /// Messages may have been missed (the broker was away): forget everything.
+    fn clear(&self);
+}
+
 /// Frames waiting for one socket; past this the connection is too slow and is closed.
 pub const QUEUE: usize = 256;
 
@@ -17,6 +51,7 @@ struct Conn {
     id: u64,
     tx: mpsc::Sender<Frame>,
     kill: Arc<Notify>,
+    revoked: Arc<Notify>,
 }
 
 #[derive(Default)]
@@ -24,6 +59,7 @@ pub struct Hub {
     // A std lock: it is never held across an `.await`, and delivery only does `try_send`.
     users: RwLock<HashMap<i64, Vec<Conn>>>,
     next_id: AtomicU64,
+    caches: RwLock<Vec<Arc<dyn Invalidate>>>,
 }
 
 pub struct Registration {
@@ -31,6 +67,8 @@ pub struct Registration {
     pub rx: mpsc::Receiver<Frame>,
     /// Notified when the queue overflowed: the socket task closes the connection.
     pub kill: Arc<Notify>,
+    /// Notified when the user's tokens were revoked (on any instance): closed with 4401.
+    pub revoked: Arc<Notify>,
     /// This is the user's first connection on this instance.
     pub first: bool,
 }
@@ -39,6 +77,7 @@ impl Hub {
     pub fn register(&self, user_id: i64) -> Registration {
         let (tx, rx) = mpsc::channel(QUEUE);
         let kill = Arc::new(Notify::new());
+        let revoked = Arc::new(Notify::new());
         let conn_id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let mut users = self.users.write().unwrap_or_else(|e| e.into_inner());
         let conns = users.entry(user_id).or_default();
@@ -47,11 +86,13 @@ impl Hub {
             id: conn_id,
             tx,
             kill: kill.clone(),
+            revoked: revoked.clone(),
         });
         Registration {
             conn_id,
             rx,
             kill,
+            revoked,
             first,
         }
     }
@@ -85,6 +126,35 @@ impl Hub {
         }
     }
 
+    /// Registers a cache that `Control` messages invalidate.
+    pub fn add_cache(&self, cache: Arc<dyn Invalidate>) {
+        self.caches
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(cache);
+    }
+
+    /// Applies a control message from this or another instance.
+    pub fn apply(&self, control: Control) {
+        let (Control::Changed(user_id) | Control::Revoked(user_id)) = control;
+        for cache in self.caches.read().unwrap_or_else(|e| e.into_inner()).iter() {
+            cache.invalidate(user_id);
+        }
+        if let Control::Revoked(user_id) = control {
+            let users = self.users.read().unwrap_or_else(|e| e.into_inner());
+            for conn in users.get(&user_id).into_iter().flatten() {
+                conn.revoked.notify_one();
+            }
+        }
+    }
+
+    /// Forgets every cached entry: control messages may have been lost.
+    pub fn clear_caches(&self) {
+        for cache in self.caches.read().unwrap_or_else(|e| e.into_inner()).iter() {
+            cache.clear();
+        }
+    }
+
     pub fn is_connected(&self, user_id: i64) -> bool {
         let users = self.users.read().unwrap_or_else(|e| e.into_inner());
         users.contains_key(&user_id)
@@ -99,6 +169,32 @@ impl Hub {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn control_messages_round_trip() {
+        for c in [Control::Changed(7), Control::Revoked(-1)] {
+            assert_eq!(Control::decode(&c.encode()), Some(c));
+        }
+        assert_eq!(Control::decode("nope:1"), None);
+        assert_eq!(Control::decode("changed:x"), None);
+    }
+
+    #[tokio::test]
+    async fn a_revocation_reaches_every_connection_of_the_user() {
+        let hub = Hub::default();
+        let a = hub.register(1);
+        let b = hub.register(1);
+        let other = hub.register(2);
+        hub.apply(Control::Revoked(1));
+        a.revoked.notified().await;
+        b.revoked.notified().await;
+        let pending = tokio::time::timeout(
+            std::time::Duration::from_millis(1),
+            other.revoked.notified(),
+        )
+        .await;
+        assert!(pending.is_err(), "another user's socket was revoked");
+    }
 
     #[test]
     fn first_and_last_connections_are_reported() {

@@ -74,6 +74,11 @@ impl Realtime {
         self.bus.publish(recipients, event::encode(kind, data));
     }
 
+    /// Applies `control` on this instance and hands it to every other one before returning.
+    pub async fn broadcast(&self, control: hub::Control) {
+        self.bus.broadcast(control).await;
+    }
+
     pub async fn broker_healthy(&self) -> bool {
         self.bus.healthy().await
     }

@@ -27,7 +27,7 @@ use tokio::sync::mpsc;
 
 use super::bus::Bus;
 use super::event::Frame;
-use super::hub::Hub;
+use super::hub::{Control, Hub};
 use super::presence::{PresenceResult, PresenceStore};
 
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(2);
@@ -92,6 +92,11 @@ impl RedisBackend {
             presence_ttl,
             expired,
         });
+        backend
+            .subscriber
+            .subscribe(backend.control_channel())
+            .await
+            .map_err(|e| format!("Redis: {e}"))?;
         tokio::spawn(backend.clone().run_commands(rx));
         tokio::spawn(backend.clone().read_messages());
         tokio::spawn(backend.clone().resubscribe_on_reconnect());
@@ -102,6 +107,11 @@ impl RedisBackend {
 
     fn channel(&self, user_id: i64) -> String {
         format!("{}:user:{user_id}", self.prefix)
+    }
+
+    /// Every instance listens here for `Control` messages.
+    fn control_channel(&self) -> String {
+        format!("{}:control", self.prefix)
     }
 
     fn presence_key(&self, user_id: i64) -> String {
@@ -161,15 +171,25 @@ impl RedisBackend {
     async fn read_messages(self: Arc<Self>) {
         let mut rx = self.subscriber.message_rx();
         let prefix = format!("{}:user:", self.prefix);
+        let control = self.control_channel();
         loop {
             let msg = match rx.recv().await {
                 Ok(m) => m,
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
                     tracing::warn!(skipped = n, "Redis messages arrived faster than delivered");
+                    // Control messages may be among those lost.
+                    self.hub.clear_caches();
                     continue;
                 }
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
             };
+            if *msg.channel == *control {
+                // Applied again when it is this instance's own: harmless, it is idempotent.
+                if let Some(c) = msg.value.as_str().and_then(|t| Control::decode(&t)) {
+                    self.hub.apply(c);
+                }
+                continue;
+            }
             let Some(user_id) = msg
                 .channel
                 .strip_prefix(prefix.as_str())
@@ -192,19 +212,20 @@ impl RedisBackend {
     async fn resubscribe_on_reconnect(self: Arc<Self>) {
         let mut rx = self.subscriber.reconnect_rx();
         while rx.recv().await.is_ok() {
-            let channels: Vec<String> = self
+            // Control messages published while we were away are lost: trust no cache.
+            self.hub.clear_caches();
+            let mut channels: Vec<String> = self
                 .hub
                 .users()
                 .into_iter()
                 .map(|id| self.channel(id))
                 .collect();
+            channels.push(self.control_channel());
             tracing::info!(
                 channels = channels.len(),
                 "Redis reconnected; re-subscribing"
             );
-            if !channels.is_empty()
-                && let Err(e) = self.subscriber.subscribe(channels).await
-            {
+            if let Err(e) = self.subscriber.subscribe(channels).await {
                 tracing::warn!(error = %e, "re-subscribe failed");
             }
         }
@@ -359,6 +380,22 @@ impl Bus for RedisBackend {
         Box::pin(async move {
             let ping: Result<String, Error> = self.client.ping(None).await;
             ping.is_ok() && self.subscriber.is_connected()
+        })
+    }
+
+    fn broadcast(&self, control: Control) -> BoxFuture<'_, ()> {
+        self.hub.apply(control);
+        Box::pin(async move {
+            // Awaited: when this returns, Redis has handed it to every other instance.
+            let sent: Result<i64, Error> = self
+                .client
+                .publish(self.control_channel(), control.encode())
+                .await;
+            if let Err(e) = sent {
+                // Instances that were cut off too clear their caches when they reconnect;
+                // entries also expire on their own.
+                tracing::warn!(error = %e, ?control, "could not broadcast a control message");
+            }
         })
     }
 }

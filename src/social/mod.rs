@@ -284,8 +284,13 @@ pub async fn presence_audience(
 pub async fn block(app: &AppState, blocker: i64, blocked: i64) -> Result<(), ApiError> {
     let txn = app.db.begin().await?;
     store::block(&txn, blocker, blocked).await?;
-    store::unfriend(&txn, blocker, blocked).await?;
+    let unfriended = store::unfriend(&txn, blocker, blocked).await?;
     store::cancel_pending_between(&txn, blocker, blocked).await?;
     txn.commit().await?;
+    if unfriended {
+        // Both friend counts changed.
+        app.user_changed(blocker).await;
+        app.user_changed(blocked).await;
+    }
     Ok(())
 }

@@ -89,5 +89,6 @@ pub async fn deactivate(app: &AppState, user_id: i64) -> Result<(), ApiError> {
     store::deactivate(&txn, user_id).await?;
     sessions::blacklist_user(&txn, user_id).await?;
     txn.commit().await?;
+    app.revoke_sessions(user_id).await;
     Ok(())
 }

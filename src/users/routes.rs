@@ -144,10 +144,11 @@ async fn update(
     let updated = store::save(&app.db, apply(target, patch))
         .await
         .map_err(taken)?;
+    app.user_changed(updated.id).await;
     // The caller's own cached row is stale now; view the updated one.
     let viewer = if updated.id == me.id {
         CurrentUser {
-            user: updated.clone(),
+            user: updated.clone().into(),
             ..me
         }
     } else {

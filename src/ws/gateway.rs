@@ -92,6 +92,11 @@ async fn run(app: AppState, mut socket: WebSocket, me: CurrentUser) {
     let user_id = me.id;
     let mut reg = app.realtime.hub.register(user_id);
     metrics::gauge!("agora_ws_connections").increment(1.0);
+    // A revocation pushed between the upgrade's check and the registration above missed this
+    // socket: check once more, now that any later one will reach it.
+    if !app.still_valid(&me).await {
+        reg.revoked.notify_one();
+    }
     if reg.first {
         super::sync_presence(&app, user_id).await;
     }
@@ -99,7 +104,6 @@ async fn run(app: AppState, mut socket: WebSocket, me: CurrentUser) {
     let mut heartbeat = tokio::time::interval_at(Instant::now() + period, period);
     let mut alive = true;
     let mut expires = deadline(me.token_expires_at);
-    let mut token_version = me.user.token_version;
     let mut shutdown = app.shutdown_signal();
     loop {
         tokio::select! {
@@ -112,7 +116,7 @@ async fn run(app: AppState, mut socket: WebSocket, me: CurrentUser) {
                             close(&mut socket, CLOSE_TOO_BIG, "Frame too large").await;
                             break;
                         }
-                        handle(&app, &me, &mut expires, &mut token_version, text.as_str()).await
+                        handle(&app, &me, &mut expires, text.as_str()).await
                     }
                     Message::Binary(bytes) => {
                         if bytes.len() > MAX_FRAME {
@@ -145,15 +149,14 @@ async fn run(app: AppState, mut socket: WebSocket, me: CurrentUser) {
                 if !send(&mut socket, Message::Ping(Bytes::new()), &reg.kill, period).await {
                     break;
                 }
-                // A password change or deactivation (on any instance) revokes the token this
-                // socket was opened with: checked once per heartbeat.
-                if !session_still_valid(&app, user_id, token_version).await {
-                    close(&mut socket, CLOSE_TOKEN_EXPIRED, "Token revoked").await;
-                    break;
-                }
             }
             () = tokio::time::sleep_until(expires) => {
                 close(&mut socket, CLOSE_TOKEN_EXPIRED, "Token expired").await;
+                break;
+            }
+            // A password change or deactivation, on any instance, pushes this.
+            () = reg.revoked.notified() => {
+                close(&mut socket, CLOSE_TOKEN_EXPIRED, "Token revoked").await;
                 break;
             }
             () = reg.kill.notified() => {
@@ -178,19 +181,6 @@ async fn run(app: AppState, mut socket: WebSocket, me: CurrentUser) {
     }
 }
 
-/// The user is still active and has not changed their password since the token was issued.
-/// A database error keeps the socket: it is no proof of revocation.
-async fn session_still_valid(app: &AppState, user_id: i64, token_version: i32) -> bool {
-    match crate::users::store::find_by_id(&app.db, user_id).await {
-        Ok(Some(u)) => u.is_active && u.token_version == token_version,
-        Ok(None) => false,
-        Err(e) => {
-            tracing::warn!(error = %e, "could not re-check a WebSocket session");
-            true
-        }
-    }
-}
-
 #[derive(Deserialize)]
 struct ClientFrame {
     #[serde(rename = "type")]
@@ -208,7 +198,6 @@ async fn handle(
     app: &AppState,
     me: &CurrentUser,
     expires: &mut Instant,
-    token_version: &mut i32,
     text: &str,
 ) -> Option<Frame> {
     let frame: ClientFrame = match serde_json::from_str(text) {
@@ -234,7 +223,6 @@ async fn handle(
             match app.authenticate(token).await {
                 Ok(user) if user.id == me.id => {
                     *expires = deadline(user.token_expires_at);
-                    *token_version = user.user.token_version;
                     None
                 }
                 Ok(_) => Some(error_frame(

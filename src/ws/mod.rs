@@ -38,8 +38,9 @@ pub async fn report_expired(app: AppState) {
 }
 
 async fn went_offline(app: &AppState, user_id: i64) {
-    if let Err(e) = users::store::touch_last_seen(&app.db, user_id).await {
-        tracing::warn!(error = %e, "could not store last_seen");
+    match users::store::touch_last_seen(&app.db, user_id).await {
+        Ok(()) => app.user_changed(user_id).await,
+        Err(e) => tracing::warn!(error = %e, "could not store last_seen"),
     }
     announce(app, user_id, "offline").await;
 }

@@ -8,12 +8,19 @@ use serde_json::json;
 
 use crate::helpers::{TestApp, json_of};
 
+/// Fails loudly when a test that needs Redis is run without it: such a test is ignored by
+/// default and must never pass by doing nothing.
+fn require_redis() {
+    assert!(
+        TestApp::has_redis(),
+        "this test needs AGORA_TEST_REDIS_URL (it is run with --include-ignored)"
+    );
+}
+
 #[tokio::test]
+#[ignore = "needs AGORA_TEST_REDIS_URL; run with --include-ignored"]
 async fn events_cross_instances_and_presence_spans_them() {
-    if !TestApp::has_redis() {
-        eprintln!("skipped: needs AGORA_TEST_REDIS_URL");
-        return;
-    }
+    require_redis();
     let one = TestApp::spawn().await;
     let two = one.spawn_peer().await;
     let alice = one.register("alice").await;
@@ -169,11 +176,9 @@ impl Drop for PrivateRedis {
 }
 
 #[tokio::test]
+#[ignore = "needs AGORA_TEST_REDIS_URL; run with --include-ignored"]
 async fn delivery_resumes_by_itself_after_the_broker_restarts() {
-    if !TestApp::has_redis() {
-        eprintln!("skipped: needs AGORA_TEST_REDIS_URL");
-        return;
-    }
+    require_redis();
     let redis = PrivateRedis::start().await;
     let url = format!("redis://127.0.0.1:{}", redis.port);
     let one = TestApp::spawn_with(|s| s.redis_url = Some(url.clone())).await;
@@ -266,11 +271,9 @@ async fn delivery_resumes_by_itself_after_the_broker_restarts() {
 }
 
 #[tokio::test]
+#[ignore = "needs AGORA_TEST_REDIS_URL; run with --include-ignored"]
 async fn the_users_of_an_instance_that_dies_go_offline_after_the_ttl() {
-    if !TestApp::has_redis() {
-        eprintln!("skipped: needs AGORA_TEST_REDIS_URL");
-        return;
-    }
+    require_redis();
     let one = TestApp::spawn_with(|s| s.presence_ttl = Duration::from_secs(3)).await;
     let alice = one.register("alice").await;
     let bob = one.register("bob").await;
@@ -329,4 +332,43 @@ async fn the_users_of_an_instance_that_dies_go_offline_after_the_ttl() {
     let seen = json_of(one.get(&alice, &format!("/api/users/{}/", bob.id)).await).await;
     assert_eq!(seen["is_online"], false);
     assert!(seen["last_seen"].is_string());
+}
+
+#[tokio::test]
+#[ignore = "needs AGORA_TEST_REDIS_URL; run with --include-ignored"]
+async fn a_revocation_through_one_instance_holds_on_the_other_at_once() {
+    require_redis();
+    let one = TestApp::spawn().await;
+    let two = one.spawn_peer().await;
+    let alice = one.register("alice").await;
+    // Instance two has Alice cached and holds her socket.
+    assert_eq!(two.get(&alice, "/api/users/me/").await.status(), 200);
+    let mut ws = two.ws(&alice).await;
+
+    // A profile change through one is what two shows next.
+    let res = one
+        .patch(&alice, "/api/users/me/", json!({"first_name": "Alicia"}))
+        .await;
+    assert_eq!(res.status(), 200);
+    let me = json_of(two.get(&alice, "/api/users/me/").await).await;
+    assert_eq!(me["first_name"], "Alicia");
+
+    let res = one
+        .post(
+            &alice,
+            "/api/auth/password/change/",
+            json!({"old_password": crate::helpers::PASSWORD, "new_password": "a-new-long-passphrase"}),
+        )
+        .await;
+    assert_eq!(res.status(), 204);
+    let res = two.get(&alice, "/api/users/me/").await;
+    assert_eq!(
+        res.status(),
+        401,
+        "the old token still works on the other instance"
+    );
+    let code = tokio::time::timeout(Duration::from_secs(1), ws.closed())
+        .await
+        .expect("the socket on the other instance closed within a second");
+    assert_eq!(code, 4401);
 }

@@ -265,6 +265,8 @@ impl TestApp {
         .update(&self.state.db)
         .await
         .expect("make staff");
+        // A change made behind the server's back, as an admin tool would: tell the server.
+        self.state.user_changed(user.id).await;
     }
 }
 
