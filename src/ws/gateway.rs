@@ -181,12 +181,60 @@ async fn run(app: AppState, mut socket: WebSocket, me: CurrentUser) {
     }
 }
 
-#[derive(Deserialize)]
-struct ClientFrame {
-    #[serde(rename = "type")]
-    kind: Option<String>,
+/// A client frame, `{"type", "data"}`, as a typed command. Each variant's data is read by the
+/// feature function it calls, so a frame and the REST route behind it validate alike.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", content = "data", rename_all = "snake_case")]
+enum ClientFrame {
+    /// Its data, if any, is ignored.
+    Ping(#[allow(dead_code)] serde::de::IgnoredAny),
+    Authenticate(AuthenticateData),
+    ChatMessage(Value),
+    Typing(Value),
+    Read(Value),
+}
+
+#[derive(Debug, Deserialize)]
+struct AuthenticateData {
     #[serde(default)]
-    data: Value,
+    token: Option<crate::secret::Secret>,
+}
+
+const FRAME_TYPES: &[&str] = &["ping", "authenticate", "chat_message", "typing", "read"];
+
+impl ClientFrame {
+    /// Parses a frame; the error says what was wrong, with the frame's `client_id` if it has
+    /// one so the client can match the error to what it sent.
+    fn parse(text: &str) -> Result<Self, (ApiError, Option<Value>)> {
+        let raw: Value =
+            serde_json::from_str(text).map_err(|e| (ApiError::JsonParse(e.to_string()), None))?;
+        let client_id = raw
+            .get("data")
+            .and_then(|d| d.get("client_id"))
+            .filter(|v| !v.is_null())
+            .cloned();
+        let fail = |e: ApiError| (e, client_id.clone());
+        let kind = match raw.get("type") {
+            Some(Value::String(k)) => k.clone(),
+            _ => return Err(fail(ApiError::rejected("A frame needs a \"type\"."))),
+        };
+        if !FRAME_TYPES.contains(&kind.as_str()) {
+            return Err(fail(ApiError::rejected(format!(
+                "Unknown frame type \"{kind}\"."
+            ))));
+        }
+        // `{"type": "ping"}` has no data; give every frame an object to read.
+        let mut raw = raw;
+        if raw.get("data").is_none_or(Value::is_null) {
+            raw["data"] = json!({});
+        }
+        serde_json::from_value(raw).map_err(|e| {
+            fail(ApiError::rejected(format!(
+                "Invalid \"{kind}\" frame: {}",
+                e.to_string().split(" at line ").next().unwrap_or_default()
+            )))
+        })
+    }
 }
 
 fn error_frame(e: &ApiError, client_id: Option<&Value>) -> Frame {
@@ -200,27 +248,20 @@ async fn handle(
     expires: &mut Instant,
     text: &str,
 ) -> Option<Frame> {
-    let frame: ClientFrame = match serde_json::from_str(text) {
+    let frame = match ClientFrame::parse(text) {
         Ok(f) => f,
-        Err(e) => return Some(error_frame(&ApiError::JsonParse(e.to_string()), None)),
+        Err((e, client_id)) => return Some(error_frame(&e, client_id.as_ref())),
     };
-    let client_id = frame.data.get("client_id").filter(|v| !v.is_null());
-    let Some(kind) = frame.kind else {
-        return Some(error_frame(
-            &ApiError::rejected("A frame needs a \"type\"."),
-            None,
-        ));
-    };
-    match kind.as_str() {
-        "ping" => Some(event::encode("pong", &json!({}))),
-        "authenticate" => {
-            let Some(token) = frame.data.get("token").and_then(Value::as_str) else {
+    match frame {
+        ClientFrame::Ping(_) => Some(event::encode("pong", &json!({}))),
+        ClientFrame::Authenticate(data) => {
+            let Some(token) = data.token else {
                 return Some(error_frame(
-                    &ApiError::field("token", "This field is required."),
+                    &ApiError::field("token", crate::error::REQUIRED),
                     None,
                 ));
             };
-            match app.authenticate(token).await {
+            match app.authenticate(token.expose()).await {
                 Ok(user) if user.id == me.id => {
                     *expires = deadline(user.token_expires_at);
                     None
@@ -232,13 +273,46 @@ async fn handle(
                 Err(e) => Some(error_frame(&e, None)),
             }
         }
-        "chat_message" | "typing" | "read" => Some(error_frame(
-            &ApiError::rejected("Chat is not available yet."),
-            client_id,
-        )),
-        other => Some(error_frame(
-            &ApiError::rejected(format!("Unknown frame type \"{other}\".")),
-            client_id,
-        )),
+        ClientFrame::ChatMessage(data) | ClientFrame::Typing(data) | ClientFrame::Read(data) => {
+            Some(error_frame(
+                &ApiError::rejected("Chat is not available yet."),
+                data.get("client_id").filter(|v| !v.is_null()),
+            ))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_parse_into_typed_commands() {
+        assert!(matches!(
+            ClientFrame::parse(r#"{"type":"ping"}"#),
+            Ok(ClientFrame::Ping(_))
+        ));
+        assert!(matches!(
+            ClientFrame::parse(r#"{"type":"authenticate","data":{"token":"t"}}"#),
+            Ok(ClientFrame::Authenticate(AuthenticateData {
+                token: Some(_)
+            }))
+        ));
+        let (e, id) = ClientFrame::parse(r#"{"type":"nope","data":{"client_id":"c1"}}"#)
+            .expect_err("unknown type");
+        assert_eq!(e.to_string(), "Unknown frame type \"nope\".");
+        assert_eq!(id, Some(json!("c1")));
+        let (e, _) = ClientFrame::parse(r#"{"data":{}}"#).expect_err("no type");
+        assert_eq!(e.to_string(), "A frame needs a \"type\".");
+        let (e, _) = ClientFrame::parse(r#"{"type":"authenticate","data":{"token":5}}"#)
+            .expect_err("bad token type");
+        assert!(
+            e.to_string().starts_with("Invalid \"authenticate\" frame"),
+            "{e}"
+        );
+        assert!(matches!(
+            ClientFrame::parse("not json"),
+            Err((ApiError::JsonParse(_), None))
+        ));
     }
 }
