@@ -111,8 +111,12 @@ pub enum ApiError {
     UnsupportedMediaType(String),
     #[error("Request was throttled. Expected available in {0} seconds.")]
     Throttled(u64),
+    /// The database cannot be reached (down, or every connection busy past the wait):
+    /// 503 with `Retry-After`, so clients back off and retry.
+    #[error("The service is temporarily unavailable; try again shortly.")]
+    Unavailable(u64),
     #[error(transparent)]
-    Db(#[from] DbErr),
+    Db(DbErr),
     #[error("{0}")]
     Internal(String),
 }
@@ -142,6 +146,7 @@ impl ApiError {
             Self::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Db(_) | Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -159,6 +164,7 @@ impl ApiError {
             Self::TooLarge => "too_large",
             Self::UnsupportedMediaType(_) => "unsupported_media_type",
             Self::Throttled(_) => "throttled",
+            Self::Unavailable(_) => "service_unavailable",
             Self::Db(_) | Self::Internal(_) => "error",
         }
     }
@@ -194,10 +200,41 @@ impl IntoResponse for ApiError {
                 HeaderValue::from_static("Bearer realm=\"api\""),
             );
         }
-        if let Self::Throttled(secs) = self {
+        if let Self::Throttled(secs) | Self::Unavailable(secs) = self {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         res
+    }
+}
+
+impl From<DbErr> for ApiError {
+    /// An unreachable database is a 503, logged once; any other database error a 500.
+    fn from(e: DbErr) -> Self {
+        if is_outage(&e) {
+            tracing::warn!(error = %e, "database unavailable");
+            Self::Unavailable(2)
+        } else {
+            Self::Db(e)
+        }
+    }
+}
+
+/// The database did not answer, as opposed to refusing a query.
+fn is_outage(e: &DbErr) -> bool {
+    use sea_orm::{RuntimeErr, sqlx};
+    match e {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
+        DbErr::Exec(RuntimeErr::SqlxError(inner)) | DbErr::Query(RuntimeErr::SqlxError(inner)) => {
+            matches!(
+                inner.as_ref(),
+                sqlx::Error::Io(_)
+                    | sqlx::Error::PoolTimedOut
+                    | sqlx::Error::PoolClosed
+                    | sqlx::Error::WorkerCrashed
+                    | sqlx::Error::Tls(_)
+            )
+        }
+        _ => false,
     }
 }
 

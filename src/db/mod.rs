@@ -18,8 +18,9 @@ use crate::error::ApiError;
 pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
     let mut opts = ConnectOptions::new(url.to_owned());
     opts.sqlx_logging(false)
-        .connect_timeout(Duration::from_secs(10))
-        .acquire_timeout(Duration::from_secs(10));
+        // An outage answers 503 within a couple of seconds rather than holding requests.
+        .connect_timeout(Duration::from_secs(2))
+        .acquire_timeout(Duration::from_secs(2));
     if is_sqlite(url) {
         // Every pooled connection, not just the first: WAL so readers never wait for the
         // writer, NORMAL sync (safe under WAL), and a wait rather than an error when busy.

@@ -10,5 +10,6 @@ mod conventions;
 mod friends;
 mod notifications;
 mod ops;
+mod outage;
 mod users;
 mod websocket;
