@@ -2,6 +2,7 @@
 //! from every feature's paths, and serving with graceful shutdown.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{DefaultBodyLimit, Request};
@@ -18,6 +19,7 @@ use tower_http::trace::TraceLayer;
 
 use utoipa::OpenApi;
 
+use crate::http::ProxyConfig;
 use crate::state::AppState;
 use crate::{auth, friends, http, notifications, ops, security, users, ws};
 
@@ -58,6 +60,13 @@ pub fn router(state: AppState) -> Router {
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(30),
         ))
+        .layer(middleware::from_fn_with_state(
+            Arc::new(ProxyConfig::new(
+                state.settings.trusted_proxies.clone(),
+                state.settings.public_url.as_ref(),
+            )),
+            http::origin::resolve_origin,
+        ))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(
             TraceLayer::new_for_http().make_span_with(|req: &Request| {
@@ -66,7 +75,7 @@ pub fn router(state: AppState) -> Router {
                     .get(REQUEST_ID)
                     .and_then(|v| v.to_str().ok())
                     .unwrap_or("-");
-                tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+                tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id, client = tracing::field::Empty)
             }),
         )
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
@@ -116,8 +125,8 @@ pub async fn serve(
             tracing::debug!(error = %e, "could not set SO_SNDBUF");
         }
     });
-    let upkeep = tokio::spawn(background(state.clone()));
-    let expired = tokio::spawn(ws::report_expired(state.clone()));
+    state.spawn_background(background(state.clone()));
+    state.spawn_background(ws::report_expired(state.clone()));
     let notify = state.clone();
     let res = axum::serve(
         listener,
@@ -129,8 +138,9 @@ pub async fn serve(
         notify.begin_shutdown();
     })
     .await;
-    upkeep.abort();
-    expired.abort();
+    if !state.wait_for_tasks().await {
+        tracing::warn!("shutdown deadline passed with tasks still running");
+    }
     res
 }
 

@@ -1,7 +1,7 @@
 //! Settings from the environment (and an optional `.env` file). Every variable starts with
 //! `AGORA_`; a bad value stops start-up with a message naming the variable.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -37,8 +37,18 @@ pub struct Settings {
     pub cors_origins: Vec<String>,
     pub log: String,
     pub auto_migrate: bool,
-    /// Login attempts allowed per minute, per client address and per username; 0 turns it off.
-    pub login_rate_per_minute: u32,
+    /// Login attempts allowed per minute from one client address; 0 turns it off.
+    pub login_rate_per_address: u32,
+    /// Failed login attempts allowed per minute for one username; 0 turns it off.
+    pub login_failures_per_username: u32,
+    /// Peers whose `X-Forwarded-*` / `Forwarded` headers are believed.
+    pub trusted_proxies: Vec<IpNet>,
+    /// When set, every absolute link is built from it, whatever the request's headers say.
+    pub public_url: Option<url::Url>,
+    /// Open WebSockets past which an upgrade is a 503.
+    pub ws_max_connections: usize,
+    /// How long shutdown waits for sockets and background tasks to end.
+    pub shutdown_timeout: Duration,
     pub max_body_bytes: usize,
     pub argon2_memory_kib: u32,
     pub argon2_iterations: u32,
@@ -161,12 +171,62 @@ impl Settings {
                 .unwrap_or_default(),
             log: var("AGORA_LOG").unwrap_or_else(|| "info".into()),
             auto_migrate: parse_bool("AGORA_AUTO_MIGRATE", var("AGORA_AUTO_MIGRATE"), true)?,
-            login_rate_per_minute: parse_num(
-                "AGORA_LOGIN_RATE_LIMIT",
-                var("AGORA_LOGIN_RATE_LIMIT"),
+            // AGORA_LOGIN_RATE_LIMIT, the older single setting, is the default of both.
+            login_rate_per_address: parse_num(
+                "AGORA_LOGIN_RATE_LIMIT_PER_ADDRESS",
+                var("AGORA_LOGIN_RATE_LIMIT_PER_ADDRESS").or_else(|| var("AGORA_LOGIN_RATE_LIMIT")),
+                60,
+                0,
+            )?,
+            login_failures_per_username: parse_num(
+                "AGORA_LOGIN_FAILURES_PER_USERNAME",
+                var("AGORA_LOGIN_FAILURES_PER_USERNAME").or_else(|| var("AGORA_LOGIN_RATE_LIMIT")),
                 10,
                 0,
             )?,
+            trusted_proxies: match var("AGORA_TRUSTED_PROXIES") {
+                None => Vec::new(),
+                Some(v) => v
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(|s| {
+                        IpNet::parse(s).ok_or_else(|| {
+                            invalid(
+                                "AGORA_TRUSTED_PROXIES",
+                                format!("{s:?} is not an address or a CIDR like 10.0.0.0/8"),
+                            )
+                        })
+                    })
+                    .collect::<Result<_, _>>()?,
+            },
+            public_url: match var("AGORA_PUBLIC_URL") {
+                None => None,
+                Some(v) => {
+                    let url = url::Url::parse(v.trim())
+                        .ok()
+                        .filter(|u| matches!(u.scheme(), "http" | "https") && u.has_host())
+                        .ok_or_else(|| {
+                            invalid(
+                                "AGORA_PUBLIC_URL",
+                                format!("{v:?} is not an http(s) URL like https://api.example.com"),
+                            )
+                        })?;
+                    Some(url)
+                }
+            },
+            ws_max_connections: parse_num(
+                "AGORA_WS_MAX_CONNECTIONS",
+                var("AGORA_WS_MAX_CONNECTIONS"),
+                25_000,
+                1,
+            )?,
+            shutdown_timeout: Duration::from_secs(parse_num(
+                "AGORA_SHUTDOWN_TIMEOUT_SECS",
+                var("AGORA_SHUTDOWN_TIMEOUT_SECS"),
+                10,
+                1,
+            )?),
             max_body_bytes: parse_num(
                 "AGORA_MAX_BODY_BYTES",
                 var("AGORA_MAX_BODY_BYTES"),
@@ -205,6 +265,48 @@ impl Settings {
             data_dir,
         };
         Ok((settings, secret_source))
+    }
+}
+
+/// An address or a CIDR block (`10.0.0.0/8`, `fd00::/8`, `127.0.0.1`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IpNet {
+    addr: IpAddr,
+    prefix: u8,
+}
+
+impl IpNet {
+    pub fn parse(raw: &str) -> Option<Self> {
+        let (addr, prefix) = match raw.split_once('/') {
+            Some((a, p)) => (a.parse::<IpAddr>().ok()?, Some(p.parse::<u8>().ok()?)),
+            None => (raw.parse::<IpAddr>().ok()?, None),
+        };
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = prefix.unwrap_or(max);
+        (prefix <= max).then_some(Self { addr, prefix })
+    }
+
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        // An IPv4 peer may arrive as an IPv4-mapped IPv6 address on a dual-stack socket.
+        let ip = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+            v4 => v4,
+        };
+        match (self.addr, ip) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u32::from(net) & mask == u32::from(ip) & mask
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u128::from(net) & mask == u128::from(ip) & mask
+            }
+            _ => false,
+        }
     }
 }
 
@@ -302,6 +404,37 @@ mod tests {
         assert!(s.database_url.starts_with("sqlite://"));
         assert_eq!(s.access_token_lifetime, Duration::from_secs(300));
         assert!(s.secret_key.expose().len() >= MIN_SECRET_BYTES);
+    }
+
+    #[test]
+    fn trusted_proxies_are_addresses_or_cidrs() {
+        let net = IpNet::parse("10.0.0.0/8").expect("cidr");
+        assert!(net.contains("10.1.2.3".parse().expect("ip")));
+        assert!(!net.contains("11.0.0.1".parse().expect("ip")));
+        assert!(net.contains("::ffff:10.0.0.1".parse().expect("mapped")));
+        let one = IpNet::parse("127.0.0.1").expect("address");
+        assert!(one.contains("127.0.0.1".parse().expect("ip")));
+        assert!(!one.contains("127.0.0.2".parse().expect("ip")));
+        assert!(
+            IpNet::parse("fd00::/8")
+                .expect("v6")
+                .contains("fd12::1".parse().expect("ip"))
+        );
+        assert!(
+            IpNet::parse("0.0.0.0/0")
+                .expect("all")
+                .contains("8.8.8.8".parse().expect("ip"))
+        );
+        assert_eq!(IpNet::parse("10.0.0.0/33"), None);
+        assert_eq!(IpNet::parse("nope"), None);
+        assert_eq!(
+            failing_var(&[("AGORA_TRUSTED_PROXIES", "10.0.0.0/8, x")]),
+            "AGORA_TRUSTED_PROXIES"
+        );
+        assert_eq!(
+            failing_var(&[("AGORA_PUBLIC_URL", "ftp://x")]),
+            "AGORA_PUBLIC_URL"
+        );
     }
 
     #[test]

@@ -9,15 +9,16 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use sea_orm::{DatabaseConnection, EntityTrait};
-use tokio::sync::watch;
+use tokio::sync::{Semaphore, watch};
+use tokio_util::task::TaskTracker;
 
 use crate::config::Settings;
 use crate::db;
 use crate::db::entities::user;
 use crate::error::ApiError;
 use crate::http::{Authenticator, CurrentUser};
-use crate::realtime::Realtime;
 use crate::realtime::hub::{Control, Invalidate};
+use crate::realtime::{Realtime, Tasks};
 use crate::security::LoginLimiter;
 use crate::security::passwords::Passwords;
 use crate::security::tokens::{TokenService, TokenType};
@@ -36,6 +37,12 @@ pub struct Inner {
     pub users: Arc<UserCache>,
     /// Flipped to true when the server begins shutting down; WebSocket tasks watch it.
     shutdown: watch::Sender<bool>,
+    /// One permit per open WebSocket (`AGORA_WS_MAX_CONNECTIONS`).
+    pub ws_slots: Arc<Semaphore>,
+    /// Every socket task, so shutdown can wait for them to end.
+    pub sockets: TaskTracker,
+    /// Every background task (the Redis ones included).
+    pub tasks: Tasks,
 }
 
 impl Deref for AppState {
@@ -50,9 +57,39 @@ impl AppState {
         self.shutdown.subscribe()
     }
 
+    pub fn shutting_down(&self) -> bool {
+        *self.shutdown.borrow()
+    }
+
     /// Tells every WebSocket task that the server is going away.
     pub fn begin_shutdown(&self) {
         self.shutdown.send_replace(true);
+    }
+
+    /// Runs `task` until it ends or the background tasks are stopped, tracked for shutdown.
+    pub fn spawn_background<F>(&self, task: F)
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        self.tasks.spawn(task);
+    }
+
+    /// After `begin_shutdown`: waits for every socket to close, then stops the background
+    /// tasks and waits for them, all within `AGORA_SHUTDOWN_TIMEOUT_SECS`. False when the
+    /// deadline passed first.
+    pub async fn wait_for_tasks(&self) -> bool {
+        let deadline = tokio::time::Instant::now() + self.settings.shutdown_timeout;
+        self.sockets.close();
+        self.tasks.tracker.close();
+        // Sockets first: closing one releases its presence, which needs the broker.
+        let sockets = tokio::time::timeout_at(deadline, self.sockets.wait())
+            .await
+            .is_ok();
+        self.tasks.stop.cancel();
+        let rest = tokio::time::timeout_at(deadline, self.tasks.tracker.wait())
+            .await
+            .is_ok();
+        sockets && rest
     }
 
     /// Connects to the database and, unless turned off, migrates it.
@@ -61,22 +98,31 @@ impl AppState {
         if settings.auto_migrate {
             db::migrate(&db).await?;
         }
-        let realtime = Realtime::build(&settings)
+        let tasks = Tasks::default();
+        let realtime = Realtime::build(&settings, &tasks)
             .await
             .map_err(ApiError::Internal)?;
         let users = Arc::new(UserCache::default());
         realtime.hub.add_cache(users.clone());
+        let login_limiter = LoginLimiter::new(
+            settings.login_rate_per_address,
+            settings.login_failures_per_username,
+            realtime.counters.clone(),
+        );
         Ok(Self(Arc::new(Inner {
             realtime,
             users,
             shutdown: watch::channel(false).0,
+            ws_slots: Arc::new(Semaphore::new(settings.ws_max_connections)),
+            sockets: TaskTracker::new(),
+            tasks,
             tokens: TokenService::new(
                 settings.secret_key.expose(),
                 settings.access_token_lifetime,
                 settings.refresh_token_lifetime,
             ),
             passwords: Passwords::new(settings.argon2_memory_kib, settings.argon2_iterations)?,
-            login_limiter: LoginLimiter::new(settings.login_rate_per_minute),
+            login_limiter,
             db,
             settings,
         })))

@@ -1,8 +1,6 @@
 //! Handlers of /api/auth/.
 
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use sea_orm::TransactionTrait;
 use utoipa::OpenApi;
@@ -13,7 +11,7 @@ use super::model::{
 };
 use super::{issue_pair, store};
 use crate::error::{ApiError, FieldErrors};
-use crate::http::{CurrentUser, Json};
+use crate::http::{CurrentUser, Json, Origin};
 use crate::secret::Secret;
 use crate::security::passwords::{self, UserAttributes};
 use crate::security::tokens::{Claims, TokenError, TokenType};
@@ -136,7 +134,7 @@ pub async fn register(
 #[tracing::instrument(skip_all)]
 pub async fn login(
     State(app): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    origin: Origin,
     Json(body): Json<LoginBody>,
 ) -> Result<Json<AuthResponse>, ApiError> {
     let mut errors = FieldErrors::new();
@@ -150,14 +148,17 @@ pub async fn login(
         return Err(ApiError::Fields(errors));
     };
     errors.into_result()?;
-    app.login_limiter.check(addr.ip(), &login)?;
+    app.login_limiter.before_attempt(origin.ip, &login).await?;
 
     let user = user_store::find_by_login(&app.db, &login).await?;
     let hash = user.as_ref().map(|u| u.password.clone());
     let ok = app.passwords.verify(password, hash).await?;
     let user = match user {
         Some(u) if ok && u.is_active => u,
-        _ => return Err(ApiError::InvalidCredentials),
+        _ => {
+            app.login_limiter.failed(&login).await;
+            return Err(ApiError::InvalidCredentials);
+        }
     };
     user_store::touch_last_login(&app.db, user.id).await?;
     app.user_changed(user.id).await;

@@ -1,9 +1,11 @@
 //! The OpenAPI document, generated from the handlers' `#[utoipa::path]` annotations, and the
-//! Swagger UI and ReDoc pages that render it (their scripts come from a public CDN, as with
-//! drf-spectacular).
+//! Swagger UI and ReDoc pages that render it, with their scripts embedded in the binary (as
+//! drf-spectacular-sidecar does) so the docs work without internet access.
 
 use axum::Router;
-use axum::response::Html;
+use axum::body::Bytes;
+use axum::http::header;
+use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -131,26 +133,86 @@ pub fn router<S: Clone + Send + Sync + 'static>(doc: utoipa::openapi::OpenApi) -
         )
         .route("/api/swagger", get(swagger))
         .route("/api/redoc", get(redoc))
+        .route("/api/docs-assets/{folder}/{name}", get(asset))
 }
 
-async fn swagger() -> Html<&'static str> {
-    Html(
+const SWAGGER: &str = "swagger-ui-dist-5.35.0";
+const REDOC: &str = "redoc-2.5.4";
+
+/// The embedded files: (folder, name, content type, bytes).
+const ASSETS: &[(&str, &str, &str, &[u8])] = &[
+    (
+        SWAGGER,
+        "swagger-ui-bundle.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../assets/docs/swagger-ui-dist-5.35.0/swagger-ui-bundle.js"),
+    ),
+    (
+        SWAGGER,
+        "swagger-ui.css",
+        "text/css; charset=utf-8",
+        include_bytes!("../../assets/docs/swagger-ui-dist-5.35.0/swagger-ui.css"),
+    ),
+    (
+        SWAGGER,
+        "LICENSE",
+        "text/plain; charset=utf-8",
+        include_bytes!("../../assets/docs/swagger-ui-dist-5.35.0/LICENSE"),
+    ),
+    (
+        REDOC,
+        "redoc.standalone.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../assets/docs/redoc-2.5.4/redoc.standalone.js"),
+    ),
+    (
+        REDOC,
+        "LICENSE",
+        "text/plain; charset=utf-8",
+        include_bytes!("../../assets/docs/redoc-2.5.4/LICENSE"),
+    ),
+];
+
+/// An embedded asset, cached for a year: its path names its version, so it never changes.
+async fn asset(
+    axum::extract::Path((folder, name)): axum::extract::Path<(String, String)>,
+) -> Response {
+    match ASSETS
+        .iter()
+        .find(|(f, n, _, _)| *f == folder && *n == name)
+    {
+        Some((_, _, content_type, bytes)) => (
+            [
+                (header::CONTENT_TYPE, *content_type),
+                (header::CACHE_CONTROL, "public, max-age=31536000, immutable"),
+                (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            ],
+            Bytes::from_static(bytes),
+        )
+            .into_response(),
+        None => crate::error::ApiError::NotFound.into_response(),
+    }
+}
+
+async fn swagger() -> Html<String> {
+    // validatorUrl: null, or Swagger UI would send the schema to a public validator.
+    Html(format!(
         r##"<!DOCTYPE html>
 <html><head><meta charset="utf-8"><title>Agora API — Swagger UI</title>
-<link rel="stylesheet" href="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/swagger-ui.css"></head>
+<link rel="stylesheet" href="/api/docs-assets/{SWAGGER}/swagger-ui.css"></head>
 <body><div id="swagger-ui"></div>
-<script src="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/swagger-ui-bundle.js"></script>
-<script>SwaggerUIBundle({url: "/api/schema/", dom_id: "#swagger-ui", persistAuthorization: true});</script>
-</body></html>"##,
-    )
+<script src="/api/docs-assets/{SWAGGER}/swagger-ui-bundle.js"></script>
+<script>SwaggerUIBundle({{url: "/api/schema/", dom_id: "#swagger-ui", persistAuthorization: true, validatorUrl: null}});</script>
+</body></html>"##
+    ))
 }
 
-async fn redoc() -> Html<&'static str> {
-    Html(
+async fn redoc() -> Html<String> {
+    Html(format!(
         r##"<!DOCTYPE html>
 <html><head><meta charset="utf-8"><title>Agora API — ReDoc</title></head>
 <body><redoc spec-url="/api/schema/"></redoc>
-<script src="https://cdn.jsdelivr.net/npm/redoc@2/bundles/redoc.standalone.js"></script>
-</body></html>"##,
-    )
+<script src="/api/docs-assets/{REDOC}/redoc.standalone.js"></script>
+</body></html>"##
+    ))
 }

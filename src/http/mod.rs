@@ -4,11 +4,13 @@
 
 pub mod docs;
 mod extract;
+pub mod origin;
 mod pagination;
 
 pub use extract::{
     Authenticator, CurrentUser, Json, Path, Query, bearer_token, json_type_name, parse_json,
 };
+pub use origin::{Origin, ProxyConfig};
 pub use pagination::{Page, PageParams, Paginated};
 
 use axum::http::Method;

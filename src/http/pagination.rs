@@ -2,7 +2,7 @@
 //! out with absolute links.
 
 use axum::extract::FromRequestParts;
-use axum::http::{header, request::Parts};
+use axum::http::request::Parts;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -70,25 +70,14 @@ impl<S: Send + Sync> FromRequestParts<S> for Page {
                 _ => other_params.push((k.into_owned(), v.into_owned())),
             }
         }
-        let scheme = parts
-            .headers
-            .get("x-forwarded-proto")
-            .and_then(|v| v.to_str().ok())
-            .filter(|v| *v == "https" || *v == "http")
-            .unwrap_or("http");
-        let host = parts
-            .headers
-            .get(header::HOST)
-            .and_then(|v| v.to_str().ok())
-            .or_else(|| parts.uri.authority().map(|a| a.as_str()))
-            .unwrap_or("localhost");
+        let origin = super::origin::origin_of(parts);
         // Routing trims the trailing slash; links use the contract's form.
         let path = parts.uri.path();
         let slash = if path.ends_with('/') { "" } else { "/" };
         Ok(Page {
             number,
             size,
-            base: format!("{scheme}://{host}{path}{slash}"),
+            base: format!("{}{path}{slash}", origin.base),
             other_params,
         })
     }

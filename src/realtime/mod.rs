@@ -13,7 +13,11 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
 use crate::config::Settings;
+use crate::security::limiter::{Counters, LocalCounters};
 use bus::{Bus, LocalBus};
 use hub::Hub;
 use presence::{LocalPresence, PresenceStore};
@@ -22,6 +26,8 @@ pub struct Realtime {
     pub hub: Arc<Hub>,
     bus: Arc<dyn Bus>,
     presence: Arc<dyn PresenceStore>,
+    /// Rate-limit counts, shared by every instance when Redis is in use.
+    pub counters: Arc<dyn Counters>,
     /// The users this instance has claimed as online in the presence store, sharded so that one
     /// user's transitions wait only for users of the same shard. A tokio mutex: it is held
     /// across the presence store's round trip on purpose.
@@ -32,12 +38,13 @@ pub struct Realtime {
 
 impl Realtime {
     /// In-process unless `AGORA_REDIS_URL` is set.
-    pub async fn build(settings: &Settings) -> Result<Self, String> {
+    pub async fn build(settings: &Settings, tasks: &Tasks) -> Result<Self, String> {
         let hub = Arc::new(Hub::default());
         match &settings.redis_url {
             None => Ok(Self {
                 bus: Arc::new(LocalBus::new(hub.clone())),
                 presence: Arc::new(LocalPresence::new(hub.clone())),
+                counters: Arc::new(LocalCounters::default()),
                 hub,
                 claimed: claim_shards(),
                 expired: std::sync::Mutex::new(None),
@@ -52,10 +59,12 @@ impl Realtime {
                     hub.clone(),
                     settings.presence_ttl,
                     expired_tx,
+                    tasks,
                 )
                 .await?;
                 Ok(Self {
                     bus: backend.clone(),
+                    counters: backend.clone(),
                     presence: backend,
                     hub,
                     claimed: claim_shards(),
@@ -172,4 +181,27 @@ fn shard_of(user_id: i64) -> usize {
 
 fn claim_shards() -> Vec<tokio::sync::Mutex<HashSet<i64>>> {
     (0..CLAIM_SHARDS).map(|_| Default::default()).collect()
+}
+
+/// Background tasks that shutdown waits for: each ends at its next `.await` once `stop` is
+/// cancelled.
+#[derive(Clone, Default)]
+pub struct Tasks {
+    pub tracker: TaskTracker,
+    pub stop: CancellationToken,
+}
+
+impl Tasks {
+    pub fn spawn<F>(&self, task: F)
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        let stop = self.stop.clone();
+        self.tracker.spawn(async move {
+            tokio::select! {
+                () = stop.cancelled() => {}
+                () = task => {}
+            }
+        });
+    }
 }

@@ -29,6 +29,7 @@ use super::bus::Bus;
 use super::event::Frame;
 use super::hub::{Control, Hub};
 use super::presence::{PresenceResult, PresenceStore};
+use crate::security::limiter::{Counters, Window};
 
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(2);
 const QUEUE: usize = 10_000;
@@ -61,6 +62,7 @@ impl RedisBackend {
         hub: Arc<Hub>,
         presence_ttl: Duration,
         expired: mpsc::Sender<i64>,
+        tasks: &super::Tasks,
     ) -> Result<Arc<Self>, String> {
         let config = Config::from_url(url).map_err(|e| format!("AGORA_REDIS_URL: {e}"))?;
         let mut builder = Builder::from_config(config);
@@ -97,11 +99,30 @@ impl RedisBackend {
             .subscribe(backend.control_channel())
             .await
             .map_err(|e| format!("Redis: {e}"))?;
-        tokio::spawn(backend.clone().run_commands(rx));
-        tokio::spawn(backend.clone().read_messages());
-        tokio::spawn(backend.clone().resubscribe_on_reconnect());
-        tokio::spawn(backend.clone().renew_presence());
-        tokio::spawn(backend.clone().sweep_dead_instances());
+        let loops: [BoxFuture<'static, ()>; 5] = [
+            Box::pin(backend.clone().run_commands(rx)),
+            Box::pin(backend.clone().read_messages()),
+            Box::pin(backend.clone().resubscribe_on_reconnect()),
+            Box::pin(backend.clone().renew_presence()),
+            Box::pin(backend.clone().sweep_dead_instances()),
+        ];
+        for task in loops {
+            tasks.spawn(task);
+        }
+        // Last: close both connections once the others have stopped.
+        let (client, subscriber, stopped) = (
+            backend.client.clone(),
+            backend.subscriber.clone(),
+            tasks.stop.clone(),
+        );
+        tasks.tracker.spawn(async move {
+            stopped.cancelled().await;
+            for quit in [client.quit().await, subscriber.quit().await] {
+                if let Err(e) = quit {
+                    tracing::debug!(error = %e, "Redis connection closed uncleanly");
+                }
+            }
+        });
         Ok(backend)
     }
 
@@ -440,6 +461,39 @@ impl PresenceStore for RedisBackend {
                 .filter(|(_, n)| n.as_i64().unwrap_or(0) > 0)
                 .map(|(id, _)| id)
                 .collect())
+        })
+    }
+}
+
+impl Counters for RedisBackend {
+    fn add<'a>(
+        &'a self,
+        key: &'a str,
+        by: u64,
+        window: Window,
+    ) -> BoxFuture<'a, Result<u64, String>> {
+        Box::pin(async move {
+            // The window's index is in the key, so every instance counts into the same one.
+            let key = format!("{}:count:{key}:{}", self.prefix, window.index);
+            if by == 0 {
+                let n: Option<u64> = self.client.get(&key).await.map_err(|e| e.to_string())?;
+                return Ok(n.unwrap_or(0));
+            }
+            let pipeline = self.client.pipeline();
+            let by = i64::try_from(by).unwrap_or(i64::MAX);
+            let expire = i64::try_from(window.length.as_secs())
+                .unwrap_or(i64::MAX)
+                .saturating_add(1);
+            let _: () = pipeline
+                .incr_by(&key, by)
+                .await
+                .map_err(|e| e.to_string())?;
+            let _: () = pipeline
+                .expire(&key, expire, None)
+                .await
+                .map_err(|e| e.to_string())?;
+            let (n, _): (u64, i64) = pipeline.all().await.map_err(|e| e.to_string())?;
+            Ok(n)
         })
     }
 }

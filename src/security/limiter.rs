@@ -1,52 +1,200 @@
-//! The login rate limit: attempts per minute, per client address and per username.
+//! The login limit: every attempt counts against the client's address, failed attempts count
+//! against the username. Counts live in `Counters`: this instance's memory, or Redis so that
+//! every instance sees the same counts (N instances buy no N-fold budget).
 
+use std::collections::HashMap;
 use std::net::IpAddr;
-use std::num::NonZeroU32;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use governor::clock::{Clock, DefaultClock};
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use futures_util::future::BoxFuture;
 
 use crate::error::ApiError;
 
-/// Login attempts per minute, counted per client address and per username; either running
-/// out is a 429 with `Retry-After`.
+/// The window every login count runs over.
+pub const WINDOW: Duration = Duration::from_secs(60);
+
+/// Fixed-window counters shared by whoever uses the same store.
+pub trait Counters: Send + Sync {
+    /// Adds `by` (0 reads) to `key`'s count in the window that holds `now` and returns the
+    /// new count.
+    fn add<'a>(
+        &'a self,
+        key: &'a str,
+        by: u64,
+        window: Window,
+    ) -> BoxFuture<'a, Result<u64, String>>;
+}
+
+/// One fixed window: its index since the epoch and the time left in it.
+#[derive(Clone, Copy, Debug)]
+pub struct Window {
+    pub index: u64,
+    pub length: Duration,
+    pub left: Duration,
+}
+
+impl Window {
+    pub fn now(length: Duration) -> Self {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
+        let len = length.as_millis().max(1);
+        let index = now.as_millis() / len;
+        let left_ms = len - now.as_millis() % len;
+        Self {
+            index: u64::try_from(index).unwrap_or(u64::MAX),
+            length,
+            left: Duration::from_millis(u64::try_from(left_ms).unwrap_or(0)),
+        }
+    }
+}
+
+/// Counts in this process only.
+#[derive(Default)]
+pub struct LocalCounters {
+    // A std lock: held for a map operation only, never across an `.await`.
+    counts: Mutex<HashMap<String, (u64, u64)>>,
+}
+
+impl LocalCounters {
+    fn add_now(&self, key: &str, by: u64, window: Window) -> u64 {
+        let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+        if counts.len() > 100_000 {
+            counts.retain(|_, (index, _)| *index == window.index);
+        }
+        if by == 0 {
+            return counts
+                .get(key)
+                .filter(|(index, _)| *index == window.index)
+                .map_or(0, |(_, n)| *n);
+        }
+        let entry = counts.entry(key.to_owned()).or_insert((window.index, 0));
+        if entry.0 != window.index {
+            *entry = (window.index, 0);
+        }
+        entry.1 = entry.1.saturating_add(by);
+        entry.1
+    }
+}
+
+impl Counters for LocalCounters {
+    fn add<'a>(
+        &'a self,
+        key: &'a str,
+        by: u64,
+        window: Window,
+    ) -> BoxFuture<'a, Result<u64, String>> {
+        let n = self.add_now(key, by, window);
+        Box::pin(async move { Ok(n) })
+    }
+}
+
+/// Login attempts per minute: all of them per client address, failed ones per username.
+/// Either running out is a 429 with `Retry-After`.
 pub struct LoginLimiter {
-    limits: Option<(
-        DefaultKeyedRateLimiter<IpAddr>,
-        DefaultKeyedRateLimiter<String>,
-    )>,
-    clock: DefaultClock,
+    per_address: u64,
+    failures_per_username: u64,
+    counters: Arc<dyn Counters>,
+    /// Used while the shared store cannot be reached: a limit still holds per instance.
+    fallback: LocalCounters,
 }
 
 impl LoginLimiter {
-    pub fn new(per_minute: u32) -> Self {
-        let limits = NonZeroU32::new(per_minute).map(|n| {
-            let quota = Quota::per_minute(n);
-            (RateLimiter::keyed(quota), RateLimiter::keyed(quota))
-        });
+    /// `0` turns a limit off.
+    pub fn new(per_address: u32, failures_per_username: u32, counters: Arc<dyn Counters>) -> Self {
         Self {
-            limits,
-            clock: DefaultClock::default(),
+            per_address: per_address.into(),
+            failures_per_username: failures_per_username.into(),
+            counters,
+            fallback: LocalCounters::default(),
         }
     }
 
-    pub fn check(&self, addr: IpAddr, username: &str) -> Result<(), ApiError> {
-        let Some((by_addr, by_name)) = &self.limits else {
-            return Ok(());
-        };
-        // Forget idle keys now and then, so the maps stay small.
-        if by_name.len() > 10_000 || by_addr.len() > 10_000 {
-            by_name.retain_recent();
-            by_addr.retain_recent();
+    async fn add(&self, key: &str, by: u64, window: Window) -> u64 {
+        match self.counters.add(key, by, window).await {
+            Ok(n) => n,
+            Err(e) => {
+                tracing::warn!(error = %e, "login counters unreachable; counting on this instance");
+                self.fallback.add_now(key, by, window)
+            }
         }
-        let now = self.clock.now();
-        let wait = |d: std::time::Duration| ApiError::Throttled(d.as_secs() + 1);
-        by_addr
-            .check_key(&addr)
-            .map_err(|n| wait(n.wait_time_from(now)))?;
-        by_name
-            .check_key(&username.trim().to_lowercase())
-            .map_err(|n| wait(n.wait_time_from(now)))?;
+    }
+
+    fn username_key(username: &str) -> String {
+        format!("login:user:{}", username.trim().to_lowercase())
+    }
+
+    /// Counts an attempt from `addr` and refuses it if that address, or `username`'s failures,
+    /// are over their limits. Call before checking the password.
+    pub async fn before_attempt(&self, addr: IpAddr, username: &str) -> Result<(), ApiError> {
+        let window = Window::now(WINDOW);
+        let secs = u64::try_from(window.left.as_millis().div_ceil(1000)).unwrap_or(60);
+        let retry = ApiError::Throttled(secs.max(1));
+        if self.per_address > 0
+            && self.add(&format!("login:addr:{addr}"), 1, window).await > self.per_address
+        {
+            return Err(retry);
+        }
+        if self.failures_per_username > 0
+            && self.add(&Self::username_key(username), 0, window).await
+                >= self.failures_per_username
+        {
+            return Err(retry);
+        }
         Ok(())
+    }
+
+    /// Counts a failed attempt against `username`.
+    pub async fn failed(&self, username: &str) {
+        if self.failures_per_username > 0 {
+            self.add(&Self::username_key(username), 1, Window::now(WINDOW))
+                .await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limiter(per_address: u32, failures: u32) -> LoginLimiter {
+        LoginLimiter::new(per_address, failures, Arc::new(LocalCounters::default()))
+    }
+
+    #[tokio::test]
+    async fn the_address_limit_counts_every_attempt() {
+        let l = limiter(2, 0);
+        let a: IpAddr = "10.0.0.1".parse().expect("ip");
+        let b: IpAddr = "10.0.0.2".parse().expect("ip");
+        assert!(l.before_attempt(a, "x").await.is_ok());
+        assert!(l.before_attempt(a, "y").await.is_ok());
+        assert!(matches!(
+            l.before_attempt(a, "z").await,
+            Err(ApiError::Throttled(_))
+        ));
+        assert!(l.before_attempt(b, "x").await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn the_username_limit_counts_failures_only() {
+        let l = limiter(0, 2);
+        let a: IpAddr = "10.0.0.1".parse().expect("ip");
+        for _ in 0..5 {
+            assert!(l.before_attempt(a, "Alice").await.is_ok());
+        }
+        l.failed("alice").await;
+        assert!(l.before_attempt(a, "alice").await.is_ok());
+        l.failed(" ALICE ").await;
+        assert!(
+            matches!(l.before_attempt(a, "alice").await, Err(ApiError::Throttled(s)) if (1..=60).contains(&s))
+        );
+        assert!(l.before_attempt(a, "bob").await.is_ok());
+    }
+
+    #[test]
+    fn a_window_knows_the_time_left() {
+        let w = Window::now(Duration::from_secs(60));
+        assert!(w.left <= Duration::from_secs(60) && w.left > Duration::ZERO);
     }
 }

@@ -41,6 +41,15 @@ pub async fn upgrade(
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
     let ws = ws.map_err(|e| ApiError::rejected(e.body_text()))?;
+    if app.shutting_down() {
+        return Err(ApiError::Unavailable(5));
+    }
+    // Past the cap the upgrade is refused: each open socket holds one permit until it ends.
+    let Ok(slot) = app.ws_slots.clone().try_acquire_owned() else {
+        metrics::counter!("agora_ws_refused_total").increment(1);
+        return Err(ApiError::Unavailable(5));
+    };
+    let tracked = app.sockets.token();
     // Leave room above MAX_FRAME so an oversized frame reaches our check and gets its 1009.
     // Small buffers: tungstenite's 128 KiB defaults would cost that much per idle socket;
     // they grow when a large frame needs it.
@@ -49,7 +58,10 @@ pub async fn upgrade(
         .write_buffer_size(0)
         .max_message_size(MAX_FRAME * 4)
         .max_frame_size(MAX_FRAME * 4)
-        .on_upgrade(move |socket| run(app, socket, me)))
+        .on_upgrade(move |socket| async move {
+            run(app, socket, me).await;
+            drop((slot, tracked));
+        }))
 }
 
 fn deadline(expires_at: i64) -> Instant {

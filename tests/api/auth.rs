@@ -176,7 +176,7 @@ async fn wrong_password_and_unknown_user_get_the_same_answer() {
 
 #[tokio::test]
 async fn login_attempts_are_rate_limited_with_retry_after() {
-    let app = TestApp::spawn_with(|s| s.login_rate_per_minute = 3).await;
+    let app = TestApp::spawn_with(|s| s.login_failures_per_username = 3).await;
     app.register("alice").await;
     for _ in 0..3 {
         assert_eq!(app.login("alice", "wrong-password").await.status(), 401);

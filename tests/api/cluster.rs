@@ -10,7 +10,7 @@ use crate::helpers::{TestApp, json_of};
 
 /// Fails loudly when a test that needs Redis is run without it: such a test is ignored by
 /// default and must never pass by doing nothing.
-fn require_redis() {
+pub fn require_redis() {
     assert!(
         TestApp::has_redis(),
         "this test needs AGORA_TEST_REDIS_URL (it is run with --include-ignored)"

@@ -22,6 +22,7 @@ pub struct TestApp {
     pub state: AppState,
     _dir: tempfile::TempDir,
     stop: Option<oneshot::Sender<()>>,
+    served: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
 
 #[derive(Clone, Debug)]
@@ -86,7 +87,12 @@ impl TestApp {
             cors_origins: vec!["http://frontend.test".into()],
             log: "info".into(),
             auto_migrate: true,
-            login_rate_per_minute: 1000,
+            login_rate_per_address: 1000,
+            login_failures_per_username: 1000,
+            trusted_proxies: Vec::new(),
+            public_url: None,
+            ws_max_connections: 1000,
+            shutdown_timeout: Duration::from_secs(5),
             max_body_bytes: 64 * 1024,
             // Cheap hashes keep the suite fast; the algorithm is the same.
             argon2_memory_kib: 64,
@@ -111,6 +117,17 @@ impl TestApp {
         }
     }
 
+    /// After `shutdown`: waits until `serve` has returned, which it does once every socket and
+    /// background task has ended (or its deadline passed).
+    pub async fn stopped(&mut self) {
+        let served = self.served.take().expect("not awaited yet");
+        tokio::time::timeout(EVENT_DEADLINE, served)
+            .await
+            .expect("serve returned before the deadline")
+            .expect("serve task")
+            .expect("serve result");
+    }
+
     /// Whether the tests run against Redis (and so can run several instances).
     pub fn has_redis() -> bool {
         std::env::var("AGORA_TEST_REDIS_URL").is_ok_and(|u| !u.is_empty())
@@ -131,7 +148,7 @@ impl TestApp {
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
         let (stop, stopped) = oneshot::channel::<()>();
-        tokio::spawn(app::serve(state.clone(), listener, async {
+        let served = tokio::spawn(app::serve(state.clone(), listener, async {
             let _ = stopped.await; // the sender dropping is the signal too
         }));
         Self {
@@ -144,6 +161,7 @@ impl TestApp {
             state,
             _dir: dir,
             stop: Some(stop),
+            served: Some(served),
         }
     }
 

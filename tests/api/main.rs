@@ -11,5 +11,6 @@ mod friends;
 mod notifications;
 mod ops;
 mod outage;
+mod proxy;
 mod users;
 mod websocket;

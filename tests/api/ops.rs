@@ -87,3 +87,47 @@ async fn the_schema_is_openapi_3_1_and_lists_every_endpoint() {
         assert!(res.text().await.expect("html").contains("/api/schema/"));
     }
 }
+
+#[tokio::test]
+async fn the_docs_pages_name_no_external_host_and_their_assets_are_served() {
+    let app = TestApp::spawn().await;
+    for page in ["/api/swagger/", "/api/redoc/"] {
+        let html = app.get_anon(page).await.text().await.unwrap();
+        assert!(!html.contains("://"), "{page} names a host: {html}");
+        assert!(!html.contains("//cdn"), "{page}");
+        // Every src= and href= the page holds is served here, with a long cache.
+        let refs: Vec<&str> = html
+            .split(['"', '\''])
+            .filter(|s| s.starts_with('/'))
+            .filter(|s| !s.starts_with("/api/schema"))
+            .collect();
+        assert!(!refs.is_empty(), "{page} references no asset");
+        for asset in refs {
+            let res = app.get_anon(asset).await;
+            assert_eq!(res.status(), 200, "{asset}");
+            let cache = res.headers()["cache-control"].to_str().unwrap().to_owned();
+            assert!(cache.contains("max-age=31536000"), "{asset}: {cache}");
+            let kind = res.headers()["content-type"].to_str().unwrap().to_owned();
+            assert!(
+                kind.starts_with("text/javascript") || kind.starts_with("text/css"),
+                "{asset}: {kind}"
+            );
+            assert!(
+                res.bytes().await.unwrap().len() > 10_000,
+                "{asset} is a real bundle"
+            );
+        }
+    }
+    assert_eq!(
+        app.get_anon("/api/docs-assets/redoc-2.5.4/nope.js")
+            .await
+            .status(),
+        404
+    );
+    assert_eq!(
+        app.get_anon("/api/docs-assets/../Cargo.toml")
+            .await
+            .status(),
+        404
+    );
+}

@@ -1,4 +1,4 @@
-use serde_json::json;
+use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::{self, Message};
 
 use crate::helpers::{TestApp, json_of};
@@ -205,6 +205,44 @@ async fn a_graceful_shutdown_closes_sockets_with_1001() {
     let mut ws = app.ws(&alice).await;
     app.shutdown();
     assert_eq!(ws.closed().await, 1001);
+    // serve returns only when every socket and background task (Redis ones included) ended.
+    app.stopped().await;
+    assert!(app.state.sockets.is_empty(), "socket tasks left");
+    assert!(app.state.tasks.tracker.is_empty(), "background tasks left");
+    assert_eq!(
+        app.state.ws_slots.available_permits(),
+        app.settings.ws_max_connections
+    );
+}
+
+#[tokio::test]
+async fn past_the_connection_cap_an_upgrade_is_a_503_with_retry_after() {
+    let app = TestApp::spawn_with(|s| s.ws_max_connections = 2).await;
+    let alice = app.register("alice").await;
+    let first = app.ws(&alice).await;
+    let _second = app.ws(&alice).await;
+    let err = tokio_tungstenite::connect_async(app.ws_url(&alice.access))
+        .await
+        .expect_err("a third socket is refused");
+    let tokio_tungstenite::tungstenite::Error::Http(res) = err else {
+        panic!("expected an HTTP refusal, got {err}");
+    };
+    assert_eq!(res.status(), 503);
+    let retry = res.headers().get("retry-after").expect("Retry-After");
+    assert!(retry.to_str().unwrap().parse::<u64>().unwrap() >= 1);
+    let body: Value = serde_json::from_slice(res.body().as_deref().unwrap_or_default()).unwrap();
+    assert!(body["detail"].is_string(), "{body}");
+    // A closed socket gives its slot back.
+    first.close().await;
+    let deadline = tokio::time::Instant::now() + crate::helpers::EVENT_DEADLINE;
+    while app.state.ws_slots.available_permits() == 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the slot was never released"
+        );
+        tokio::task::yield_now().await;
+    }
+    app.ws(&alice).await;
 }
 
 #[tokio::test]
