@@ -112,7 +112,7 @@ async fn serve(settings: Settings) -> Result<(), String> {
 }
 
 async fn migrate(settings: Settings) -> Result<(), String> {
-    let conn = db::connect(&settings.database_url)
+    let conn = db::connect(&settings.database_url, Default::default())
         .await
         .map_err(|e| format!("database: {e}"))?;
     db::migrate(&conn)

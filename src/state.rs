@@ -35,6 +35,8 @@ pub struct Inner {
     pub login_limiter: LoginLimiter,
     pub realtime: Realtime,
     pub users: Arc<UserCache>,
+    /// Statements run on `db` since start-up.
+    pub queries: Arc<AtomicU64>,
     /// Flipped to true when the server begins shutting down; WebSocket tasks watch it.
     shutdown: watch::Sender<bool>,
     /// One permit per open WebSocket (`AGORA_WS_MAX_CONNECTIONS`).
@@ -94,7 +96,8 @@ impl AppState {
 
     /// Connects to the database and, unless turned off, migrates it.
     pub async fn build(settings: Settings) -> Result<Self, ApiError> {
-        let db = db::connect(&settings.database_url).await?;
+        let queries = Arc::new(AtomicU64::new(0));
+        let db = db::connect(&settings.database_url, queries.clone()).await?;
         if settings.auto_migrate {
             db::migrate(&db).await?;
         }
@@ -112,6 +115,7 @@ impl AppState {
         Ok(Self(Arc::new(Inner {
             realtime,
             users,
+            queries,
             shutdown: watch::channel(false).0,
             ws_slots: Arc::new(Semaphore::new(settings.ws_max_connections)),
             sockets: TaskTracker::new(),

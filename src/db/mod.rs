@@ -3,6 +3,8 @@
 
 pub mod entities;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
@@ -14,8 +16,9 @@ use sea_orm::{
 use crate::error::ApiError;
 
 /// Connects to `url`. A SQLite file is created if missing and switched to WAL, so readers
-/// never wait for the writer.
-pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
+/// never wait for the writer. `queries` counts every statement run through the connection
+/// (tests use it to pin the number of queries an endpoint makes).
+pub async fn connect(url: &str, queries: Arc<AtomicU64>) -> Result<DatabaseConnection, DbErr> {
     let mut opts = ConnectOptions::new(url.to_owned());
     opts.sqlx_logging(false)
         // An outage answers 503 within a couple of seconds rather than holding requests.
@@ -34,7 +37,11 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
     } else {
         opts.max_connections(32).min_connections(1);
     }
-    Database::connect(opts).await
+    let mut db = Database::connect(opts).await?;
+    db.set_metric_callback(move |_| {
+        queries.fetch_add(1, Ordering::Relaxed);
+    });
+    Ok(db)
 }
 
 pub fn is_sqlite(url: &str) -> bool {

@@ -12,5 +12,6 @@ mod notifications;
 mod ops;
 mod outage;
 mod proxy;
+mod queries;
 mod users;
 mod websocket;
