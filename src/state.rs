@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use sea_orm::{DatabaseConnection, EntityTrait};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use tokio::sync::{Semaphore, watch};
 use tokio_util::task::TaskTracker;
 
@@ -156,6 +156,31 @@ impl AppState {
         }
     }
 
+    /// The rows of those of `ids` that exist, from the cache, the misses loaded in one query.
+    pub async fn users_by_id(&self, ids: &[i64]) -> Result<Vec<Arc<user::Model>>, ApiError> {
+        let mut rows = Vec::with_capacity(ids.len());
+        let mut missing = Vec::new();
+        for id in ids {
+            match self.users.get(*id) {
+                Some(u) => rows.push(u),
+                None => missing.push(*id),
+            }
+        }
+        if !missing.is_empty() {
+            let generation = self.users.generation();
+            let loaded = user::Entity::find()
+                .filter(user::Column::Id.is_in(missing))
+                .all(&self.db)
+                .await?;
+            for row in loaded {
+                let row = Arc::new(row);
+                self.users.put(generation, row.clone());
+                rows.push(row);
+            }
+        }
+        Ok(rows)
+    }
+
     /// The user's row, from the cache or else the database.
     async fn load_user(&self, id: i64) -> Result<Option<Arc<user::Model>>, ApiError> {
         if let Some(u) = self.users.get(id) {
@@ -201,19 +226,25 @@ const USER_CACHE_TTL: Duration = Duration::from_secs(30);
 /// Entries past which the cache starts over; a user row is about 1 KiB.
 const USER_CACHE_MAX: usize = 100_000;
 
+/// A cached value and when it was cached.
+type Stamped<T> = (T, Instant);
+
 /// The authenticated users' rows, so an authenticated request needs no query for its caller.
 /// Every change to a user row goes through `AppState::user_changed` or `revoke_sessions`,
 /// which invalidate it here and, through the bus, on every other instance.
 #[derive(Default)]
 pub struct UserCache {
     // A std lock: held for a map operation only, never across an `.await`.
-    entries: RwLock<HashMap<i64, (Arc<user::Model>, Instant)>>,
+    entries: RwLock<HashMap<i64, Stamped<Arc<user::Model>>>>,
+    /// Each user's friend ids. A friendship change changes both users' `friend_count`, so
+    /// it invalidates both lists like any other change to their rows.
+    friends: RwLock<HashMap<i64, Stamped<Arc<[i64]>>>>,
     /// Bumped by every invalidation: a row read before one is not cached after it.
     generation: AtomicU64,
 }
 
 impl UserCache {
-    fn get(&self, id: i64) -> Option<Arc<user::Model>> {
+    pub fn get(&self, id: i64) -> Option<Arc<user::Model>> {
         let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
         entries
             .get(&id)
@@ -221,7 +252,27 @@ impl UserCache {
             .map(|(u, _)| u.clone())
     }
 
-    fn generation(&self) -> u64 {
+    pub fn friend_ids(&self, user_id: i64) -> Option<Arc<[i64]>> {
+        let friends = self.friends.read().unwrap_or_else(|e| e.into_inner());
+        friends
+            .get(&user_id)
+            .filter(|(_, at)| at.elapsed() < USER_CACHE_TTL)
+            .map(|(ids, _)| ids.clone())
+    }
+
+    /// Caches `user_id`'s friend ids unless an invalidation happened since `generation`.
+    pub fn put_friend_ids(&self, generation: u64, user_id: i64, ids: Arc<[i64]>) {
+        let mut friends = self.friends.write().unwrap_or_else(|e| e.into_inner());
+        if self.generation() != generation {
+            return;
+        }
+        if friends.len() >= USER_CACHE_MAX {
+            friends.clear();
+        }
+        friends.insert(user_id, (ids, Instant::now()));
+    }
+
+    pub fn generation(&self) -> u64 {
         self.generation.load(Ordering::Acquire)
     }
 
@@ -240,14 +291,19 @@ impl UserCache {
 
 impl Invalidate for UserCache {
     fn invalidate(&self, user_id: i64) {
+        // Both locks, entries first as in `put`, so no put slips between bump and removal.
         let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
+        let mut friends = self.friends.write().unwrap_or_else(|e| e.into_inner());
         self.generation.fetch_add(1, Ordering::AcqRel);
         entries.remove(&user_id);
+        friends.remove(&user_id);
     }
 
     fn clear(&self) {
         let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
+        let mut friends = self.friends.write().unwrap_or_else(|e| e.into_inner());
         self.generation.fetch_add(1, Ordering::AcqRel);
         entries.clear();
+        friends.clear();
     }
 }

@@ -5,7 +5,8 @@
 //!   socket gets the `friend_request` event, percentiles;
 //! - memory per idle WebSocket connection: server RSS before and after opening N of them.
 //!
-//! It prints a table and can write the figures as JSON.
+//! With `--reference URL` the reads are measured on a second implementation of the same API
+//! in the same run, with the ratio. It prints a table and can write the figures as JSON.
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -48,6 +49,10 @@ struct Args {
     /// Also write the results to this JSON file.
     #[arg(long)]
     json: Option<PathBuf>,
+    /// A second server implementing the same API (the Django original, say): the reads are
+    /// measured on it too, in the same run, and the ratio is printed.
+    #[arg(long)]
+    reference: Option<String>,
 }
 
 #[derive(Serialize, Default, Debug)]
@@ -81,6 +86,7 @@ impl Percentiles {
 struct Report {
     target: String,
     reads: Vec<Reads>,
+    reference: Option<Reference>,
     delivery: Option<Delivery>,
     memory: Option<Memory>,
 }
@@ -94,6 +100,12 @@ struct Reads {
     errors: u64,
     requests_per_second: f64,
     latency: Percentiles,
+}
+
+#[derive(Serialize, Debug)]
+struct Reference {
+    target: String,
+    reads: Vec<Reads>,
 }
 
 #[derive(Serialize, Debug)]
@@ -408,6 +420,28 @@ async fn main() -> std::process::ExitCode {
     }
 }
 
+/// `GET /api/users/me/`, then a first page of 20 friends of `GET /api/friends/`.
+async fn read_suite(
+    args: &Args,
+    client: &reqwest::Client,
+    base: &str,
+    user: &User,
+    tag: u32,
+) -> Result<Vec<Reads>, String> {
+    eprintln!(
+        "reads: {} connections for {} s ...",
+        args.concurrency, args.duration
+    );
+    let mut out = vec![reads(args, base, "/api/users/me/", user).await];
+    for i in 0..20 {
+        let friend = register(client, base, &format!("bench_f{i}_{tag}")).await?;
+        befriend(client, base, user, &friend).await?;
+    }
+    eprintln!("reads: /api/friends/ ...");
+    out.push(reads(args, base, "/api/friends/", user).await);
+    Ok(out)
+}
+
 async fn run(args: Args) -> Result<(), String> {
     let server = start_server(&args)?;
     let client = reqwest::Client::new();
@@ -422,22 +456,18 @@ async fn run(args: Args) -> Result<(), String> {
     let skip = |part: &str| args.skip.iter().any(|s| s == part);
 
     if !skip("reads") {
-        eprintln!(
-            "reads: {} connections for {} s ...",
-            args.concurrency, args.duration
-        );
-        report
-            .reads
-            .push(reads(&args, &server.base, "/api/users/me/", &alice).await);
-        // A first page of 20 friends: the other read ARCHITECTURE.md sets a target for.
-        for i in 0..20 {
-            let friend = register(&client, &server.base, &format!("bench_f{i}_{tag}")).await?;
-            befriend(&client, &server.base, &alice, &friend).await?;
+        report.reads = read_suite(&args, &client, &server.base, &alice, tag).await?;
+        if let Some(reference) = &args.reference {
+            let base = reference.trim_end_matches('/').to_owned();
+            eprintln!("reference {base}:");
+            wait_healthy(&client, &base).await?;
+            let user = register(&client, &base, &format!("bench_a_{tag}")).await?;
+            let reads = read_suite(&args, &client, &base, &user, tag).await?;
+            report.reference = Some(Reference {
+                target: base,
+                reads,
+            });
         }
-        eprintln!("reads: /api/friends/ ...");
-        report
-            .reads
-            .push(reads(&args, &server.base, "/api/friends/", &alice).await);
     }
     if !skip("delivery") {
         eprintln!("delivery: {} friend requests ...", args.deliveries);
@@ -484,6 +514,19 @@ fn print_table(r: &Report) {
             x.latency.p90_ms,
             x.latency.p99_ms
         );
+    }
+    if let Some(reference) = &r.reference {
+        for (ours, theirs) in r.reads.iter().zip(&reference.reads) {
+            println!(
+                "| {} on the reference ({}) | {:.0} req/s ({} errors); p99 {:.2} ms — Agora serves {:.1}× as many |",
+                theirs.endpoint,
+                reference.target,
+                theirs.requests_per_second,
+                theirs.errors,
+                theirs.latency.p99_ms,
+                ours.requests_per_second / theirs.requests_per_second.max(f64::MIN_POSITIVE)
+            );
+        }
     }
     if let Some(x) = &r.delivery {
         println!(

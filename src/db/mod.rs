@@ -58,10 +58,14 @@ pub trait PageWindow {
     fn resolve(&mut self, count: u64) -> Result<(), ApiError>;
     fn offset(&self) -> u64;
     fn limit(&self) -> u64;
+    /// False for `?page=last`, whose offset is known only once the total is.
+    fn is_numbered(&self) -> bool;
 }
 
-/// One page of an ordered `select` and the total it is a page of: two queries, whatever the
-/// page size. Every list goes through here.
+/// One page of an ordered `select` and the total it is a page of, whatever the page size. The
+/// page is read with one row more than it holds: when that row is absent this is the last
+/// page and the total follows from it, so a list that fits on a page (or its last page) costs
+/// one query; otherwise a count makes two. Every list goes through here.
 pub async fn paginate<E: EntityTrait>(
     db: &impl ConnectionTrait,
     select: Select<E>,
@@ -70,6 +74,28 @@ pub async fn paginate<E: EntityTrait>(
 where
     E::Model: Sync,
 {
+    if page.is_numbered() {
+        let (offset, limit) = (page.offset(), page.limit());
+        let mut rows = select
+            .clone()
+            .offset(offset)
+            .limit(limit.saturating_add(1))
+            .all(db)
+            .await?;
+        let fetched = u64::try_from(rows.len()).unwrap_or(u64::MAX);
+        if fetched == 0 && offset > 0 {
+            return Err(ApiError::InvalidPage);
+        }
+        if fetched <= limit {
+            let count = offset + fetched;
+            page.resolve(count)?;
+            return Ok((count, rows));
+        }
+        rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+        let count = select.count(db).await?;
+        page.resolve(count)?;
+        return Ok((count, rows));
+    }
     let count = select.clone().count(db).await?;
     page.resolve(count)?;
     let rows = select

@@ -14,7 +14,7 @@ use crate::db::paginate;
 use crate::error::ApiError;
 use crate::http::{CurrentUser, Json, Page, PageParams, Paginated, Path, Query, query_bool};
 use crate::social::model::UserBrief;
-use crate::social::{Relations, store};
+use crate::social::{self, Relations, store};
 use crate::state::AppState;
 
 #[derive(OpenApi)]
@@ -110,6 +110,20 @@ pub async fn list_friends(
 ) -> Result<Json<Paginated<UserBrief>>, ApiError> {
     let online_filter =
         query_bool(q.online.as_deref()).map_err(|e| ApiError::field("online", e))?;
+    let search = q.search.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    // The plain list, the common read, is paged in memory from cached rows.
+    if online_filter.is_none()
+        && search.is_none()
+        && let Some(all) = social::all_friends(&app, me.id).await?
+    {
+        let count = u64::try_from(all.len()).unwrap_or(u64::MAX);
+        let rows = page.window(&all)?;
+        let refs: Vec<&user::Model> = rows.iter().map(|u| &**u).collect();
+        let rel = Relations::of_friends(&app, (&me).into(), &refs).await;
+        return Ok(Json(
+            page.wrap(count, refs.iter().map(|u| rel.brief(u)).collect()),
+        ));
+    }
     // Friends who hide their presence count as offline for this filter.
     let online_ids: Vec<i64> = match online_filter {
         None => Vec::new(),
@@ -119,7 +133,6 @@ pub async fn list_friends(
         }
     };
     let online = online_filter.map(|want| (want, online_ids.as_slice()));
-    let search = q.search.as_deref();
     let query = store::friends_query(me.id, search, online);
     let (count, rows) = paginate(&app.db, query, &mut page).await?;
     let refs: Vec<&user::Model> = rows.iter().collect();

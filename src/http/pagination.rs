@@ -93,6 +93,10 @@ impl PageWindow for Page {
         self.size
     }
 
+    fn is_numbered(&self) -> bool {
+        self.number != u64::MAX
+    }
+
     /// Checks the page against `count` (resolving `last`); a page past the end is a 404.
     fn resolve(&mut self, count: u64) -> Result<(), ApiError> {
         let pages = count.div_ceil(self.size).max(1);
@@ -107,6 +111,18 @@ impl PageWindow for Page {
 }
 
 impl Page {
+    /// This page of a list held in memory; a page past the end is a 404.
+    pub fn window<'a, T>(&mut self, all: &'a [T]) -> Result<&'a [T], ApiError> {
+        self.resolve(u64::try_from(all.len()).unwrap_or(u64::MAX))?;
+        let start = usize::try_from(self.offset())
+            .unwrap_or(usize::MAX)
+            .min(all.len());
+        let end = start
+            .saturating_add(usize::try_from(self.size).unwrap_or(usize::MAX))
+            .min(all.len());
+        Ok(&all[start..end])
+    }
+
     pub fn wrap<T>(&self, count: u64, results: Vec<T>) -> Paginated<T> {
         let pages = count.div_ceil(self.size).max(1);
         Paginated {

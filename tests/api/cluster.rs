@@ -372,3 +372,33 @@ async fn a_revocation_through_one_instance_holds_on_the_other_at_once() {
         .expect("the socket on the other instance closed within a second");
     assert_eq!(code, 4401);
 }
+
+#[tokio::test]
+#[ignore = "needs AGORA_TEST_REDIS_URL; run with --include-ignored"]
+async fn a_friends_list_cached_on_one_instance_follows_changes_made_on_the_other() {
+    require_redis();
+    let one = TestApp::spawn().await;
+    let two = one.spawn_peer().await;
+    let alice = one.register("alice").await;
+    let bob = one.register("bob").await;
+    let carol = one.register("carol").await;
+    one.befriend(&alice, &bob).await;
+    let list = json_of(two.get(&alice, "/api/friends/").await).await;
+    assert_eq!(list["count"], 1);
+    one.befriend(&carol, &alice).await;
+    let res = one
+        .patch(&bob, "/api/users/me/", json!({"first_name": "Robert"}))
+        .await;
+    assert_eq!(res.status(), 200);
+    let list = json_of(two.get(&alice, "/api/friends/").await).await;
+    assert_eq!(list["count"], 2);
+    assert_eq!(list["results"][0]["first_name"], "Robert");
+    assert_eq!(
+        one.delete(&alice, &format!("/api/friends/{}/", carol.id))
+            .await
+            .status(),
+        204
+    );
+    let list = json_of(two.get(&alice, "/api/friends/").await).await;
+    assert_eq!(list["count"], 1);
+}

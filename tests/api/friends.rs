@@ -385,3 +385,79 @@ async fn concurrent_requests_between_two_users_make_exactly_one() {
         assert_eq!(pending["count"], 1, "pair {i}");
     }
 }
+
+fn usernames(page: &serde_json::Value) -> Vec<String> {
+    page["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["username"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn the_friends_list_follows_every_change_at_once() {
+    let app = TestApp::spawn().await;
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    let carol = app.register("carol").await;
+    let dave = app.register("dave").await;
+    for friend in [&bob, &carol, &dave] {
+        app.befriend(&alice, friend).await;
+    }
+    let list = json_of(app.get(&alice, "/api/friends/").await).await;
+    assert_eq!(usernames(&list), ["bob", "carol", "dave"]);
+    assert_eq!(list["count"], 3);
+
+    // A friend renames: the next page shows the new name, in its new place.
+    let res = app
+        .patch(
+            &bob,
+            "/api/users/me/",
+            json!({"username": "zed", "first_name": "Z"}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let list = json_of(app.get(&alice, "/api/friends/").await).await;
+    assert_eq!(usernames(&list), ["carol", "dave", "zed"]);
+    assert_eq!(list["results"][2]["first_name"], "Z");
+
+    // Unfriending, being blocked and deactivating each take a friend off the list.
+    assert_eq!(
+        app.delete(&carol, &format!("/api/friends/{}/", alice.id))
+            .await
+            .status(),
+        204
+    );
+    let list = json_of(app.get(&alice, "/api/friends/?page_size=1").await).await;
+    assert_eq!(usernames(&list), ["dave"]);
+    assert_eq!(list["count"], 2);
+    assert!(list["next"].as_str().unwrap().contains("page=2"));
+    let res = app
+        .request(
+            reqwest::Method::DELETE,
+            "/api/users/me/",
+            Some(&dave.access),
+            Some(json!({"password": crate::helpers::PASSWORD})),
+        )
+        .await;
+    assert_eq!(res.status(), 204);
+    let list = json_of(app.get(&alice, "/api/friends/").await).await;
+    assert_eq!(usernames(&list), ["zed"]);
+    assert_eq!(
+        app.post(&bob, &format!("/api/users/{}/block/", alice.id), json!({}))
+            .await
+            .status(),
+        204
+    );
+    let list = json_of(app.get(&alice, "/api/friends/").await).await;
+    assert_eq!(list["count"], 0);
+    assert_eq!(app.get(&alice, "/api/friends/?page=2").await.status(), 404);
+
+    // And a new friendship appears on both lists.
+    app.befriend(&carol, &alice).await;
+    let list = json_of(app.get(&alice, "/api/friends/").await).await;
+    assert_eq!(usernames(&list), ["carol"]);
+    let list = json_of(app.get(&carol, "/api/friends/").await).await;
+    assert_eq!(usernames(&list), ["alice"]);
+}

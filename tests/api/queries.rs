@@ -51,7 +51,11 @@ async fn a_page_of_twenty_costs_the_queries_of_a_page_of_one() {
         assert_eq!(body["results"].as_array().unwrap().len(), 1, "{list}");
         let (twenty, body) = queries_of(&app, &alice, &format!("{list}{sep}page_size=20")).await;
         assert_eq!(body["results"].as_array().unwrap().len(), 20, "{list}");
-        assert_eq!(one, twenty, "{list}: queries grow with the page");
+        // A last page needs no count, so the page of twenty (all there is) may cost fewer.
+        assert!(
+            twenty <= one,
+            "{list}: queries grow with the page ({one} → {twenty})"
+        );
         assert!(twenty <= 5, "{list}: {twenty} queries");
     }
 
@@ -69,5 +73,8 @@ async fn a_page_of_twenty_costs_the_queries_of_a_page_of_one() {
     let (one, _) = queries_of(&app, &alice, "/api/users/blocked/?page=2&page_size=1").await;
     let (twenty, body) = queries_of(&app, &alice, "/api/users/blocked/?page_size=20").await;
     assert_eq!(body["results"].as_array().unwrap().len(), 20);
-    assert_eq!(one, twenty, "blocked list: queries grow with the page");
+    assert!(
+        twenty <= one,
+        "blocked list: queries grow with the page ({one} → {twenty})"
+    );
 }
