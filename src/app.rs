@@ -54,6 +54,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(http::not_found)
         .method_not_allowed_fallback(http::method_not_allowed)
         .layer(DefaultBodyLimit::max(state.settings.max_body_bytes))
+        .layer(middleware::from_fn(http::refuse_nul_in_query))
         .layer(middleware::from_fn(ops::track))
         .layer(cors)
         .layer(TimeoutLayer::with_status_code(

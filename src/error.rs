@@ -38,6 +38,39 @@ impl FieldErrors {
         }
     }
 
+    /// One message at a nested path: `["profile", "birth_date"]` gives
+    /// `{"profile": {"birth_date": [msg]}}`.
+    pub fn at(path: &[String], msg: impl Into<String>) -> Self {
+        match path {
+            [] => Self::single("non_field_errors", msg),
+            [field] => Self::single(field, msg),
+            [field, rest @ ..] => {
+                let mut out = Self::new();
+                out.nest(field, Self::at(rest, msg));
+                out
+            }
+        }
+    }
+
+    /// Adds every error of `other`, nested ones included.
+    pub fn merge(&mut self, other: FieldErrors) {
+        for (k, v) in other.0 {
+            match v {
+                Value::Object(inner) => self.merge_nested(&k, FieldErrors(inner)),
+                Value::Array(msgs) => {
+                    for m in msgs {
+                        if let Value::String(m) = m {
+                            self.add(&k, m);
+                        }
+                    }
+                }
+                other => {
+                    self.0.insert(k, other);
+                }
+            }
+        }
+    }
+
     /// Errors of a nested object, such as `profile`, under its own key.
     pub fn nest(&mut self, field: &str, inner: FieldErrors) {
         if !inner.is_empty() {

@@ -12,7 +12,9 @@ use super::{view, views};
 use crate::db::entities::user;
 use crate::db::paginate;
 use crate::error::ApiError;
-use crate::http::{CurrentUser, Json, Page, PageParams, Paginated, Path, Query, query_bool};
+use crate::http::{
+    CurrentUser, Json, Page, PageParams, Paginated, Path, Query, query_bool, search_term,
+};
 use crate::social::model::UserBrief;
 use crate::social::{self, Relations, store};
 use crate::state::AppState;
@@ -110,7 +112,7 @@ pub async fn list_friends(
 ) -> Result<Json<Paginated<UserBrief>>, ApiError> {
     let online_filter =
         query_bool(q.online.as_deref()).map_err(|e| ApiError::field("online", e))?;
-    let search = q.search.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    let search = search_term(q.search.as_deref())?;
     // The plain list, the common read, is paged in memory from cached rows.
     if online_filter.is_none()
         && search.is_none()

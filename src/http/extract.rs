@@ -6,6 +6,8 @@ use axum::http::{StatusCode, header, request::Parts};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde_json::Value;
+use serde_path_to_error::Segment;
 
 use crate::db::entities::user;
 use crate::error::{ApiError, FieldErrors};
@@ -60,37 +62,112 @@ fn is_json(content_type: &str) -> bool {
     mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
 }
 
-/// Parses JSON into `T`, turning type mismatches into field errors keyed by the field's path.
+/// DRF's message for a string holding `\u0000`, which PostgreSQL text cannot store.
+pub const NUL_MESSAGE: &str = "Null characters are not allowed.";
+
+/// Parses a JSON body into `T`. Every body passes through here (REST and WebSocket alike), so
+/// this is where malformed documents, trailing bytes, NUL characters and type mismatches are
+/// refused, each as a DRF-shaped error: field errors nest like the body
+/// (`{"profile": {"birth_date": [...]}}`) and never quote the parser.
 pub fn parse_json<T: DeserializeOwned>(text: &[u8]) -> Result<T, ApiError> {
+    // `from_slice` also refuses anything after the document.
+    let value: Value =
+        serde_json::from_slice(text).map_err(|e| ApiError::JsonParse(e.to_string()))?;
     // Serde would read a list as a struct's fields in order; every body here is an object.
-    if text.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
-        let value: serde_json::Value =
-            serde_json::from_slice(text).map_err(|e| ApiError::JsonParse(e.to_string()))?;
+    if !value.is_object() {
         let got = json_type_name(&value);
         return Err(ApiError::Fields(FieldErrors::single(
             "non_field_errors",
             format!("Invalid data. Expected a dictionary, but got {got}."),
         )));
     }
-    let de = &mut serde_json::Deserializer::from_slice(text);
-    serde_path_to_error::deserialize(de).map_err(|err| {
-        let path = err.path().to_string();
-        let inner = err.into_inner();
-        if inner.is_syntax() || inner.is_eof() {
-            return ApiError::JsonParse(inner.to_string());
-        }
-        let msg = data_error_message(&inner.to_string());
-        if path == "." || path.is_empty() {
+    parse_value(&value)
+}
+
+/// `T` from an already parsed JSON object, with the checks of `parse_json`.
+pub fn parse_value<T: DeserializeOwned>(value: &Value) -> Result<T, ApiError> {
+    let mut errors = FieldErrors::new();
+    let mut path = Vec::new();
+    find_nul(value, &mut path, &mut errors);
+    errors.into_result()?;
+    serde_path_to_error::deserialize(value).map_err(|err| {
+        let path: Vec<String> = err
+            .path()
+            .iter()
+            .map(|segment| match segment {
+                Segment::Map { key } => key.clone(),
+                Segment::Seq { index } => index.to_string(),
+                Segment::Enum { variant } => variant.clone(),
+                Segment::Unknown => "?".into(),
+            })
+            .collect();
+        let inner = err.into_inner().to_string();
+        let at = value_at(value, &path);
+        let (path, msg) = match inner.strip_prefix("missing field `") {
+            // A required field: the error belongs to the field itself, not to its parent.
+            Some(rest) => {
+                let mut path = path;
+                path.push(rest.split('`').next().unwrap_or_default().to_owned());
+                (path, crate::error::REQUIRED.to_owned())
+            }
+            None => (path, data_error_message(&inner, at)),
+        };
+        if path.is_empty() {
             ApiError::Fields(FieldErrors::single("non_field_errors", msg))
         } else {
-            ApiError::Fields(FieldErrors::single(&path, msg))
+            ApiError::Fields(FieldErrors::at(&path, msg))
         }
     })
 }
 
+/// Gathers a field error for every string (or key) holding a NUL character.
+fn find_nul(value: &Value, path: &mut Vec<String>, errors: &mut FieldErrors) {
+    match value {
+        Value::String(s) if s.contains('\0') => {
+            let field = if path.is_empty() {
+                vec!["non_field_errors".to_owned()]
+            } else {
+                path.clone()
+            };
+            errors.merge(FieldErrors::at(&field, NUL_MESSAGE));
+        }
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                path.push(i.to_string());
+                find_nul(item, path, errors);
+                path.pop();
+            }
+        }
+        Value::Object(map) => {
+            for (key, item) in map {
+                if key.contains('\0') {
+                    let field = if path.is_empty() {
+                        vec!["non_field_errors".to_owned()]
+                    } else {
+                        path.clone()
+                    };
+                    errors.merge(FieldErrors::at(&field, NUL_MESSAGE));
+                    continue;
+                }
+                path.push(key.clone());
+                find_nul(item, path, errors);
+                path.pop();
+            }
+        }
+        _ => {}
+    }
+}
+
+fn value_at<'a>(value: &'a Value, path: &[String]) -> Option<&'a Value> {
+    path.iter().try_fold(value, |v, key| match v {
+        Value::Object(map) => map.get(key),
+        Value::Array(items) => key.parse::<usize>().ok().and_then(|i| items.get(i)),
+        _ => None,
+    })
+}
+
 /// The Python name of a JSON value's type, as DRF's messages say it ("list", "str", ...).
-pub fn json_type_name(value: &serde_json::Value) -> &'static str {
-    use serde_json::Value;
+pub fn json_type_name(value: &Value) -> &'static str {
     match value {
         Value::Array(_) => "list",
         Value::String(_) => "str",
@@ -102,27 +179,45 @@ pub fn json_type_name(value: &serde_json::Value) -> &'static str {
     }
 }
 
-/// DRF's wording for the common type mismatches; anything else keeps serde's text without
-/// the line and column.
-fn data_error_message(raw: &str) -> String {
-    let msg = raw.split(" at line ").next().unwrap_or(raw);
-    if msg.contains("expected a string") {
+/// DRF's wording for a value that does not fit its field. Serde's own text (which names Rust
+/// types) never reaches a client: what it expected picks the message.
+fn data_error_message(raw: &str, got: Option<&Value>) -> String {
+    let got = got.map_or("NoneType", json_type_name);
+    if let Some(rest) = raw.strip_prefix("unknown variant `") {
+        let variant = rest.split('`').next().unwrap_or_default();
+        return format!("\"{variant}\" is not a valid choice.");
+    }
+    let expected = raw
+        .split(" at line ")
+        .next()
+        .unwrap_or(raw)
+        .rsplit(", expected ")
+        .next()
+        .unwrap_or_default();
+    if raw.starts_with("invalid type: null") {
+        "This field may not be null.".into()
+    } else if expected.contains("string") || expected.contains("char") {
         "Not a valid string.".into()
-    } else if msg.contains("expected i64")
-        || msg.contains("expected i32")
-        || msg.contains("expected u32")
+    } else if ["i64", "i32", "u64", "u32", "i16", "u16", "u8", "integer"]
+        .iter()
+        .any(|t| expected.contains(t))
     {
         "A valid integer is required.".into()
-    } else if msg.contains("expected a boolean") {
+    } else if expected.contains("f64") || expected.contains("f32") {
+        "A valid number is required.".into()
+    } else if expected.contains("a boolean") {
         "Must be a valid boolean.".into()
-    } else if msg.contains("expected struct") {
-        "Invalid data. Expected a dictionary.".into()
+    } else if expected.contains("map") || expected.contains("struct") {
+        format!("Expected a dictionary of items but got type \"{got}\".")
+    } else if expected.contains("sequence") || expected.contains("tuple") {
+        format!("Expected a list of items but got type \"{got}\".")
     } else {
-        msg.to_owned()
+        "Invalid value.".into()
     }
 }
 
-/// Path parameters; one that does not parse (a non-numeric id) is a 404, as in Django's URLs.
+/// Path parameters, which are ids: plain ASCII digits (Django's `<int:pk>`), so `+1`, ` 1` or
+/// `1e3` is a 404 like any other id that does not parse.
 pub struct Path<T>(pub T);
 
 impl<T, S> FromRequestParts<S> for Path<T>
@@ -133,6 +228,15 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let raw = axum::extract::RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::NotFound)?;
+        if raw
+            .iter()
+            .any(|(_, v)| v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()))
+        {
+            return Err(ApiError::NotFound);
+        }
         axum::extract::Path::<T>::from_request_parts(parts, state)
             .await
             .map(|p| Path(p.0))
@@ -255,6 +359,67 @@ mod tests {
         assert_eq!(
             err_value::<Body>("[1]"),
             serde_json::json!({"non_field_errors": ["Invalid data. Expected a dictionary, but got list."]})
+        );
+    }
+
+    #[derive(Debug, Deserialize)]
+    struct Outer {
+        #[allow(dead_code)]
+        profile: Option<Inner>,
+        #[allow(dead_code)]
+        types: Option<std::collections::HashMap<String, bool>>,
+        #[allow(dead_code)]
+        ids: Option<Vec<i64>>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    struct Inner {
+        #[allow(dead_code)]
+        birth_date: Option<String>,
+    }
+
+    #[test]
+    fn trailing_bytes_are_a_parse_error() {
+        let body = err_value::<Body>("{\"name\": \"x\"} junk");
+        assert!(
+            body["detail"]
+                .as_str()
+                .expect("detail")
+                .starts_with("JSON parse error - ")
+        );
+    }
+
+    #[test]
+    fn nul_characters_are_refused_where_they_are() {
+        assert_eq!(
+            err_value::<Body>("{\"name\": \"a\\u0000b\"}"),
+            serde_json::json!({"name": ["Null characters are not allowed."]})
+        );
+        assert_eq!(
+            err_value::<Outer>("{\"profile\": {\"birth_date\": \"\\u0000\"}}"),
+            serde_json::json!({"profile": {"birth_date": ["Null characters are not allowed."]}})
+        );
+        // An escaped backslash followed by "u0000" is text, not a NUL.
+        assert!(parse_json::<Body>(b"{\"name\": \"a\\\\u0000\"}").is_ok());
+    }
+
+    #[test]
+    fn nested_errors_nest_and_never_quote_the_parser() {
+        assert_eq!(
+            err_value::<Outer>("{\"profile\": {\"birth_date\": 5}}"),
+            serde_json::json!({"profile": {"birth_date": ["Not a valid string."]}})
+        );
+        assert_eq!(
+            err_value::<Outer>("{\"types\": []}"),
+            serde_json::json!({"types": ["Expected a dictionary of items but got type \"list\"."]})
+        );
+        assert_eq!(
+            err_value::<Outer>("{\"ids\": [1, \"x\"]}"),
+            serde_json::json!({"ids": {"1": ["A valid integer is required."]}})
+        );
+        assert_eq!(
+            err_value::<Outer>("{\"profile\": 3}"),
+            serde_json::json!({"profile": ["Expected a dictionary of items but got type \"int\"."]})
         );
     }
 

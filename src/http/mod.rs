@@ -15,7 +15,11 @@ pub use pagination::{Page, PageParams, Paginated};
 
 use axum::http::Method;
 
-use crate::error::ApiError;
+use axum::extract::Request;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use crate::error::{ApiError, FieldErrors};
 
 /// A boolean query filter as django-filter reads it: absent or blank is no filter.
 pub fn query_bool(raw: Option<&str>) -> Result<Option<bool>, &'static str> {
@@ -25,6 +29,41 @@ pub fn query_bool(raw: Option<&str>) -> Result<Option<bool>, &'static str> {
         Some("false" | "0") => Ok(Some(false)),
         Some(_) => Err("Must be a valid boolean."),
     }
+}
+
+/// The longest `?search=` term, in characters: longer than any name it could match, and far
+/// below what makes a `LIKE` pattern costly (SQLite refuses very long ones).
+pub const MAX_SEARCH_CHARS: usize = 150;
+
+/// A `?search=` term, trimmed; blank is no search, an over-long one a 400 on `search`. Every
+/// list with a search reads it through here.
+pub fn search_term(raw: Option<&str>) -> Result<Option<&str>, ApiError> {
+    match raw.map(str::trim).filter(|s| !s.is_empty()) {
+        Some(s) if s.chars().count() > MAX_SEARCH_CHARS => Err(ApiError::field(
+            "search",
+            format!("Ensure this value has at most {MAX_SEARCH_CHARS} characters."),
+        )),
+        other => Ok(other),
+    }
+}
+
+/// Middleware: a query string holding a NUL character (`%00`) is a 400 on that parameter, for
+/// every route, as DRF does; PostgreSQL text cannot hold one.
+pub async fn refuse_nul_in_query(req: Request, next: Next) -> Response {
+    if let Some(query) = req.uri().query()
+        && query.contains("%00")
+    {
+        let mut errors = FieldErrors::new();
+        for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
+            if k.contains('\0') || v.contains('\0') {
+                errors.add(&k.replace('\0', ""), extract::NUL_MESSAGE);
+            }
+        }
+        if !errors.is_empty() {
+            return ApiError::Fields(errors).into_response();
+        }
+    }
+    next.run(req).await
 }
 
 pub async fn not_found() -> ApiError {

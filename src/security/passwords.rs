@@ -99,6 +99,13 @@ pub struct UserAttributes<'a> {
 /// Django's default validators, in Django's order and wording; empty when the password passes.
 pub fn validate(password: &str, user: &UserAttributes<'_>) -> Vec<String> {
     let mut errors = Vec::new();
+    // Beyond Django: a bound, so no validator or hash ever works on a megabyte of text.
+    if password.chars().count() > MAX_PASSWORD_CHARS {
+        errors.push(format!(
+            "Ensure this field has no more than {MAX_PASSWORD_CHARS} characters."
+        ));
+        return errors;
+    }
     if let Some(attr) = too_similar(password, user) {
         errors.push(format!("The password is too similar to the {attr}."));
     }
@@ -114,6 +121,9 @@ pub fn validate(password: &str, user: &UserAttributes<'_>) -> Vec<String> {
     }
     errors
 }
+
+/// The longest password accepted when one is set.
+pub const MAX_PASSWORD_CHARS: usize = 1024;
 
 const MAX_SIMILARITY: f64 = 0.7;
 

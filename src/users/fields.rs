@@ -113,11 +113,34 @@ pub fn choice(raw: &str, allowed: &[&str]) -> Result<String, String> {
     }
 }
 
+/// A real calendar date written `YYYY-MM-DD` (four-digit year, no sign), from 1800 on.
 pub fn date(raw: &str) -> Result<chrono::NaiveDate, String> {
-    chrono::NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d").map_err(|_| {
-        "Date has wrong format. Use one of these formats instead: YYYY-MM-DD.".to_owned()
-    })
+    let s = raw.trim();
+    let shape_ok = s.len() == 10
+        && s.bytes().enumerate().all(|(i, b)| {
+            if i == 4 || i == 7 {
+                b == b'-'
+            } else {
+                b.is_ascii_digit()
+            }
+        });
+    let date = shape_ok
+        .then(|| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())
+        .flatten()
+        .ok_or_else(|| {
+            "Date has wrong format. Use one of these formats instead: YYYY-MM-DD.".to_owned()
+        })?;
+    if date < EARLIEST_DATE {
+        return Err("Ensure this date is 1800-01-01 or later.".into());
+    }
+    Ok(date)
 }
+
+/// The earliest birth date accepted.
+pub const EARLIEST_DATE: chrono::NaiveDate = match chrono::NaiveDate::from_ymd_opt(1800, 1, 1) {
+    Some(d) => d,
+    None => panic!("1800-01-01 is a date"),
+};
 
 #[cfg(test)]
 mod tests {
@@ -161,6 +184,18 @@ mod tests {
         assert!(website("javascript:alert(1)").is_err());
         assert!(date("2000-02-29").is_ok());
         assert!(date("2001-02-29").is_err());
+        for bad in [
+            "0000-01-01",
+            "-0001-01-01",
+            "+2000-01-01",
+            "1799-12-31",
+            "2000-1-01",
+            "20000-01-01",
+            "2000-01-01x",
+        ] {
+            assert!(date(bad).is_err(), "{bad}");
+        }
+        assert!(date(" 1800-01-01 ").is_ok());
         assert!(choice("friends", &["public", "friends"]).is_ok());
         assert!(choice("nope", &["public"]).is_err());
     }

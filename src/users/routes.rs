@@ -12,7 +12,7 @@ use super::{deactivate, store, view};
 use crate::db::entities::user;
 use crate::db::paginate;
 use crate::error::{ApiError, FieldErrors};
-use crate::http::{CurrentUser, Json, Page, PageParams, Paginated, Path, Query};
+use crate::http::{CurrentUser, Json, Page, PageParams, Paginated, Path, Query, search_term};
 use crate::social::{self, Relations, briefs, store as graph};
 use crate::state::AppState;
 
@@ -53,7 +53,7 @@ pub async fn list_users(
     mut page: Page,
     Query(q): Query<UserListQuery>,
 ) -> Result<Json<Paginated<UserListItem>>, ApiError> {
-    let search = q.search.as_deref();
+    let search = search_term(q.search.as_deref())?;
     let (count, rows) = paginate(&app.db, store::visible_query(me.id, search), &mut page).await?;
     let refs: Vec<&user::Model> = rows.iter().collect();
     let rel = Relations::load(&app, (&me).into(), &refs).await?;

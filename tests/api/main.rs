@@ -8,6 +8,7 @@ mod cli;
 mod cluster;
 mod conventions;
 mod friends;
+mod hostile;
 mod notifications;
 mod ops;
 mod outage;
