@@ -21,7 +21,13 @@ use crate::state::AppState;
 
 /// Largest client frame; bigger ones close the connection with 1009.
 pub const MAX_FRAME: usize = 64 * 1024;
+/// Frames up to this size are read whole and then refused with 1009 by our own check, so a
+/// client that sends one (a 1 MB paste) sees the close code, not a reset; past it, tungstenite
+/// stops reading at the frame header and we close with 1009 at once.
+const READ_LIMIT: usize = 2 * 1024 * 1024;
 const CLOSE_TOO_BIG: u16 = 1009;
+const CLOSE_PROTOCOL: u16 = 1002;
+const CLOSE_BAD_DATA: u16 = 1007;
 const CLOSE_POLICY: u16 = 1008;
 const CLOSE_GOING_AWAY: u16 = 1001;
 const CLOSE_TOKEN_EXPIRED: u16 = 4401;
@@ -56,8 +62,8 @@ pub async fn upgrade(
     Ok(ws
         .read_buffer_size(4 * 1024)
         .write_buffer_size(0)
-        .max_message_size(MAX_FRAME * 4)
-        .max_frame_size(MAX_FRAME * 4)
+        .max_message_size(READ_LIMIT)
+        .max_frame_size(READ_LIMIT)
         .on_upgrade(move |socket| async move {
             run(app, socket, me).await;
             drop((slot, tracked));
@@ -120,7 +126,16 @@ async fn run(app: AppState, mut socket: WebSocket, me: CurrentUser) {
     loop {
         tokio::select! {
             incoming = socket.recv() => {
-                let Some(Ok(msg)) = incoming else { break };
+                let msg = match incoming {
+                    Some(Ok(msg)) => msg,
+                    Some(Err(e)) => {
+                        if let Some((code, reason)) = close_code_for(&e) {
+                            close(&mut socket, code, reason).await;
+                        }
+                        break;
+                    }
+                    None => break,
+                };
                 alive = true;
                 let reply = match msg {
                     Message::Text(text) => {
@@ -190,6 +205,19 @@ async fn run(app: AppState, mut socket: WebSocket, me: CurrentUser) {
     // its presence was already updated.
     if futures_util::SinkExt::flush(&mut socket).await.is_err() {
         tracing::debug!("socket gone before the close handshake completed");
+    }
+}
+
+/// The close code for a frame the client got wrong; `None` when the connection itself failed
+/// (there is nobody to tell).
+fn close_code_for(err: &axum::Error) -> Option<(u16, &'static str)> {
+    use tungstenite::Error;
+    let inner = std::error::Error::source(err)?;
+    match inner.downcast_ref::<Error>()? {
+        Error::Utf8(_) => Some((CLOSE_BAD_DATA, "Text frames must be UTF-8")),
+        Error::Capacity(_) => Some((CLOSE_TOO_BIG, "Frame too large")),
+        Error::Protocol(_) | Error::AttackAttempt => Some((CLOSE_PROTOCOL, "Protocol error")),
+        _ => None,
     }
 }
 

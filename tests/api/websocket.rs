@@ -90,6 +90,51 @@ async fn a_frame_over_64_kib_closes_with_1009() {
     assert_eq!(ws.closed().await, 1009);
 }
 
+async fn send_raw_frame(
+    ws: &mut crate::helpers::WsClient,
+    frame: tungstenite::protocol::frame::Frame,
+) {
+    use futures_util::SinkExt;
+    ws.socket.send(Message::Frame(frame)).await.unwrap();
+}
+
+#[tokio::test]
+async fn frames_much_larger_than_the_limit_close_with_1009_not_a_reset() {
+    let app = TestApp::spawn().await;
+    let alice = app.register("alice").await;
+    for size in [1024 * 1024, 4 * 1024 * 1024] {
+        let mut ws = app.ws(&alice).await;
+        use futures_util::SinkExt;
+        // Sent without waiting for it to be written: the server may close before reading it all.
+        let _ = ws.socket.send(Message::text("x".repeat(size))).await;
+        assert_eq!(ws.closed().await, 1009, "{size} bytes");
+    }
+}
+
+#[tokio::test]
+async fn invalid_utf8_closes_with_1007_and_a_protocol_violation_with_1002() {
+    use tungstenite::protocol::frame::Frame;
+    use tungstenite::protocol::frame::coding::{Data, OpCode};
+    let app = TestApp::spawn().await;
+    let alice = app.register("alice").await;
+    let mut ws = app.ws(&alice).await;
+    send_raw_frame(
+        &mut ws,
+        Frame::message(vec![0xff, 0xfe, 0x7b], OpCode::Data(Data::Text), true),
+    )
+    .await;
+    assert_eq!(ws.closed().await, 1007);
+
+    let mut ws = app.ws(&alice).await;
+    // A continuation with nothing to continue.
+    send_raw_frame(
+        &mut ws,
+        Frame::message(b"x".to_vec(), OpCode::Data(Data::Continue), true),
+    )
+    .await;
+    assert_eq!(ws.closed().await, 1002);
+}
+
 #[tokio::test]
 async fn the_connection_closes_with_4401_when_the_token_expires_unless_renewed() {
     let app =
