@@ -1,20 +1,21 @@
 //! The top floor: every feature's router with the middleware, the OpenAPI document assembled
 //! from every feature's paths, and serving with graceful shutdown.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::extract::ConnectInfo;
 use axum::extract::{DefaultBodyLimit, Request};
-use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
-use axum::serve::ListenerExt;
-use axum::{Router, ServiceExt, middleware};
+use axum::http::{HeaderName, HeaderValue, Method, header};
+use axum::{Router, middleware};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tower::Layer;
+use tower::ServiceExt;
 use tower_http::cors::{AllowOrigin, Any, CorsLayer};
 use tower_http::normalize_path::NormalizePathLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use utoipa::OpenApi;
@@ -57,9 +58,9 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn(http::refuse_nul_in_query))
         .layer(middleware::from_fn(ops::track))
         .layer(cors)
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            Duration::from_secs(30),
+        .layer(middleware::from_fn_with_state(
+            state.settings.request_timeout,
+            http::request_timeout,
         ))
         .layer(middleware::from_fn_with_state(
             Arc::new(ProxyConfig::new(
@@ -114,35 +115,88 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     // Trailing-slash-insensitive routing: the slash is trimmed before the router sees the path.
     let app = NormalizePathLayer::trim_trailing_slash().layer(router(state.clone()));
+    state.spawn_background(background(state.clone()));
+    state.spawn_background(ws::report_expired(state.clone()));
+
+    // Our own accept loop rather than axum::serve, which cannot set a header read timeout: a
+    // client that sends half a request head and stops would hold its connection forever.
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(state.settings.header_read_timeout);
+    // Each connection task watches `closing` and, once it flips, finishes its request in
+    // flight and closes; `connections` lets shutdown wait for them.
+    let (closing, closing_rx) = tokio::sync::watch::channel(false);
+    let connections = tokio_util::task::TaskTracker::new();
     let send_buffer = state.settings.socket_send_buffer;
-    let listener = listener.tap_io(move |tcp: &mut tokio::net::TcpStream| {
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (tcp, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(conn) => conn,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait a moment rather than spin.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
         // Small frames (events, acks) go out at once rather than waiting for Nagle.
         if let Err(e) = tcp.set_nodelay(true) {
             tracing::debug!(error = %e, "could not set TCP_NODELAY");
         }
         if let Some(size) = send_buffer
-            && let Err(e) = socket2::SockRef::from(&*tcp).set_send_buffer_size(size)
+            && let Err(e) = socket2::SockRef::from(&tcp).set_send_buffer_size(size)
         {
             tracing::debug!(error = %e, "could not set SO_SNDBUF");
         }
-    });
-    state.spawn_background(background(state.clone()));
-    state.spawn_background(ws::report_expired(state.clone()));
-    let notify = state.clone();
-    let res = axum::serve(
-        listener,
-        ServiceExt::<Request>::into_make_service_with_connect_info::<SocketAddr>(app),
-    )
-    .with_graceful_shutdown(async move {
-        shutdown.await;
-        // Upgraded sockets are not HTTP requests: tell them to close too.
-        notify.begin_shutdown();
-    })
-    .await;
+        let service =
+            app.clone()
+                .map_request(move |mut req: axum::http::Request<hyper::body::Incoming>| {
+                    req.extensions_mut().insert(ConnectInfo(peer));
+                    req.map(axum::body::Body::new)
+                });
+        let conn = http
+            .serve_connection(TokioIo::new(tcp), TowerToHyperService::new(service))
+            .with_upgrades();
+        let mut closing = closing_rx.clone();
+        connections.spawn(async move {
+            let mut conn = std::pin::pin!(conn);
+            loop {
+                tokio::select! {
+                    res = conn.as_mut() => {
+                        if let Err(e) = res {
+                            tracing::debug!(error = %e, "connection ended with an error");
+                        }
+                        break;
+                    }
+                    changed = closing.changed() => {
+                        conn.as_mut().graceful_shutdown();
+                        if changed.is_err() {
+                            // Nothing more to watch: let the connection finish.
+                            let _ = conn.as_mut().await;
+                            break;
+                        }
+                    }
+                }
+            }
+        });
+    }
+    // Upgraded sockets are not HTTP requests: tell them to close too.
+    state.begin_shutdown();
+    closing.send_replace(true);
+    connections.close();
+    if tokio::time::timeout(state.settings.shutdown_timeout, connections.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!("shutdown deadline passed with HTTP requests still running");
+    }
     if !state.wait_for_tasks().await {
         tracing::warn!("shutdown deadline passed with tasks still running");
     }
-    res
+    Ok(())
 }
 
 /// Periodic housekeeping: metric upkeep and dropping expired refresh-token rows.

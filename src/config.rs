@@ -49,6 +49,10 @@ pub struct Settings {
     pub ws_max_connections: usize,
     /// How long shutdown waits for sockets and background tasks to end.
     pub shutdown_timeout: Duration,
+    /// How long a client may take to send a request's head (after which the connection drops).
+    pub header_read_timeout: Duration,
+    /// How long a request, its body included, may take before it is a 408.
+    pub request_timeout: Duration,
     pub max_body_bytes: usize,
     pub argon2_memory_kib: u32,
     pub argon2_iterations: u32,
@@ -215,6 +219,18 @@ impl Settings {
                     Some(url)
                 }
             },
+            header_read_timeout: Duration::from_secs(parse_num(
+                "AGORA_HEADER_READ_TIMEOUT_SECS",
+                var("AGORA_HEADER_READ_TIMEOUT_SECS"),
+                10,
+                1,
+            )?),
+            request_timeout: Duration::from_secs(parse_num(
+                "AGORA_REQUEST_TIMEOUT_SECS",
+                var("AGORA_REQUEST_TIMEOUT_SECS"),
+                30,
+                1,
+            )?),
             ws_max_connections: parse_num(
                 "AGORA_WS_MAX_CONNECTIONS",
                 var("AGORA_WS_MAX_CONNECTIONS"),

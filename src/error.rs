@@ -140,6 +140,8 @@ pub enum ApiError {
     MethodNotAllowed(String),
     #[error("Request body is too large.")]
     TooLarge,
+    #[error("The request took too long to arrive; try again.")]
+    RequestTimeout,
     #[error("Unsupported media type \"{0}\" in request.")]
     UnsupportedMediaType(String),
     #[error("Request was throttled. Expected available in {0} seconds.")]
@@ -177,6 +179,7 @@ impl ApiError {
             Self::NotFound | Self::InvalidPage => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -195,6 +198,7 @@ impl ApiError {
             Self::NotFound | Self::InvalidPage => "not_found",
             Self::MethodNotAllowed(_) => "method_not_allowed",
             Self::TooLarge => "too_large",
+            Self::RequestTimeout => "request_timeout",
             Self::UnsupportedMediaType(_) => "unsupported_media_type",
             Self::Throttled(_) => "throttled",
             Self::Unavailable(_) => "service_unavailable",

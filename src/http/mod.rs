@@ -66,6 +66,19 @@ pub async fn refuse_nul_in_query(req: Request, next: Next) -> Response {
     next.run(req).await
 }
 
+/// Middleware: a request (its body included) that takes longer than `limit` is a 408 in the
+/// contract's JSON shape.
+pub async fn request_timeout(
+    axum::extract::State(limit): axum::extract::State<std::time::Duration>,
+    req: Request,
+    next: Next,
+) -> Response {
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(res) => res,
+        Err(_) => ApiError::RequestTimeout.into_response(),
+    }
+}
+
 pub async fn not_found() -> ApiError {
     ApiError::NotFound
 }

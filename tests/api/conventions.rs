@@ -161,3 +161,53 @@ async fn responses_carry_a_request_id_and_cors_headers() {
         "http://frontend.test"
     );
 }
+
+async fn raw_exchange(app: &TestApp, sent: &[u8]) -> (String, std::time::Duration) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let started = std::time::Instant::now();
+    let mut tcp = tokio::net::TcpStream::connect(app.base.trim_start_matches("http://"))
+        .await
+        .unwrap();
+    tcp.write_all(sent).await.unwrap();
+    let mut out = Vec::new();
+    // Read until the server closes; the deadline only guards against a hang.
+    tokio::time::timeout(crate::helpers::EVENT_DEADLINE, tcp.read_to_end(&mut out))
+        .await
+        .expect("the server closed the connection before the deadline")
+        .ok();
+    (
+        String::from_utf8_lossy(&out).into_owned(),
+        started.elapsed(),
+    )
+}
+
+#[tokio::test]
+async fn a_client_that_stops_mid_head_is_dropped_after_the_header_timeout() {
+    let app =
+        TestApp::spawn_with(|s| s.header_read_timeout = std::time::Duration::from_secs(1)).await;
+    let (_, took) = raw_exchange(&app, b"GET /health/ HTTP/1.1\r\nHost: x\r\nX-Slow: ").await;
+    assert!(
+        took < std::time::Duration::from_secs(5),
+        "held for {took:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_body_that_never_finishes_is_a_json_408() {
+    let app = TestApp::spawn_with(|s| s.request_timeout = std::time::Duration::from_secs(1)).await;
+    let (response, _) = raw_exchange(
+        &app,
+        b"POST /api/auth/login/ HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\nConnection: close\r\n\r\n{\"username\":",
+    )
+    .await;
+    assert!(response.starts_with("HTTP/1.1 408"), "{response}");
+    assert!(
+        response
+            .to_ascii_lowercase()
+            .contains("content-type: application/json"),
+        "{response}"
+    );
+    let body = response.split("\r\n\r\n").nth(1).unwrap_or_default();
+    let body: serde_json::Value = serde_json::from_str(body).expect("a JSON body");
+    assert!(body["detail"].is_string());
+}

@@ -93,6 +93,8 @@ impl TestApp {
             public_url: None,
             ws_max_connections: 1000,
             shutdown_timeout: Duration::from_secs(5),
+            header_read_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(30),
             max_body_bytes: 64 * 1024,
             // Cheap hashes keep the suite fast; the algorithm is the same.
             argon2_memory_kib: 64,
