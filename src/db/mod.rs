@@ -76,6 +76,10 @@ where
 {
     if page.is_numbered() {
         let (offset, limit) = (page.offset(), page.limit());
+        // The database takes a signed 64-bit offset; no list is that long.
+        if i64::try_from(offset.saturating_add(limit)).is_err() {
+            return Err(ApiError::InvalidPage);
+        }
         let mut rows = select
             .clone()
             .offset(offset)

@@ -14,7 +14,7 @@ use utoipa::{Modify, OpenApi};
 #[openapi(
     info(title = "Agora API", description = "Self-hostable backend for social apps. The contract is API.md."),
     modifiers(&BearerAuth, &ErrorBodies),
-    components(schemas(ErrorDetail, FieldErrorsBody))
+    components(schemas(ErrorDetail, FieldErrorsBody, FieldErrorValue))
 )]
 pub struct BaseDoc;
 
@@ -48,7 +48,17 @@ struct ErrorDetail {
 /// `{"detail": "..."}` for errors not tied to a field.
 #[derive(utoipa::ToSchema)]
 #[allow(dead_code)] // a schema only: FieldErrors builds the real bodies
-struct FieldErrorsBody(std::collections::HashMap<String, Vec<String>>);
+struct FieldErrorsBody(std::collections::HashMap<String, FieldErrorValue>);
+
+/// A field's messages, the errors of a nested object by field, or (under `detail`) one message.
+#[derive(utoipa::ToSchema, serde::Serialize)]
+#[serde(untagged)]
+#[allow(dead_code)] // a schema only
+enum FieldErrorValue {
+    Messages(Vec<String>),
+    Nested(std::collections::HashMap<String, serde_json::Value>),
+    Detail(String),
+}
 
 /// Gives every 4xx/5xx response that names no body the contract's error body, so each
 /// handler lists its error statuses and this decides their shape in one place; and every
@@ -67,6 +77,7 @@ impl Modify for ErrorBodies {
                 &mut item.patch,
             ];
             for op in ops.into_iter().flatten() {
+                declare_common_statuses(op);
                 for (status, response) in op.responses.responses.iter_mut() {
                     let RefOr::T(response) = response else {
                         continue;
@@ -96,6 +107,68 @@ impl Modify for ErrorBodies {
                     );
                 }
             }
+        }
+    }
+}
+
+/// What Agora's own layers can answer for any operation, declared where it can happen, so a
+/// client generated from the document knows every status it may see: a body can be refused
+/// (400 parse or NUL error, 408, 413, 415), a query parameter too (400, NUL characters), a
+/// token (401 with `WWW-Authenticate`); and the database can be away (503 with `Retry-After`).
+fn declare_common_statuses(op: &mut utoipa::openapi::path::Operation) {
+    use utoipa::openapi::header::Header;
+    use utoipa::openapi::path::ParameterIn;
+    use utoipa::openapi::{Object, RefOr, Response, Type};
+    let mut add = |status: &str, description: &str| {
+        op.responses
+            .responses
+            .entry(status.to_owned())
+            .or_insert_with(|| RefOr::T(Response::new(description)));
+    };
+    let has_body = op.request_body.is_some();
+    let has_query = op.parameters.as_ref().is_some_and(|ps| {
+        ps.iter()
+            .any(|p| matches!(p, RefOr::T(p) if p.parameter_in == ParameterIn::Query))
+    });
+    let secured = op.security.as_ref().is_some_and(|s| !s.is_empty());
+    if has_body || has_query {
+        add("400", "Invalid input");
+    }
+    if has_body {
+        add("408", "The request body did not arrive in time");
+        add("413", "Request body too large");
+        add("415", "Unsupported media type: send application/json");
+    }
+    if secured {
+        add("401", "Missing, invalid or expired access token");
+    }
+    add(
+        "503",
+        "The database is unreachable; retry after Retry-After seconds",
+    );
+    let header = |description: &str| {
+        let mut h = Header::new(Object::with_type(Type::String));
+        h.description = Some(description.to_owned());
+        RefOr::T(h)
+    };
+    for (status, response) in op.responses.responses.iter_mut() {
+        let RefOr::T(response) = response else {
+            continue;
+        };
+        match status.as_str() {
+            "401" => {
+                response
+                    .headers
+                    .entry("WWW-Authenticate".into())
+                    .or_insert_with(|| header("Bearer realm=\"api\""));
+            }
+            "429" | "503" => {
+                response
+                    .headers
+                    .entry("Retry-After".into())
+                    .or_insert_with(|| header("Seconds to wait before trying again"));
+            }
+            _ => {}
         }
     }
 }

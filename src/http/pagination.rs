@@ -52,10 +52,11 @@ impl<S: Send + Sync> FromRequestParts<S> for Page {
                 "page" => {
                     number = match v.as_ref() {
                         "last" => u64::MAX,
+                        // Beyond i64 no page can exist (and u64::MAX stands for `last`).
                         n => n
-                            .parse()
+                            .parse::<u64>()
                             .ok()
-                            .filter(|n| *n >= 1)
+                            .filter(|n| (1..=i64::MAX as u64).contains(n))
                             .ok_or(ApiError::InvalidPage)?,
                     }
                 }

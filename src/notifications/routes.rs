@@ -73,7 +73,7 @@ pub async fn unread_count(
     }))
 }
 
-#[utoipa::path(put, path = "/api/notifications/{id}/read/", tag = "notifications", params(("id" = i64, Path)),
+#[utoipa::path(method(put, patch), path = "/api/notifications/{id}/read/", tag = "notifications", params(("id" = i64, Path)),
     responses((status = 200, body = Notification), (status = 401), (status = 404)), security(("bearer" = [])))]
 pub async fn mark_read(
     State(app): State<AppState>,

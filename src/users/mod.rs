@@ -15,7 +15,7 @@ use crate::http::CurrentUser;
 use crate::security::sessions;
 use crate::social::{Relations, brief_of};
 use crate::state::AppState;
-use model::{Profile, ProfileView, User};
+use model::{HiddenProfile, Profile, ProfileView, User};
 use sea_orm::TransactionTrait;
 
 pub use routes::{ApiDoc, taken};
@@ -62,9 +62,9 @@ pub async fn view(
             allow_messages_from: target.allow_messages_from.clone(),
         })
     } else {
-        ProfileView::Hidden {
+        ProfileView::Hidden(HiddenProfile {
             visibility: target.visibility.clone(),
-        }
+        })
     };
     let is_online = rel.is_online(target);
     Ok(User {

@@ -27,7 +27,15 @@ pub struct Profile {
 #[serde(untagged)]
 pub enum ProfileView {
     Full(Profile),
-    Hidden { visibility: String },
+    Hidden(HiddenProfile),
+}
+
+/// What a viewer who may not see a profile gets of it: nothing but its `visibility`.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+// For the schema: nothing else is there, so a full profile never matches this too.
+#[serde(deny_unknown_fields)]
+pub struct HiddenProfile {
+    pub visibility: String,
 }
 
 #[derive(Clone, Debug, Serialize, ToSchema)]

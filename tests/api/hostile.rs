@@ -227,3 +227,28 @@ async fn every_string_has_a_bound() {
         "{body}"
     );
 }
+
+#[tokio::test]
+async fn a_page_number_past_any_list_is_a_404_not_a_dropped_connection() {
+    let app = TestApp::spawn().await;
+    let alice = app.register("alice").await;
+    for list in [
+        "/api/users/",
+        "/api/notifications/",
+        "/api/users/blocked/",
+        "/api/friends/request/",
+    ] {
+        for page in [
+            "9223372036854775807",
+            "9223372036854775808",
+            "18446744073709551615",
+            "99999999999999999999",
+        ] {
+            let res = app
+                .get(&alice, &format!("{list}?page={page}&page_size=100"))
+                .await;
+            assert_eq!(res.status(), 404, "{list} page {page}");
+            assert_eq!(json_of(res).await["detail"], "Invalid page.");
+        }
+    }
+}
