@@ -8,39 +8,50 @@ use crate::users::model::User;
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct RegisterBody {
+    /// Letters, digits and `@.+-_`; unique ignoring case.
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 150, example = "alice")]
     pub username: Option<String>,
+    /// Unique ignoring case.
+    #[schema(value_type = String, required = true, format = Email, max_length = 254, example = "alice@example.com")]
     pub email: Option<String>,
-    #[schema(value_type = Option<String>)]
+    /// At least 8 characters, not all digits, not common, not like the username or email.
+    #[schema(value_type = String, required = true, write_only, min_length = 8, max_length = 1024, example = "correct-horse-battery")]
     pub password: Option<Secret>,
+    #[schema(required = false, value_type = String, max_length = 150, example = "Alice")]
     pub first_name: Option<String>,
+    #[schema(required = false, value_type = String, max_length = 150, example = "Liddell")]
     pub last_name: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct LoginBody {
     /// The username or the email address.
+    #[schema(value_type = String, required = true, example = "alice")]
     pub username: Option<String>,
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = String, required = true, write_only, example = "correct-horse-battery")]
     pub password: Option<Secret>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct RefreshBody {
-    #[schema(value_type = Option<String>)]
+    /// A refresh token from login, register or an earlier refresh.
+    #[schema(value_type = String, required = true)]
     pub refresh: Option<Secret>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct VerifyBody {
-    #[schema(value_type = Option<String>)]
+    /// An access or refresh token.
+    #[schema(value_type = String, required = true)]
     pub token: Option<Secret>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct PasswordChangeBody {
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = String, required = true, write_only)]
     pub old_password: Option<Secret>,
-    #[schema(value_type = Option<String>)]
+    /// The same rules as at registration.
+    #[schema(value_type = String, required = true, write_only, min_length = 8, max_length = 1024)]
     pub new_password: Option<Secret>,
 }
 

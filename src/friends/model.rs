@@ -15,7 +15,7 @@ pub struct FriendRequest {
     pub id: i64,
     pub sender: UserBrief,
     pub receiver: UserBrief,
-    /// pending | accepted | rejected | cancelled
+    #[schema(value_type = crate::social::model::FriendRequestStatus)]
     pub status: String,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -24,28 +24,32 @@ pub struct FriendRequest {
 /// The data of a `friend_request` WebSocket event.
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct FriendRequestEvent {
-    /// created | accepted | rejected | cancelled
+    #[schema(value_type = crate::social::model::FriendRequestAction)]
     pub action: &'static str,
     pub friend_request: FriendRequest,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct SendRequestBody {
+    /// The id of the user asked (a string of digits is read as the same id).
+    #[schema(value_type = i64, required = true, example = 2)]
     pub receiver: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct RespondBody {
-    /// accept | reject
+    #[schema(value_type = crate::social::model::RespondAction, required = true)]
     pub action: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct RequestListQuery {
-    /// incoming | outgoing (default: both)
+    /// Default: both.
+    #[param(value_type = Option<crate::social::model::RequestDirection>)]
     pub direction: Option<String>,
-    /// pending (default) | accepted | rejected | cancelled
+    /// Default: pending.
+    #[param(value_type = Option<crate::social::model::FriendRequestStatus>)]
     pub status: Option<String>,
 }
 
@@ -53,8 +57,10 @@ pub struct RequestListQuery {
 #[into_params(parameter_in = Query)]
 pub struct FriendListQuery {
     /// true: only friends online now; false: only those offline.
+    #[param(value_type = Option<bool>)]
     pub online: Option<String>,
     /// Matches username, first and last name, ignoring case.
+    #[param(max_length = 150)]
     pub search: Option<String>,
 }
 

@@ -20,14 +20,17 @@ use crate::social::{self, Relations, store};
 use crate::state::AppState;
 
 #[derive(OpenApi)]
-#[openapi(paths(
-    send_request,
-    list_requests,
-    respond,
-    cancel_request,
-    list_friends,
-    unfriend
-))]
+#[openapi(
+    paths(
+        send_request,
+        list_requests,
+        respond,
+        cancel_request,
+        list_friends,
+        unfriend
+    ),
+    components(schemas(crate::social::model::RequestDirection))
+)]
 pub struct ApiDoc;
 
 #[utoipa::path(post, path = "/api/friends/request/", tag = "friends", request_body = SendRequestBody,

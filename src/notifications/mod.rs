@@ -34,7 +34,7 @@ pub fn router() -> Router<AppState> {
         )
         .route(
             "/api/notifications/{id}/read",
-            put(routes::mark_read).patch(routes::mark_read),
+            put(routes::mark_read).patch(routes::patch_read),
         )
         .route("/api/notifications/{id}", delete(routes::delete))
 }

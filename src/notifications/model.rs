@@ -27,6 +27,7 @@ pub struct Notification {
     pub recipient: i64,
     pub sender: Option<UserBrief>,
     #[serde(rename = "type")]
+    #[schema(value_type = crate::social::model::NotificationType)]
     pub kind: String,
     pub text: String,
     /// The ids of what it is about, e.g. `{"friend_request_id": 7}`.
@@ -56,17 +57,19 @@ pub struct NotificationSettings {
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct NotificationSettingsBody {
+    /// Any of the notification types, each on or off; types left out keep their setting.
+    #[schema(value_type = BTreeMap<String, bool>, required = true, example = json!({"friend_request": true, "mention": false}))]
     pub types: Option<BTreeMap<String, bool>>,
+    #[schema(value_type = bool, required = true)]
     pub do_not_disturb: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct NotificationListQuery {
-    /// true | false
+    #[param(value_type = Option<bool>)]
     pub is_read: Option<String>,
-    /// One of the notification types.
     #[serde(rename = "type")]
-    #[param(rename = "type")]
+    #[param(rename = "type", value_type = Option<crate::social::model::NotificationType>)]
     pub kind: Option<String>,
 }

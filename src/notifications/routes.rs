@@ -22,6 +22,7 @@ use crate::state::AppState;
     list,
     unread_count,
     mark_read,
+    patch_read,
     read_all,
     delete,
     get_settings,
@@ -73,7 +74,7 @@ pub async fn unread_count(
     }))
 }
 
-#[utoipa::path(method(put, patch), path = "/api/notifications/{id}/read/", tag = "notifications", params(("id" = i64, Path)),
+#[utoipa::path(put, path = "/api/notifications/{id}/read/", tag = "notifications", params(("id" = i64, Path)),
     responses((status = 200, body = Notification), (status = 401), (status = 404)), security(("bearer" = [])))]
 pub async fn mark_read(
     State(app): State<AppState>,
@@ -89,6 +90,18 @@ pub async fn mark_read(
         .ok_or(ApiError::NotFound)?;
     let mut out = views(&app, (&me).into(), std::slice::from_ref(&row)).await?;
     out.pop().map(Json).ok_or(ApiError::NotFound)
+}
+
+/// PATCH does what PUT does (a separate function only so the document gives each its own
+/// operation id).
+#[utoipa::path(patch, path = "/api/notifications/{id}/read/", tag = "notifications", params(("id" = i64, Path)),
+    responses((status = 200, body = Notification), (status = 401), (status = 404)), security(("bearer" = [])))]
+pub async fn patch_read(
+    state: State<AppState>,
+    me: CurrentUser,
+    id: Path<i64>,
+) -> Result<Json<Notification>, ApiError> {
+    mark_read(state, me, id).await
 }
 
 #[utoipa::path(post, path = "/api/notifications/read-all/", tag = "notifications",

@@ -14,6 +14,74 @@ pub enum FriendshipStatus {
     None,
 }
 
+/// Who sees a profile.
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)] // a schema only: values are validated as strings
+pub enum ProfileVisibility {
+    Public,
+    Friends,
+    Private,
+}
+
+/// Who may open a direct chat with the user.
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)] // a schema only
+pub enum MessagePolicy {
+    Everyone,
+    Friends,
+}
+
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)] // a schema only
+pub enum FriendRequestStatus {
+    Pending,
+    Accepted,
+    Rejected,
+    Cancelled,
+}
+
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)] // a schema only
+pub enum FriendRequestAction {
+    Created,
+    Accepted,
+    Rejected,
+    Cancelled,
+}
+
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)] // a schema only
+pub enum RespondAction {
+    Accept,
+    Reject,
+}
+
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)] // a schema only
+pub enum RequestDirection {
+    Incoming,
+    Outgoing,
+}
+
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)] // a schema only
+pub enum NotificationType {
+    FriendRequest,
+    FriendAccepted,
+    GroupInvite,
+    GroupJoinRequest,
+    GroupJoinApproved,
+    Mention,
+    System,
+}
+
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct UserBrief {
     pub id: i64,

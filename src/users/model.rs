@@ -17,8 +17,10 @@ pub struct Profile {
     pub website: String,
     pub birth_date: Option<NaiveDate>,
     pub cover: Option<String>,
+    #[schema(value_type = crate::social::model::ProfileVisibility)]
     pub visibility: String,
     pub show_online_status: bool,
+    #[schema(value_type = crate::social::model::MessagePolicy)]
     pub allow_messages_from: String,
 }
 
@@ -35,6 +37,7 @@ pub enum ProfileView {
 // For the schema: nothing else is there, so a full profile never matches this too.
 #[serde(deny_unknown_fields)]
 pub struct HiddenProfile {
+    #[schema(value_type = crate::social::model::ProfileVisibility)]
     pub visibility: String,
 }
 
@@ -63,14 +66,22 @@ where
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct ProfileUpdateBody {
+    #[schema(required = false, value_type = String, max_length = 500)]
     pub bio: Option<String>,
+    #[schema(required = false, value_type = String, max_length = 100)]
     pub location: Option<String>,
+    /// An http(s) URL, or blank.
+    #[schema(required = false, value_type = String, max_length = 200, example = "https://alice.example")]
     pub website: Option<String>,
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>, format = Date)]
+    /// `YYYY-MM-DD`, from 1800-01-01 to today; null or blank clears it.
+    #[schema(value_type = Option<String>, format = Date, example = "1990-05-04")]
     pub birth_date: Option<Option<String>>,
+    #[schema(required = false, value_type = crate::social::model::ProfileVisibility)]
     pub visibility: Option<String>,
+    #[schema(required = false, value_type = bool)]
     pub show_online_status: Option<bool>,
+    #[schema(required = false, value_type = crate::social::model::MessagePolicy)]
     pub allow_messages_from: Option<String>,
     /// Media id of the caller's own image, or null.
     #[serde(default, deserialize_with = "nullable")]
@@ -86,10 +97,15 @@ pub struct ProfileUpdateBody {
 /// Anything else sent (`id`, `is_staff`, `date_joined`, ...) is ignored.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct UserUpdateBody {
+    #[schema(required = false, value_type = String, min_length = 1, max_length = 150, example = "alice")]
     pub username: Option<String>,
+    #[schema(required = false, value_type = String, format = Email, max_length = 254, example = "alice@example.com")]
     pub email: Option<String>,
+    #[schema(required = false, value_type = String, max_length = 150)]
     pub first_name: Option<String>,
+    #[schema(required = false, value_type = String, max_length = 150)]
     pub last_name: Option<String>,
+    #[schema(required = false, value_type = ProfileUpdateBody)]
     pub profile: Option<ProfileUpdateBody>,
 }
 
@@ -196,7 +212,7 @@ impl UserUpdateBody {
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct DeleteAccountBody {
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = String, required = true, write_only)]
     pub password: Option<crate::secret::Secret>,
 }
 
@@ -204,6 +220,7 @@ pub struct DeleteAccountBody {
 #[into_params(parameter_in = Query)]
 pub struct UserListQuery {
     /// Matches username, first and last name, ignoring case.
+    #[param(max_length = 150)]
     pub search: Option<String>,
 }
 
