@@ -26,29 +26,29 @@ pub struct RegisterBody {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct LoginBody {
     /// The username or the email address.
-    #[schema(value_type = String, required = true, example = "alice")]
+    #[schema(value_type = String, required = true, max_length = 1024, example = "alice")]
     pub username: Option<String>,
-    #[schema(value_type = String, required = true, write_only, example = "correct-horse-battery")]
+    #[schema(value_type = String, required = true, write_only, max_length = 1024, example = "correct-horse-battery")]
     pub password: Option<Secret>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct RefreshBody {
     /// A refresh token from login, register or an earlier refresh.
-    #[schema(value_type = String, required = true)]
+    #[schema(value_type = String, required = true, max_length = 1024)]
     pub refresh: Option<Secret>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct VerifyBody {
     /// An access or refresh token.
-    #[schema(value_type = String, required = true)]
+    #[schema(value_type = String, required = true, max_length = 1024)]
     pub token: Option<Secret>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct PasswordChangeBody {
-    #[schema(value_type = String, required = true, write_only)]
+    #[schema(value_type = String, required = true, write_only, max_length = 1024)]
     pub old_password: Option<Secret>,
     /// The same rules as at registration.
     #[schema(value_type = String, required = true, write_only, min_length = 8, max_length = 1024)]

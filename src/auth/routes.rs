@@ -27,8 +27,17 @@ fn required(errors: &mut FieldErrors, field: &str, v: Option<&str>) {
     match v {
         None => errors.add(field, REQUIRED),
         Some(s) if s.trim().is_empty() => errors.add(field, fields::BLANK),
+        Some(s) if s.chars().count() > MAX_CREDENTIAL_CHARS => errors.add(field, too_long()),
         Some(_) => {}
     }
+}
+
+/// No username, email, password or token Agora accepts is longer; past it is a field error
+/// rather than a hash or a query over a megabyte of text.
+const MAX_CREDENTIAL_CHARS: usize = 1024;
+
+fn too_long() -> String {
+    format!("Ensure this field has no more than {MAX_CREDENTIAL_CHARS} characters.")
 }
 
 #[utoipa::path(post, path = "/api/auth/register/", tag = "auth", request_body = RegisterBody,
@@ -209,6 +218,9 @@ fn required_token(field: &str, v: Option<Secret>) -> Result<String, ApiError> {
     match v.as_ref().map(Secret::expose) {
         None => Err(ApiError::field(field, REQUIRED)),
         Some(s) if s.trim().is_empty() => Err(ApiError::field(field, fields::BLANK)),
+        Some(s) if s.chars().count() > MAX_CREDENTIAL_CHARS => {
+            Err(ApiError::field(field, too_long()))
+        }
         Some(s) => Ok(s.trim().to_owned()),
     }
 }
