@@ -22,7 +22,7 @@ use utoipa::OpenApi;
 
 use crate::http::ProxyConfig;
 use crate::state::AppState;
-use crate::{auth, friends, http, notifications, ops, security, users, ws};
+use crate::{auth, chat, friends, http, notifications, ops, security, users, ws};
 
 #[derive(OpenApi)]
 #[openapi(paths(ops::health, ops::metrics, ws::gateway::upgrade))]
@@ -35,6 +35,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         users::ApiDoc::openapi(),
         friends::ApiDoc::openapi(),
         notifications::ApiDoc::openapi(),
+        chat::ApiDoc::openapi(),
         OpsDoc::openapi(),
     ])
 }
@@ -48,6 +49,7 @@ pub fn router(state: AppState) -> Router {
         .merge(users::router())
         .merge(friends::router())
         .merge(notifications::router())
+        .merge(chat::router())
         .merge(ws::router())
         .merge(http::docs::router(openapi()))
         .route("/health", axum::routing::get(ops::health))

@@ -45,6 +45,10 @@ pub struct Settings {
     pub trusted_proxies: Vec<IpNet>,
     /// When set, every absolute link is built from it, whatever the request's headers say.
     pub public_url: Option<url::Url>,
+    /// Chat messages a user may send per second, after the burst; 0 turns the limit off.
+    pub chat_rate_per_second: u32,
+    /// Chat messages a user may send at once before the rate applies.
+    pub chat_burst: u32,
     /// Open WebSockets past which an upgrade is a 503.
     pub ws_max_connections: usize,
     /// How long shutdown waits for sockets and background tasks to end.
@@ -231,6 +235,13 @@ impl Settings {
                 30,
                 1,
             )?),
+            chat_rate_per_second: parse_num(
+                "AGORA_CHAT_RATE_PER_SECOND",
+                var("AGORA_CHAT_RATE_PER_SECOND"),
+                10,
+                0,
+            )?,
+            chat_burst: parse_num("AGORA_CHAT_BURST", var("AGORA_CHAT_BURST"), 50, 1)?,
             ws_max_connections: parse_num(
                 "AGORA_WS_MAX_CONNECTIONS",
                 var("AGORA_WS_MAX_CONNECTIONS"),

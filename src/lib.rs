@@ -4,7 +4,7 @@
 //!
 //! - `app`: the router with its middleware, the OpenAPI assembly, serving with graceful shutdown.
 //! - `ws`: the `/ws/` gateway; client frames call the features' functions.
-//! - `auth`, `friends`, `notifications`, `users`: one folder per feature (routes, feature
+//! - `auth`, `chat`, `friends`, `notifications`, `users`: one folder per feature (routes, feature
 //!   functions, queries, types); `ops`: health and metrics.
 //! - `social`: friendships, blocks, pending requests and every visibility rule, once.
 //! - `state`: `AppState`, and the one place a bearer token becomes a `CurrentUser`.
@@ -17,6 +17,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod chat;
 pub mod config;
 pub mod db;
 pub mod error;

@@ -20,6 +20,7 @@ use crate::http::{Authenticator, CurrentUser};
 use crate::realtime::hub::{Control, Invalidate};
 use crate::realtime::{Realtime, Tasks};
 use crate::security::LoginLimiter;
+use crate::security::limiter::SendLimiter;
 use crate::security::passwords::Passwords;
 use crate::security::tokens::{TokenService, TokenType};
 
@@ -33,6 +34,8 @@ pub struct Inner {
     pub tokens: TokenService,
     pub passwords: Passwords,
     pub login_limiter: LoginLimiter,
+    /// Chat sends per user, REST and WebSocket together.
+    pub send_limiter: SendLimiter,
     pub realtime: Realtime,
     pub users: Arc<UserCache>,
     /// Statements run on `db` since start-up.
@@ -127,6 +130,7 @@ impl AppState {
             ),
             passwords: Passwords::new(settings.argon2_memory_kib, settings.argon2_iterations)?,
             login_limiter,
+            send_limiter: SendLimiter::new(settings.chat_rate_per_second, settings.chat_burst),
             db,
             settings,
         })))

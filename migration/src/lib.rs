@@ -7,6 +7,7 @@ mod m20261125_000001_accounts;
 mod m20261125_000002_social;
 mod m20261125_000003_friend_count;
 mod m20261125_000004_one_pending_request;
+mod m20261130_000005_chat;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000002_social::Migration),
             Box::new(m20261125_000003_friend_count::Migration),
             Box::new(m20261125_000004_one_pending_request::Migration),
+            Box::new(m20261130_000005_chat::Migration),
         ]
     }
 }

@@ -168,3 +168,75 @@ pub mod notification_setting {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+pub mod chat_room {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "chat_rooms")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        /// `direct` or `group`.
+        pub kind: String,
+        pub name: String,
+        pub group_id: Option<i64>,
+        /// "smaller id:larger id" for a direct room, so there is one per pair.
+        pub direct_key: Option<String>,
+        pub last_message_id: Option<i64>,
+        pub last_activity_at: DateTimeUtc,
+        pub created_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod chat_member {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "chat_members")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub room_id: i64,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub user_id: i64,
+        /// `owner`, `admin` or `member`.
+        pub role: String,
+        pub joined_at: DateTimeUtc,
+        pub last_read_message_id: Option<i64>,
+        pub muted_until: Option<DateTimeUtc>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod chat_message {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "chat_messages")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub room_id: i64,
+        pub sender_id: i64,
+        pub body: String,
+        pub reply_to: Option<i64>,
+        pub client_id: Option<String>,
+        pub created_at: DateTimeUtc,
+        pub edited_at: Option<DateTimeUtc>,
+        pub deleted: bool,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

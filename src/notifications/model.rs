@@ -11,13 +11,14 @@ use crate::social::model::UserBrief;
 
 pub const FRIEND_REQUEST: &str = "friend_request";
 pub const FRIEND_ACCEPTED: &str = "friend_accepted";
+pub const MENTION: &str = "mention";
 pub const TYPES: &[&str] = &[
     FRIEND_REQUEST,
     FRIEND_ACCEPTED,
     "group_invite",
     "group_join_request",
     "group_join_approved",
-    "mention",
+    MENTION,
     "system",
 ];
 

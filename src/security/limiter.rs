@@ -154,6 +154,44 @@ impl LoginLimiter {
     }
 }
 
+/// Messages a user may send (REST and WebSocket together): a burst, then a steady rate.
+/// Counted per instance.
+pub struct SendLimiter {
+    limiter: Option<governor::DefaultKeyedRateLimiter<i64>>,
+    clock: governor::clock::DefaultClock,
+}
+
+impl SendLimiter {
+    /// `per_second` 0 turns the limit off.
+    pub fn new(per_second: u32, burst: u32) -> Self {
+        use std::num::NonZeroU32;
+        let limiter = NonZeroU32::new(per_second).map(|rate| {
+            let burst = NonZeroU32::new(burst).unwrap_or(rate);
+            governor::RateLimiter::keyed(governor::Quota::per_second(rate).allow_burst(burst))
+        });
+        Self {
+            limiter,
+            clock: governor::clock::DefaultClock::default(),
+        }
+    }
+
+    /// One send by `user_id`; a 429 with `Retry-After` past the limit.
+    pub fn check(&self, user_id: i64) -> Result<(), ApiError> {
+        use governor::clock::Clock;
+        let Some(limiter) = &self.limiter else {
+            return Ok(());
+        };
+        if limiter.len() > 100_000 {
+            limiter.retain_recent();
+        }
+        limiter.check_key(&user_id).map_err(|not_until| {
+            let wait = not_until.wait_time_from(self.clock.now());
+            let secs = u64::try_from(wait.as_millis().div_ceil(1000)).unwrap_or(1);
+            ApiError::Throttled(secs.max(1))
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,7 +14,10 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
+use crate::chat;
 use crate::error::ApiError;
+use crate::error::REQUIRED;
+use crate::http::parse_value;
 use crate::http::{Authenticator, CurrentUser};
 use crate::realtime::event::{self, Frame};
 use crate::state::AppState;
@@ -123,6 +126,7 @@ async fn run(app: AppState, mut socket: WebSocket, me: CurrentUser) {
     let mut alive = true;
     let mut expires = deadline(me.token_expires_at);
     let mut shutdown = app.shutdown_signal();
+    let mut limits = FrameLimits::new();
     loop {
         tokio::select! {
             incoming = socket.recv() => {
@@ -143,7 +147,7 @@ async fn run(app: AppState, mut socket: WebSocket, me: CurrentUser) {
                             close(&mut socket, CLOSE_TOO_BIG, "Frame too large").await;
                             break;
                         }
-                        handle(&app, &me, &mut expires, text.as_str()).await
+                        handle(&app, &me, &mut expires, &mut limits, text.as_str()).await
                     }
                     Message::Binary(bytes) => {
                         if bytes.len() > MAX_FRAME {
@@ -278,7 +282,12 @@ impl ClientFrame {
 }
 
 fn error_frame(e: &ApiError, client_id: Option<&Value>) -> Frame {
-    event::error(e.code(), &e.to_string(), client_id)
+    // Field errors say which field, as the REST body would.
+    let detail = match e {
+        ApiError::Fields(f) => f.to_value().to_string(),
+        other => other.to_string(),
+    };
+    event::error(e.code(), &detail, client_id)
 }
 
 /// One client frame; the answer to send back, if any. Errors never close the connection.
@@ -286,6 +295,7 @@ async fn handle(
     app: &AppState,
     me: &CurrentUser,
     expires: &mut Instant,
+    limits: &mut FrameLimits,
     text: &str,
 ) -> Option<Frame> {
     let frame = match ClientFrame::parse(text) {
@@ -313,13 +323,99 @@ async fn handle(
                 Err(e) => Some(error_frame(&e, None)),
             }
         }
-        ClientFrame::ChatMessage(data) | ClientFrame::Typing(data) | ClientFrame::Read(data) => {
-            Some(error_frame(
-                &ApiError::rejected("Chat is not available yet."),
-                data.get("client_id").filter(|v| !v.is_null()),
-            ))
+        ClientFrame::ChatMessage(data) => {
+            let client_id = data.get("client_id").filter(|v| !v.is_null()).cloned();
+            match chat_send(app, me, &data).await {
+                Ok(message) => Some(event::encode(
+                    "ack",
+                    &json!({"client_id": client_id, "message": message}),
+                )),
+                Err(e) => Some(error_frame(&e, client_id.as_ref())),
+            }
+        }
+        ClientFrame::Typing(data) => {
+            // Typing is ephemeral: frames faster than the limit are dropped, not refused.
+            if limits.typing.elapsed() < TYPING_INTERVAL {
+                return None;
+            }
+            limits.typing = Instant::now();
+            let result = async {
+                let t: TypingData = parse_value(&data)?;
+                let room = t.room.ok_or_else(|| ApiError::field("room", REQUIRED))?;
+                chat::actions::typing(app, me, room, t.is_typing.unwrap_or(true)).await
+            }
+            .await;
+            result.err().map(|e| error_frame(&e, None))
+        }
+        ClientFrame::Read(data) => {
+            let result = async {
+                let r: ReadData = parse_value(&data)?;
+                let room = r.room.ok_or_else(|| ApiError::field("room", REQUIRED))?;
+                let message_id = r
+                    .message_id
+                    .ok_or_else(|| ApiError::field("message_id", REQUIRED))?;
+                chat::actions::mark_read(app, me, room, message_id).await
+            }
+            .await;
+            result.err().map(|e| error_frame(&e, None))
         }
     }
+}
+
+/// The least time between two `typing` frames of one connection that are passed on.
+const TYPING_INTERVAL: Duration = Duration::from_millis(500);
+
+/// Per-connection limits of the frames that are not stored.
+pub struct FrameLimits {
+    typing: Instant,
+}
+
+impl FrameLimits {
+    fn new() -> Self {
+        Self {
+            typing: Instant::now()
+                .checked_sub(TYPING_INTERVAL)
+                .unwrap_or_else(Instant::now),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct WsSend {
+    room: Option<i64>,
+    #[serde(flatten)]
+    message: chat::model::SendBody,
+}
+
+#[derive(Deserialize)]
+struct TypingData {
+    room: Option<i64>,
+    is_typing: Option<bool>,
+}
+
+#[derive(Deserialize)]
+struct ReadData {
+    room: Option<i64>,
+    message_id: Option<i64>,
+}
+
+/// A `chat_message` frame: the same validation and feature function as the REST route.
+async fn chat_send(
+    app: &AppState,
+    me: &CurrentUser,
+    data: &Value,
+) -> Result<chat::model::Message, ApiError> {
+    let frame: WsSend = parse_value(data)?;
+    let room = frame
+        .room
+        .ok_or_else(|| ApiError::field("room", REQUIRED))?;
+    chat::actions::member_room(app, me, room).await?;
+    let new = frame.message.validate()?;
+    let (message, _) = chat::actions::send(app, me, room, new).await?;
+    chat::messages_view(app, me, std::slice::from_ref(&message))
+        .await?
+        .pop()
+        .ok_or(ApiError::NotFound)
 }
 
 #[cfg(test)]

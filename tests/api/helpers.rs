@@ -91,6 +91,8 @@ impl TestApp {
             login_failures_per_username: 1000,
             trusted_proxies: Vec::new(),
             public_url: None,
+            chat_rate_per_second: 0,
+            chat_burst: 50,
             ws_max_connections: 1000,
             shutdown_timeout: Duration::from_secs(5),
             header_read_timeout: Duration::from_secs(10),

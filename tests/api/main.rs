@@ -4,6 +4,7 @@
 mod helpers;
 
 mod auth;
+mod chat;
 mod cli;
 mod cluster;
 mod conventions;

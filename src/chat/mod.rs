@@ -1,0 +1,202 @@
+//! Chat: direct and group rooms, messages with history, edits and tombstones, read markers,
+//! mutes, typing and `@mentions`. The use cases live in `actions` and are shared by the
+//! /api/chat/ routes and the `/ws/` gateway; who may message whom is asked of `social`.
+
+pub mod actions;
+pub mod model;
+mod routes;
+pub mod store;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::{delete, get, patch, post, put};
+
+use crate::db::entities::{chat_member, chat_message, chat_room, user};
+use crate::error::ApiError;
+use crate::http::CurrentUser;
+use crate::social::model::UserBrief;
+use crate::social::{Relations, brief_of};
+use crate::state::AppState;
+use model::{Member, Message, Role, Room, RoomKind};
+
+pub use routes::ApiDoc;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/api/chat/rooms",
+            get(routes::list_rooms).post(routes::create_room),
+        )
+        .route("/api/chat/direct", post(routes::open_direct))
+        .route(
+            "/api/chat/rooms/{id}",
+            get(routes::get_room).patch(routes::rename_room),
+        )
+        .route("/api/chat/rooms/{id}/members", post(routes::add_members))
+        .route(
+            "/api/chat/rooms/{id}/members/{user_id}",
+            delete(routes::remove_member),
+        )
+        .route(
+            "/api/chat/rooms/{id}/messages",
+            get(routes::history).post(routes::send_message),
+        )
+        .route(
+            "/api/chat/messages/{id}",
+            patch(routes::edit_message).delete(routes::delete_message),
+        )
+        .route("/api/chat/rooms/{id}/read", post(routes::read_room))
+        .route("/api/chat/rooms/{id}/mute", put(routes::mute))
+}
+
+/// The rows of `ids`, by id (the caller's cache first, one query for the rest).
+async fn users_by_id(
+    app: &AppState,
+    ids: impl IntoIterator<Item = i64>,
+) -> Result<HashMap<i64, Arc<user::Model>>, ApiError> {
+    let mut ids: Vec<i64> = ids.into_iter().collect();
+    ids.sort_unstable();
+    ids.dedup();
+    Ok(app
+        .users_by_id(&ids)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u))
+        .collect())
+}
+
+/// A sender's brief where no single viewer applies (an event for a whole room): presence
+/// depends on the viewer, so it is left out (`is_online: null`).
+fn neutral_brief(users: &HashMap<i64, Arc<user::Model>>, id: i64) -> UserBrief {
+    match users.get(&id) {
+        Some(u) => brief_of(u, None),
+        None => UserBrief {
+            id,
+            username: String::new(),
+            first_name: String::new(),
+            last_name: String::new(),
+            avatar: None,
+            is_online: None,
+        },
+    }
+}
+
+fn message_of(m: &chat_message::Model, sender: UserBrief) -> Message {
+    Message {
+        id: m.id,
+        room: m.room_id,
+        sender,
+        body: m.body.clone(),
+        attachments: Vec::new(),
+        reply_to: m.reply_to,
+        client_id: m.client_id.clone(),
+        created_at: m.created_at,
+        edited_at: m.edited_at,
+        deleted: m.deleted,
+    }
+}
+
+/// Messages as `me` sees them: a fixed number of queries for any page.
+pub async fn messages_view(
+    app: &AppState,
+    me: &CurrentUser,
+    messages: &[chat_message::Model],
+) -> Result<Vec<Message>, ApiError> {
+    let users = users_by_id(app, messages.iter().map(|m| m.sender_id)).await?;
+    let refs: Vec<&user::Model> = users.values().map(|u| &**u).collect();
+    let rel = Relations::load(app, me.into(), &refs).await?;
+    Ok(messages
+        .iter()
+        .map(|m| {
+            let sender = users
+                .get(&m.sender_id)
+                .map_or_else(|| neutral_brief(&users, m.sender_id), |u| rel.brief(u));
+            message_of(m, sender)
+        })
+        .collect())
+}
+
+/// A message as every member may see it, for events.
+pub async fn message_event(app: &AppState, m: &chat_message::Model) -> Result<Message, ApiError> {
+    let users = users_by_id(app, [m.sender_id]).await?;
+    Ok(message_of(m, neutral_brief(&users, m.sender_id)))
+}
+
+/// Rooms as `me` sees them: members, last message and unread count in a fixed number of
+/// queries however many rooms a page holds.
+pub async fn rooms_view(
+    app: &AppState,
+    me: &CurrentUser,
+    rooms: &[chat_room::Model],
+) -> Result<Vec<Room>, ApiError> {
+    let ids: Vec<i64> = rooms.iter().map(|r| r.id).collect();
+    let members = store::members_of(&app.db, &ids).await?;
+    let last_ids: Vec<i64> = rooms.iter().filter_map(|r| r.last_message_id).collect();
+    let last = store::messages_by_id(&app.db, &last_ids).await?;
+    let unread = store::unread_counts(&app.db, me.id, &ids).await?;
+    let users = users_by_id(
+        app,
+        members
+            .iter()
+            .map(|m| m.user_id)
+            .chain(last.iter().map(|m| m.sender_id)),
+    )
+    .await?;
+    let refs: Vec<&user::Model> = users.values().map(|u| &**u).collect();
+    let rel = Relations::load(app, me.into(), &refs).await?;
+    let brief = |id: i64| {
+        users
+            .get(&id)
+            .map_or_else(|| neutral_brief(&users, id), |u| rel.brief(u))
+    };
+    let mut by_room: HashMap<i64, Vec<&chat_member::Model>> = HashMap::new();
+    for m in &members {
+        by_room.entry(m.room_id).or_default().push(m);
+    }
+    let last: HashMap<i64, &chat_message::Model> = last.iter().map(|m| (m.id, m)).collect();
+    Ok(rooms
+        .iter()
+        .map(|r| {
+            let room_members = by_room.remove(&r.id).unwrap_or_default();
+            let muted_until = room_members
+                .iter()
+                .find(|m| m.user_id == me.id)
+                .and_then(|m| m.muted_until);
+            Room {
+                id: r.id,
+                kind: RoomKind::of(&r.kind),
+                name: r.name.clone(),
+                group: r.group_id,
+                members: room_members
+                    .iter()
+                    .map(|m| Member {
+                        user: brief(m.user_id),
+                        role: Role::of(&m.role),
+                        joined_at: m.joined_at,
+                        last_read_message_id: m.last_read_message_id,
+                    })
+                    .collect(),
+                created_at: r.created_at,
+                last_message: r
+                    .last_message_id
+                    .and_then(|id| last.get(&id))
+                    .map(|m| message_of(m, brief(m.sender_id))),
+                unread_count: unread.get(&r.id).copied().unwrap_or(0),
+                muted_until,
+            }
+        })
+        .collect())
+}
+
+pub async fn room_view(
+    app: &AppState,
+    me: &CurrentUser,
+    room: &chat_room::Model,
+) -> Result<Room, ApiError> {
+    rooms_view(app, me, std::slice::from_ref(room))
+        .await?
+        .pop()
+        .ok_or(ApiError::NotFound)
+}

@@ -1,0 +1,288 @@
+//! Handlers of /api/chat/: parse, call the feature function, shape the response.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use utoipa::OpenApi;
+
+use super::actions;
+use super::model::{
+    AddMembersBody, CreateRoomBody, DirectBody, EditBody, HistoryQuery, Message, MessagePage,
+    MuteBody, ReadBody, ReadMarker, RenameBody, Room, SendBody, message_body, room_name,
+};
+use super::store::{self, Window};
+use super::{messages_view, room_view, rooms_view};
+use crate::db::paginate;
+use crate::error::{ApiError, REQUIRED};
+use crate::http::{CurrentUser, Json, Origin, Page, PageParams, Paginated, Path, Query};
+use crate::state::AppState;
+
+#[derive(OpenApi)]
+#[openapi(paths(
+    list_rooms,
+    create_room,
+    open_direct,
+    get_room,
+    rename_room,
+    add_members,
+    remove_member,
+    history,
+    send_message,
+    edit_message,
+    delete_message,
+    read_room,
+    mute
+))]
+pub struct ApiDoc;
+
+#[utoipa::path(get, path = "/api/chat/rooms/", tag = "chat", params(PageParams),
+    responses((status = 200, body = Paginated<Room>), (status = 404, description = "Invalid page.")),
+    security(("bearer" = [])))]
+pub async fn list_rooms(
+    State(app): State<AppState>,
+    me: CurrentUser,
+    mut page: Page,
+) -> Result<Json<Paginated<Room>>, ApiError> {
+    let (count, rooms) = paginate(&app.db, store::rooms_of(me.id), &mut page).await?;
+    Ok(Json(page.wrap(count, rooms_view(&app, &me, &rooms).await?)))
+}
+
+#[utoipa::path(post, path = "/api/chat/rooms/", tag = "chat", request_body = CreateRoomBody,
+    responses((status = 201, body = Room), (status = 400, description = "A field error: the name, or members who are not your friends")),
+    security(("bearer" = [])))]
+pub async fn create_room(
+    State(app): State<AppState>,
+    me: CurrentUser,
+    Json(body): Json<CreateRoomBody>,
+) -> Result<(StatusCode, Json<Room>), ApiError> {
+    let name = room_name(body.name.as_deref()).map_err(|e| ApiError::field("name", e))?;
+    let room = actions::create_group(&app, &me, name, body.member_ids.unwrap_or_default()).await?;
+    Ok((StatusCode::CREATED, Json(room)))
+}
+
+#[utoipa::path(post, path = "/api/chat/direct/", tag = "chat", request_body = DirectBody,
+    responses((status = 201, body = Room, description = "Created"), (status = 200, body = Room, description = "The existing room of the pair"),
+        (status = 400), (status = 403, description = "The user does not take messages from you, or blocked you")),
+    security(("bearer" = [])))]
+pub async fn open_direct(
+    State(app): State<AppState>,
+    me: CurrentUser,
+    Json(body): Json<DirectBody>,
+) -> Result<(StatusCode, Json<Room>), ApiError> {
+    let user_id = body
+        .user_id
+        .ok_or_else(|| ApiError::field("user_id", REQUIRED))?;
+    let (room, created) = actions::open_direct(&app, &me, user_id).await?;
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(room)))
+}
+
+#[utoipa::path(get, path = "/api/chat/rooms/{id}/", tag = "chat", params(("id" = i64, Path)),
+    responses((status = 200, body = Room), (status = 404)), security(("bearer" = [])))]
+pub async fn get_room(
+    State(app): State<AppState>,
+    me: CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<Json<Room>, ApiError> {
+    let (room, _) = actions::member_room(&app, &me, id).await?;
+    Ok(Json(room_view(&app, &me, &room).await?))
+}
+
+#[utoipa::path(patch, path = "/api/chat/rooms/{id}/", tag = "chat", params(("id" = i64, Path)), request_body = RenameBody,
+    responses((status = 200, body = Room), (status = 400), (status = 403, description = "Not an owner or admin, or a direct room"), (status = 404)),
+    security(("bearer" = [])))]
+pub async fn rename_room(
+    State(app): State<AppState>,
+    me: CurrentUser,
+    Path(id): Path<i64>,
+    Json(body): Json<RenameBody>,
+) -> Result<Json<Room>, ApiError> {
+    // A room the caller is not in is a 404 before any field error, as in DRF.
+    actions::member_room(&app, &me, id).await?;
+    let name = room_name(body.name.as_deref()).map_err(|e| ApiError::field("name", e))?;
+    Ok(Json(actions::rename(&app, &me, id, name).await?))
+}
+
+#[utoipa::path(post, path = "/api/chat/rooms/{id}/members/", tag = "chat", params(("id" = i64, Path)), request_body = AddMembersBody,
+    responses((status = 200, body = Room), (status = 400, description = "Users who are not your friends"),
+        (status = 403, description = "Not an owner or admin, or a direct room"), (status = 404)),
+    security(("bearer" = [])))]
+pub async fn add_members(
+    State(app): State<AppState>,
+    me: CurrentUser,
+    Path(id): Path<i64>,
+    Json(body): Json<AddMembersBody>,
+) -> Result<Json<Room>, ApiError> {
+    actions::member_room(&app, &me, id).await?;
+    let ids = body
+        .user_ids
+        .ok_or_else(|| ApiError::field("user_ids", REQUIRED))?;
+    Ok(Json(actions::add_members(&app, &me, id, ids).await?))
+}
+
+#[utoipa::path(delete, path = "/api/chat/rooms/{id}/members/{user_id}/", tag = "chat",
+    params(("id" = i64, Path), ("user_id" = i64, Path)),
+    responses((status = 204), (status = 400, description = "A direct room cannot be left"),
+        (status = 403, description = "Not allowed to remove this member"), (status = 404)),
+    security(("bearer" = [])))]
+pub async fn remove_member(
+    State(app): State<AppState>,
+    me: CurrentUser,
+    Path((id, user_id)): Path<(i64, i64)>,
+) -> Result<StatusCode, ApiError> {
+    actions::remove_member(&app, &me, id, user_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// An id parameter of the history: digits, else a field error.
+fn id_param(name: &str, raw: Option<&str>) -> Result<Option<i64>, ApiError> {
+    match raw.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(s) if s.bytes().all(|b| b.is_ascii_digit()) => s
+            .parse()
+            .map(Some)
+            .map_err(|_| ApiError::field(name, "A valid integer is required.")),
+        Some(_) => Err(ApiError::field(name, "A valid integer is required.")),
+    }
+}
+
+const DEFAULT_LIMIT: u64 = 50;
+const MAX_LIMIT: u64 = 100;
+
+#[utoipa::path(get, path = "/api/chat/rooms/{id}/messages/", tag = "chat", params(("id" = i64, Path), HistoryQuery),
+    responses((status = 200, body = MessagePage), (status = 400), (status = 404)), security(("bearer" = [])))]
+pub async fn history(
+    State(app): State<AppState>,
+    me: CurrentUser,
+    origin: Origin,
+    Path(id): Path<i64>,
+    Query(q): Query<HistoryQuery>,
+) -> Result<Json<MessagePage>, ApiError> {
+    let (room, _) = actions::member_room(&app, &me, id).await?;
+    let before = id_param("before", q.before.as_deref())?;
+    let after = id_param("after", q.after.as_deref())?;
+    let limit = match id_param("limit", q.limit.as_deref())? {
+        None => DEFAULT_LIMIT,
+        Some(n) => u64::try_from(n)
+            .unwrap_or(DEFAULT_LIMIT)
+            .clamp(1, MAX_LIMIT),
+    };
+    let window = match (before, after) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::rejected("Give before or after, not both."));
+        }
+        (Some(b), None) => Window::Before(b),
+        (None, Some(a)) => Window::After(a),
+        (None, None) => Window::Latest,
+    };
+    let rows = store::history(&app.db, room.id, window, limit).await?;
+    let base = format!("{}/api/chat/rooms/{}/messages/", origin.base, room.id);
+    let link = |key: &str, id: i64| {
+        if limit == DEFAULT_LIMIT {
+            format!("{base}?{key}={id}")
+        } else {
+            format!("{base}?{key}={id}&limit={limit}")
+        }
+    };
+    let (previous, next) = match (rows.first(), rows.last()) {
+        (Some(first), Some(last)) => (
+            store::has_beyond(&app.db, room.id, first.id, false)
+                .await?
+                .then(|| link("before", first.id)),
+            store::has_beyond(&app.db, room.id, last.id, true)
+                .await?
+                .then(|| link("after", last.id)),
+        ),
+        // Nothing here: newer messages may still come after the cursor a client holds.
+        _ => (None, None),
+    };
+    Ok(Json(MessagePage {
+        results: messages_view(&app, &me, &rows).await?,
+        previous,
+        next,
+    }))
+}
+
+#[utoipa::path(post, path = "/api/chat/rooms/{id}/messages/", tag = "chat", params(("id" = i64, Path)), request_body = SendBody,
+    responses((status = 201, body = Message), (status = 200, body = Message, description = "The message stored earlier with this client_id"),
+        (status = 400), (status = 404), (status = 429, description = "Sending too fast; see Retry-After")),
+    security(("bearer" = [])))]
+pub async fn send_message(
+    State(app): State<AppState>,
+    me: CurrentUser,
+    Path(id): Path<i64>,
+    Json(body): Json<SendBody>,
+) -> Result<(StatusCode, Json<Message>), ApiError> {
+    actions::member_room(&app, &me, id).await?;
+    let new = body.validate()?;
+    let (message, created) = actions::send(&app, &me, id, new).await?;
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    let view = messages_view(&app, &me, std::slice::from_ref(&message))
+        .await?
+        .pop()
+        .ok_or(ApiError::NotFound)?;
+    Ok((status, Json(view)))
+}
+
+#[utoipa::path(patch, path = "/api/chat/messages/{id}/", tag = "chat", params(("id" = i64, Path)), request_body = EditBody,
+    responses((status = 200, body = Message), (status = 400), (status = 403, description = "Not the sender"), (status = 404)),
+    security(("bearer" = [])))]
+pub async fn edit_message(
+    State(app): State<AppState>,
+    me: CurrentUser,
+    Path(id): Path<i64>,
+    Json(body): Json<EditBody>,
+) -> Result<Json<Message>, ApiError> {
+    let text = message_body(body.body.as_deref()).map_err(|e| ApiError::field("body", e))?;
+    let message = actions::edit(&app, &me, id, text).await?;
+    let view = messages_view(&app, &me, std::slice::from_ref(&message))
+        .await?
+        .pop()
+        .ok_or(ApiError::NotFound)?;
+    Ok(Json(view))
+}
+
+#[utoipa::path(delete, path = "/api/chat/messages/{id}/", tag = "chat", params(("id" = i64, Path)),
+    responses((status = 204), (status = 403, description = "Neither the sender nor a room owner or admin"), (status = 404)),
+    security(("bearer" = [])))]
+pub async fn delete_message(
+    State(app): State<AppState>,
+    me: CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, ApiError> {
+    actions::delete(&app, &me, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(post, path = "/api/chat/rooms/{id}/read/", tag = "chat", params(("id" = i64, Path)), request_body = ReadBody,
+    responses((status = 200, body = ReadMarker), (status = 400), (status = 404)), security(("bearer" = [])))]
+pub async fn read_room(
+    State(app): State<AppState>,
+    me: CurrentUser,
+    Path(id): Path<i64>,
+    Json(body): Json<ReadBody>,
+) -> Result<Json<ReadMarker>, ApiError> {
+    actions::member_room(&app, &me, id).await?;
+    let message_id = body
+        .message_id
+        .ok_or_else(|| ApiError::field("message_id", REQUIRED))?;
+    Ok(Json(actions::mark_read(&app, &me, id, message_id).await?))
+}
+
+#[utoipa::path(put, path = "/api/chat/rooms/{id}/mute/", tag = "chat", params(("id" = i64, Path)), request_body = MuteBody,
+    responses((status = 200, body = Room), (status = 400), (status = 404)), security(("bearer" = [])))]
+pub async fn mute(
+    State(app): State<AppState>,
+    me: CurrentUser,
+    Path(id): Path<i64>,
+    Json(body): Json<MuteBody>,
+) -> Result<Json<Room>, ApiError> {
+    Ok(Json(actions::mute(&app, &me, id, body.until).await?))
+}

@@ -1,0 +1,424 @@
+//! Chat queries: rooms, members, messages. Every function takes a connection or a
+//! transaction and knows nothing of HTTP.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, Query};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, DbErr,
+    EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect, Select, Statement, Value,
+};
+
+use super::model::{Role, RoomKind};
+use crate::db::entities::{chat_member, chat_message, chat_room};
+
+/// "smaller id:larger id": one direct room per pair.
+pub fn direct_key(a: i64, b: i64) -> String {
+    format!("{}:{}", a.min(b), a.max(b))
+}
+
+pub async fn find_room(
+    db: &impl ConnectionTrait,
+    id: i64,
+) -> Result<Option<chat_room::Model>, DbErr> {
+    chat_room::Entity::find_by_id(id).one(db).await
+}
+
+pub async fn direct_room(
+    db: &impl ConnectionTrait,
+    key: &str,
+) -> Result<Option<chat_room::Model>, DbErr> {
+    chat_room::Entity::find()
+        .filter(chat_room::Column::DirectKey.eq(key))
+        .one(db)
+        .await
+}
+
+pub async fn membership(
+    db: &impl ConnectionTrait,
+    room_id: i64,
+    user_id: i64,
+) -> Result<Option<chat_member::Model>, DbErr> {
+    chat_member::Entity::find_by_id((room_id, user_id))
+        .one(db)
+        .await
+}
+
+/// The members of `room_ids`, oldest first within each room.
+pub async fn members_of(
+    db: &impl ConnectionTrait,
+    room_ids: &[i64],
+) -> Result<Vec<chat_member::Model>, DbErr> {
+    if room_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    chat_member::Entity::find()
+        .filter(chat_member::Column::RoomId.is_in(room_ids.to_vec()))
+        .order_by_asc(chat_member::Column::JoinedAt)
+        .order_by_asc(chat_member::Column::UserId)
+        .all(db)
+        .await
+}
+
+pub async fn member_ids(db: &impl ConnectionTrait, room_id: i64) -> Result<Vec<i64>, DbErr> {
+    chat_member::Entity::find()
+        .select_only()
+        .column(chat_member::Column::UserId)
+        .filter(chat_member::Column::RoomId.eq(room_id))
+        .into_tuple()
+        .all(db)
+        .await
+}
+
+/// The rooms `user_id` belongs to, most recent activity first.
+pub fn rooms_of(user_id: i64) -> Select<chat_room::Entity> {
+    let mine = Query::select()
+        .column(chat_member::Column::RoomId)
+        .from(chat_member::Entity)
+        .and_where(chat_member::Column::UserId.eq(user_id))
+        .to_owned();
+    chat_room::Entity::find()
+        .filter(chat_room::Column::Id.in_subquery(mine))
+        .order_by_desc(chat_room::Column::LastActivityAt)
+        .order_by_desc(chat_room::Column::Id)
+}
+
+pub async fn create_room(
+    db: &impl ConnectionTrait,
+    kind: RoomKind,
+    name: &str,
+    direct_key: Option<String>,
+    now: DateTime<Utc>,
+) -> Result<chat_room::Model, DbErr> {
+    chat_room::ActiveModel {
+        kind: Set(kind.as_str().to_owned()),
+        name: Set(name.to_owned()),
+        group_id: Set(None),
+        direct_key: Set(direct_key),
+        last_message_id: Set(None),
+        last_activity_at: Set(now),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+}
+
+pub async fn add_members(
+    db: &impl ConnectionTrait,
+    room_id: i64,
+    members: &[(i64, Role)],
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    if members.is_empty() {
+        return Ok(());
+    }
+    chat_member::Entity::insert_many(members.iter().map(|(user_id, role)| {
+        chat_member::ActiveModel {
+            room_id: Set(room_id),
+            user_id: Set(*user_id),
+            role: Set(role.as_str().to_owned()),
+            joined_at: Set(now),
+            last_read_message_id: Set(None),
+            muted_until: Set(None),
+        }
+    }))
+    .exec(db)
+    .await?;
+    Ok(())
+}
+
+pub async fn remove_member(
+    db: &impl ConnectionTrait,
+    room_id: i64,
+    user_id: i64,
+) -> Result<bool, DbErr> {
+    let res = chat_member::Entity::delete_by_id((room_id, user_id))
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected > 0)
+}
+
+pub async fn set_role(
+    db: &impl ConnectionTrait,
+    room_id: i64,
+    user_id: i64,
+    role: Role,
+) -> Result<(), DbErr> {
+    chat_member::Entity::update_many()
+        .col_expr(chat_member::Column::Role, Expr::value(role.as_str()))
+        .filter(chat_member::Column::RoomId.eq(room_id))
+        .filter(chat_member::Column::UserId.eq(user_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+pub async fn rename(db: &impl ConnectionTrait, room_id: i64, name: &str) -> Result<(), DbErr> {
+    chat_room::Entity::update_many()
+        .col_expr(chat_room::Column::Name, Expr::value(name))
+        .filter(chat_room::Column::Id.eq(room_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Takes the room's row lock (PostgreSQL; SQLite has one writer) for the rest of the
+/// transaction, so messages of one room get their ids in commit order: a later sender waits
+/// here until the earlier one has committed, then draws a larger id.
+pub async fn lock_room(
+    db: &impl ConnectionTrait,
+    room_id: i64,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    chat_room::Entity::update_many()
+        .col_expr(chat_room::Column::LastActivityAt, Expr::value(now))
+        .filter(chat_room::Column::Id.eq(room_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+pub async fn insert_message(
+    db: &impl ConnectionTrait,
+    room_id: i64,
+    sender_id: i64,
+    body: &str,
+    reply_to: Option<i64>,
+    client_id: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<chat_message::Model, DbErr> {
+    let message = chat_message::ActiveModel {
+        room_id: Set(room_id),
+        sender_id: Set(sender_id),
+        body: Set(body.to_owned()),
+        reply_to: Set(reply_to),
+        client_id: Set(client_id.map(str::to_owned)),
+        created_at: Set(now),
+        edited_at: Set(None),
+        deleted: Set(false),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    chat_room::Entity::update_many()
+        .col_expr(chat_room::Column::LastMessageId, Expr::value(message.id))
+        .filter(chat_room::Column::Id.eq(room_id))
+        .exec(db)
+        .await?;
+    Ok(message)
+}
+
+pub async fn find_by_client_id(
+    db: &impl ConnectionTrait,
+    sender_id: i64,
+    client_id: &str,
+) -> Result<Option<chat_message::Model>, DbErr> {
+    chat_message::Entity::find()
+        .filter(chat_message::Column::SenderId.eq(sender_id))
+        .filter(chat_message::Column::ClientId.eq(client_id))
+        .one(db)
+        .await
+}
+
+pub async fn find_message(
+    db: &impl ConnectionTrait,
+    id: i64,
+) -> Result<Option<chat_message::Model>, DbErr> {
+    chat_message::Entity::find_by_id(id).one(db).await
+}
+
+pub async fn messages_by_id(
+    db: &impl ConnectionTrait,
+    ids: &[i64],
+) -> Result<Vec<chat_message::Model>, DbErr> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    chat_message::Entity::find()
+        .filter(chat_message::Column::Id.is_in(ids.to_vec()))
+        .all(db)
+        .await
+}
+
+/// Which messages a history page holds.
+#[derive(Clone, Copy, Debug)]
+pub enum Window {
+    Latest,
+    Before(i64),
+    After(i64),
+}
+
+/// Up to `limit` messages of the window, ascending by id.
+pub async fn history(
+    db: &impl ConnectionTrait,
+    room_id: i64,
+    window: Window,
+    limit: u64,
+) -> Result<Vec<chat_message::Model>, DbErr> {
+    let q = chat_message::Entity::find().filter(chat_message::Column::RoomId.eq(room_id));
+    let mut rows = match window {
+        Window::After(id) => {
+            q.filter(chat_message::Column::Id.gt(id))
+                .order_by_asc(chat_message::Column::Id)
+                .limit(limit)
+                .all(db)
+                .await?
+        }
+        Window::Before(id) => {
+            q.filter(chat_message::Column::Id.lt(id))
+                .order_by_desc(chat_message::Column::Id)
+                .limit(limit)
+                .all(db)
+                .await?
+        }
+        Window::Latest => {
+            q.order_by_desc(chat_message::Column::Id)
+                .limit(limit)
+                .all(db)
+                .await?
+        }
+    };
+    rows.sort_by_key(|m| m.id);
+    Ok(rows)
+}
+
+/// Whether the room has a message older (`newer` false) or newer than `id`.
+pub async fn has_beyond(
+    db: &impl ConnectionTrait,
+    room_id: i64,
+    id: i64,
+    newer: bool,
+) -> Result<bool, DbErr> {
+    let q = chat_message::Entity::find().filter(chat_message::Column::RoomId.eq(room_id));
+    let q = if newer {
+        q.filter(chat_message::Column::Id.gt(id))
+    } else {
+        q.filter(chat_message::Column::Id.lt(id))
+    };
+    Ok(q.select_only()
+        .column(chat_message::Column::Id)
+        .limit(1)
+        .into_tuple::<i64>()
+        .one(db)
+        .await?
+        .is_some())
+}
+
+pub async fn edit_message(
+    db: &impl ConnectionTrait,
+    id: i64,
+    body: &str,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    chat_message::Entity::update_many()
+        .col_expr(chat_message::Column::Body, Expr::value(body))
+        .col_expr(chat_message::Column::EditedAt, Expr::value(now))
+        .filter(chat_message::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// A tombstone: the message keeps its id and place, without its body.
+pub async fn delete_message(db: &impl ConnectionTrait, id: i64) -> Result<(), DbErr> {
+    chat_message::Entity::update_many()
+        .col_expr(chat_message::Column::Body, Expr::value(""))
+        .col_expr(chat_message::Column::Deleted, Expr::value(true))
+        .filter(chat_message::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Moves the read marker forward to `message_id`; a marker already there or past it stays.
+/// True when it moved.
+pub async fn mark_read(
+    db: &impl ConnectionTrait,
+    room_id: i64,
+    user_id: i64,
+    message_id: i64,
+) -> Result<bool, DbErr> {
+    let res = chat_member::Entity::update_many()
+        .col_expr(
+            chat_member::Column::LastReadMessageId,
+            Expr::value(message_id),
+        )
+        .filter(chat_member::Column::RoomId.eq(room_id))
+        .filter(chat_member::Column::UserId.eq(user_id))
+        .filter(
+            sea_orm::Condition::any()
+                .add(chat_member::Column::LastReadMessageId.is_null())
+                .add(chat_member::Column::LastReadMessageId.lt(message_id)),
+        )
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected > 0)
+}
+
+pub async fn set_mute(
+    db: &impl ConnectionTrait,
+    room_id: i64,
+    user_id: i64,
+    until: Option<DateTime<Utc>>,
+) -> Result<(), DbErr> {
+    chat_member::Entity::update_many()
+        .col_expr(chat_member::Column::MutedUntil, Expr::value(until))
+        .filter(chat_member::Column::RoomId.eq(room_id))
+        .filter(chat_member::Column::UserId.eq(user_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+#[derive(FromQueryResult)]
+struct UnreadRow {
+    room_id: i64,
+    unread: i64,
+}
+
+/// For each of `room_ids`, the messages of others after `user_id`'s read marker that are not
+/// deleted: one query however many rooms.
+pub async fn unread_counts(
+    db: &impl ConnectionTrait,
+    user_id: i64,
+    room_ids: &[i64],
+) -> Result<HashMap<i64, u64>, DbErr> {
+    if room_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let backend = db.get_database_backend();
+    let mut values: Vec<Value> = vec![user_id.into(), user_id.into()];
+    values.extend(room_ids.iter().map(|id| Value::from(*id)));
+    let mut n = 0;
+    let mut param = || {
+        n += 1;
+        match backend {
+            DbBackend::Postgres => format!("${n}"),
+            _ => "?".to_owned(),
+        }
+    };
+    let (me, sender) = (param(), param());
+    let rooms: Vec<String> = room_ids.iter().map(|_| param()).collect();
+    let sql = format!(
+        "SELECT m.room_id AS room_id, COUNT(*) AS unread FROM chat_messages m \
+         JOIN chat_members cm ON cm.room_id = m.room_id AND cm.user_id = {me} \
+         WHERE m.sender_id <> {sender} AND m.deleted = {false_} \
+         AND m.id > COALESCE(cm.last_read_message_id, 0) AND m.room_id IN ({rooms}) \
+         GROUP BY m.room_id",
+        false_ = if backend == DbBackend::Postgres {
+            "FALSE"
+        } else {
+            "0"
+        },
+        rooms = rooms.join(", "),
+    );
+    let rows = UnreadRow::find_by_statement(Statement::from_sql_and_values(backend, sql, values))
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.room_id, u64::try_from(r.unread).unwrap_or(0)))
+        .collect())
+}
