@@ -878,3 +878,55 @@ async fn a_page_of_rooms_costs_the_same_queries_whatever_its_size() {
     );
     assert!(twenty <= 8, "{twenty} queries");
 }
+
+#[tokio::test]
+async fn a_reader_following_after_never_skips_a_message_sent_concurrently() {
+    let app = TestApp::spawn().await;
+    let mut senders = Vec::new();
+    let owner = app.register("owner").await;
+    for i in 0..4 {
+        let s = app.register(&format!("sender{i}")).await;
+        app.befriend(&owner, &s).await;
+        senders.push(s);
+    }
+    let refs: Vec<&TestUser> = senders.iter().collect();
+    let room = group(&app, &owner, "busy", &refs).await;
+    let id = room["id"].as_i64().unwrap();
+
+    let sending = futures_util::future::join_all(senders.iter().map(|s| {
+        let app = &app;
+        async move {
+            let mut ids = Vec::new();
+            for n in 0..25 {
+                let (status, m) = send(app, s, id, json!({"body": format!("{n}")})).await;
+                assert_eq!(status, 201);
+                ids.push(m["id"].as_i64().unwrap());
+            }
+            ids
+        }
+    }));
+    let reading = async {
+        let mut seen: Vec<i64> = Vec::new();
+        let mut polls = 0;
+        while seen.len() < 100 {
+            let cursor = seen.last().copied().unwrap_or(0);
+            let url = format!("/api/chat/rooms/{id}/messages/?after={cursor}&limit=100");
+            let page = json_of(app.get(&owner, &url).await).await;
+            seen.extend(
+                page["results"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|m| m["id"].as_i64().unwrap()),
+            );
+            polls += 1;
+            assert!(polls < 10_000, "the reader never caught up");
+            tokio::task::yield_now().await;
+        }
+        seen
+    };
+    let (sent, seen) = tokio::join!(sending, reading);
+    let mut all: Vec<i64> = sent.into_iter().flatten().collect();
+    all.sort_unstable();
+    assert_eq!(seen, all, "every message exactly once, in id order");
+}

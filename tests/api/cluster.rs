@@ -402,3 +402,50 @@ async fn a_friends_list_cached_on_one_instance_follows_changes_made_on_the_other
     let list = json_of(two.get(&alice, "/api/friends/").await).await;
     assert_eq!(list["count"], 1);
 }
+
+#[tokio::test]
+#[ignore = "needs AGORA_TEST_REDIS_URL; run with --include-ignored"]
+async fn chat_members_on_different_instances_get_messages_receipts_and_typing() {
+    require_redis();
+    let one = TestApp::spawn().await;
+    let two = one.spawn_peer().await;
+    let alice = one.register("alice").await;
+    let bob = one.register("bob").await;
+    let room = json_of(
+        one.post(&alice, "/api/chat/direct/", json!({"user_id": bob.id}))
+            .await,
+    )
+    .await;
+    let id = room["id"].as_i64().unwrap();
+    let mut alice_ws = one.ws(&alice).await;
+    let mut bob_ws = two.ws(&bob).await;
+
+    alice_ws
+        .send(json!({"type": "chat_message", "data": {"room": id, "body": "across", "client_id": "x-1"}}))
+        .await;
+    let ack = alice_ws.next_event("ack").await;
+    let mid = ack["message"]["id"].clone();
+    assert_eq!(bob_ws.next_event("chat_message").await["body"], "across");
+    assert_eq!(alice_ws.next_event("chat_message").await["id"], mid);
+
+    bob_ws
+        .send(json!({"type": "typing", "data": {"room": id, "is_typing": true}}))
+        .await;
+    assert_eq!(alice_ws.next_event("typing").await["user_id"], bob.id);
+    bob_ws
+        .send(json!({"type": "read", "data": {"room": id, "message_id": mid}}))
+        .await;
+    let receipt = alice_ws.next_event("message_read").await;
+    assert_eq!(receipt["message_id"], mid);
+
+    // And back the other way, sent over REST through instance two.
+    let res = two
+        .post(
+            &bob,
+            &format!("/api/chat/rooms/{id}/messages/"),
+            json!({"body": "back"}),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    assert_eq!(alice_ws.next_event("chat_message").await["body"], "back");
+}
