@@ -2,7 +2,6 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use sea_orm::TransactionTrait;
 use utoipa::OpenApi;
 
 use super::model::{
@@ -342,7 +341,7 @@ pub async fn change_password(
         ));
     }
     let hash = app.passwords.hash(new).await?;
-    let txn = app.db.begin().await?;
+    let txn = crate::db::begin_write(&app.db).await?;
     user_store::set_password(&txn, me.id, hash).await?;
     store::blacklist_user(&txn, me.id).await?;
     txn.commit().await?;

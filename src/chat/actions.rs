@@ -3,7 +3,6 @@
 
 use std::collections::HashSet;
 
-use sea_orm::TransactionTrait;
 use serde_json::json;
 
 use super::model::{NewMessage, ReadMarker, Role, Room, RoomKind};
@@ -101,7 +100,7 @@ pub async fn create_group(
     }
     friends_only(app, me, &others, "member_ids").await?;
     let now = crate::db::now();
-    let txn = app.db.begin().await?;
+    let txn = crate::db::begin_write(&app.db).await?;
     let room = store::create_room(&txn, RoomKind::Group, &name, None, now).await?;
     let mut members = vec![(me.id, Role::Owner)];
     members.extend(others.iter().map(|id| (*id, Role::Member)));
@@ -141,7 +140,7 @@ pub async fn open_direct(
         return Err(ApiError::Forbidden);
     }
     let now = crate::db::now();
-    let txn = app.db.begin().await?;
+    let txn = crate::db::begin_write(&app.db).await?;
     let created = match store::create_room(&txn, RoomKind::Direct, "", Some(key.clone()), now).await
     {
         Ok(room) => room,
@@ -271,7 +270,7 @@ pub async fn remove_member(
         }
         target
     };
-    let txn = app.db.begin().await?;
+    let txn = crate::db::begin_write(&app.db).await?;
     store::remove_member(&txn, room.id, target.user_id).await?;
     if Role::of(&target.role) == Role::Owner {
         let rest = store::members_of(&txn, &[room.id]).await?;
@@ -321,7 +320,7 @@ pub async fn send(
         }
     }
     let now = crate::db::now();
-    let txn = app.db.begin().await?;
+    let txn = crate::db::begin_write(&app.db).await?;
     store::lock_room(&txn, room.id, now).await?;
     let inserted = store::insert_message(
         &txn,

@@ -44,6 +44,20 @@ pub async fn connect(url: &str, queries: Arc<AtomicU64>) -> Result<DatabaseConne
     Ok(db)
 }
 
+/// Starts a transaction that will write. On SQLite it takes the write lock at once
+/// (`BEGIN IMMEDIATE`, waiting out the busy timeout): a deferred transaction that read first
+/// would fail with "database is locked" the moment another writer committed in between, and
+/// no wait can save it then. Every multi-statement write goes through here.
+pub async fn begin_write(db: &DatabaseConnection) -> Result<sea_orm::DatabaseTransaction, DbErr> {
+    use sea_orm::{SqliteTransactionMode, TransactionOptions, TransactionTrait};
+    db.begin_with_options(TransactionOptions {
+        isolation_level: None,
+        access_mode: None,
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+    })
+    .await
+}
+
 pub fn is_sqlite(url: &str) -> bool {
     url.starts_with("sqlite:")
 }

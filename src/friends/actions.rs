@@ -139,7 +139,7 @@ pub async fn respond(
         Answer::Accept => (RequestStatus::Accepted, "accepted"),
         Answer::Reject => (RequestStatus::Rejected, "rejected"),
     };
-    let txn = sea_orm::TransactionTrait::begin(&app.db).await?;
+    let txn = crate::db::begin_write(&app.db).await?;
     if !store::close_request(&txn, request.id, status.as_str()).await? {
         return Err(no_longer_pending());
     }
@@ -197,7 +197,7 @@ pub async fn cancel(app: &AppState, me: &CurrentUser, id: i64) -> Result<(), Api
 /// Ends the friendship of `me` and `other`; a 404 when there was none.
 #[tracing::instrument(skip_all, fields(user_id = me.id, friend = other))]
 pub async fn unfriend(app: &AppState, me: &CurrentUser, other: i64) -> Result<(), ApiError> {
-    let txn = sea_orm::TransactionTrait::begin(&app.db).await?;
+    let txn = crate::db::begin_write(&app.db).await?;
     let ended = store::unfriend(&txn, me.id, other).await?;
     txn.commit().await?;
     if ended {

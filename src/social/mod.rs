@@ -10,7 +10,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, DbErr, EntityTrait, TransactionTrait};
+use sea_orm::{ConnectionTrait, DbErr, EntityTrait};
 
 use crate::db::entities::user;
 use crate::error::ApiError;
@@ -310,7 +310,7 @@ pub async fn all_friends(
 /// `blocker` blocks `blocked`, which ends their friendship and every pending request between
 /// them, both ways, in one transaction. No event is sent: the blocked user is not told.
 pub async fn block(app: &AppState, blocker: i64, blocked: i64) -> Result<(), ApiError> {
-    let txn = app.db.begin().await?;
+    let txn = crate::db::begin_write(&app.db).await?;
     store::block(&txn, blocker, blocked).await?;
     let unfriended = store::unfriend(&txn, blocker, blocked).await?;
     store::cancel_pending_between(&txn, blocker, blocked).await?;

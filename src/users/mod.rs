@@ -16,7 +16,6 @@ use crate::security::sessions;
 use crate::social::{Relations, brief_of};
 use crate::state::AppState;
 use model::{HiddenProfile, Profile, ProfileView, User};
-use sea_orm::TransactionTrait;
 
 pub use routes::{ApiDoc, taken};
 
@@ -85,7 +84,7 @@ pub async fn view(
 /// Deactivates an account in one transaction: no login, every refresh token blacklisted, every
 /// access token invalid (the token version moves on).
 pub async fn deactivate(app: &AppState, user_id: i64) -> Result<(), ApiError> {
-    let txn = app.db.begin().await?;
+    let txn = crate::db::begin_write(&app.db).await?;
     store::deactivate(&txn, user_id).await?;
     sessions::blacklist_user(&txn, user_id).await?;
     txn.commit().await?;

@@ -39,10 +39,13 @@ const CLOSE_TOKEN_EXPIRED: u16 = 4401;
 #[utoipa::path(get, path = "/ws/", tag = "realtime",
     params(("token" = Option<String>, Query, description = "Access token, when the Authorization header cannot be set")),
     description = "WebSocket upgrade. Frames are JSON `{\"type\", \"data\"}` both ways: server events \
-        `notification`, `friend_request`, `online_status`, `pong`, `error`; client frames `ping`, `authenticate`. \
-        Frames over 64 KiB close with 1009; token expiry without `authenticate` closes with 4401.",
+        `notification`, `friend_request`, `online_status`, `chat_message`, `message_updated`, `message_deleted`, \
+        `message_read`, `typing`, `room_updated`, `member_joined`, `member_left`, `ack`, `pong`, `error`; client frames \
+        `ping`, `authenticate`, `chat_message`, `typing`, `read`. Frames over 64 KiB close with 1009, invalid UTF-8 \
+        with 1007, a protocol violation with 1002; token expiry without `authenticate` closes with 4401.",
     responses((status = 101, description = "Switching protocols"), (status = 400, description = "Not a WebSocket request"),
-        (status = 401, description = "Missing, invalid or expired access token")),
+        (status = 401, description = "Missing, invalid or expired access token"),
+        (status = 503, description = "Too many open WebSockets, or shutting down; see Retry-After")),
     security(("bearer" = [])))]
 pub async fn upgrade(
     State(app): State<AppState>,

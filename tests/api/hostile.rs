@@ -252,3 +252,35 @@ async fn a_page_number_past_any_list_is_a_404_not_a_dropped_connection() {
         }
     }
 }
+
+#[tokio::test]
+async fn concurrent_writes_never_fail_with_database_locked() {
+    // On SQLite a transaction that read before writing failed at once ("database is locked")
+    // when another writer committed in between: a 500 under any real concurrency.
+    let app = TestApp::spawn().await;
+    let alice = app.register("alice").await;
+    let mut others = Vec::new();
+    for i in 0..16 {
+        let other = app.register(&format!("other{i}")).await;
+        app.befriend(&alice, &other).await;
+        others.push(other);
+    }
+    let statuses = futures_util::future::join_all(others.iter().enumerate().map(|(i, other)| {
+        let app = &app;
+        let alice = &alice;
+        async move {
+            let res = if i % 2 == 0 {
+                app.post(alice, &format!("/api/users/{}/block/", other.id), json!({}))
+                    .await
+            } else {
+                app.delete(alice, &format!("/api/friends/{}/", other.id))
+                    .await
+            };
+            res.status().as_u16()
+        }
+    }))
+    .await;
+    assert!(statuses.iter().all(|s| *s == 204), "{statuses:?}");
+    let me = json_of(app.get(&alice, "/api/users/me/").await).await;
+    assert_eq!(me["friend_count"], 0);
+}
