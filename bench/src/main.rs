@@ -13,6 +13,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+mod chat;
+
 use clap::Parser;
 use futures_util::{SinkExt, StreamExt};
 use serde::Serialize;
@@ -43,7 +45,7 @@ struct Args {
     /// Idle WebSocket connections opened for the memory reading.
     #[arg(long, default_value_t = 10_000)]
     ws_connections: usize,
-    /// Skip a part: reads, delivery, memory (repeatable).
+    /// Skip a part: reads, delivery, chat, memory (repeatable).
     #[arg(long)]
     skip: Vec<String>,
     /// Also write the results to this JSON file.
@@ -53,6 +55,21 @@ struct Args {
     /// measured on it too, in the same run, and the ratio is printed.
     #[arg(long)]
     reference: Option<String>,
+    /// Chat: messages sent at --chat-rate for the send → delivery latency.
+    #[arg(long, default_value_t = 4000)]
+    chat_messages: usize,
+    /// Chat: messages per second for the latency measurement.
+    #[arg(long, default_value_t = 2000)]
+    chat_rate: u64,
+    /// Chat: seconds of sustained sending, over REST and over the WebSocket.
+    #[arg(long, default_value_t = 5)]
+    chat_seconds: u64,
+    /// Chat: online members of the fan-out room (0 skips it).
+    #[arg(long, default_value_t = 1000)]
+    fan_out_members: usize,
+    /// Chat: messages timed for the fan-out.
+    #[arg(long, default_value_t = 50)]
+    fan_out_messages: usize,
 }
 
 #[derive(Serialize, Default, Debug)]
@@ -88,6 +105,7 @@ struct Report {
     reads: Vec<Reads>,
     reference: Option<Reference>,
     delivery: Option<Delivery>,
+    chat: Option<chat::ChatReport>,
     memory: Option<Memory>,
 }
 
@@ -172,6 +190,7 @@ fn start_server(args: &Args) -> Result<Server, String> {
         .env("AGORA_DATA_DIR", dir.path())
         .env_remove("AGORA_DATABASE_URL")
         .env("AGORA_LOGIN_RATE_LIMIT", "0")
+        .env("AGORA_CHAT_RATE_PER_SECOND", "0")
         .env("AGORA_ACCESS_TOKEN_LIFETIME", "3600")
         .env("AGORA_LOG", "warn")
         .stdout(Stdio::null())
@@ -201,6 +220,7 @@ async fn wait_healthy(client: &reqwest::Client, base: &str) -> Result<(), String
     }
 }
 
+#[derive(Clone)]
 struct User {
     id: i64,
     access: String,
@@ -473,6 +493,16 @@ async fn run(args: Args) -> Result<(), String> {
         eprintln!("delivery: {} friend requests ...", args.deliveries);
         report.delivery = Some(delivery(&args, &client, &server.base, &alice, &bob).await?);
     }
+    if !skip("chat") {
+        let a = chat::ChatArgs {
+            rate: args.chat_rate,
+            messages: args.chat_messages,
+            seconds: args.chat_seconds,
+            fan_out_members: args.fan_out_members,
+            fan_out_messages: args.fan_out_messages,
+        };
+        report.chat = Some(chat::run(&client, &server.base, &a, tag).await?);
+    }
     if !skip("memory") {
         match server.pid {
             Some(pid) => {
@@ -538,6 +568,34 @@ fn print_table(r: &Report) {
             x.latency.p99_ms,
             x.latency.max_ms
         );
+    }
+    if let Some(c) = &r.chat {
+        let l = &c.latency;
+        println!(
+            "| chat send → delivery over WebSocket at {} msg/s ({} sent, {} delivered) | p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms, max {:.2} ms |",
+            l.rate,
+            l.sent,
+            l.delivered,
+            l.latency.p50_ms,
+            l.latency.p90_ms,
+            l.latency.p99_ms,
+            l.latency.max_ms
+        );
+        println!(
+            "| chat sustained sends, 8 senders | REST {:.0} msg/s; WebSocket {:.0} msg/s |",
+            c.rest_messages_per_second, c.ws_messages_per_second
+        );
+        if let Some(f) = &c.fan_out {
+            println!(
+                "| chat fan-out to {} online members ({} messages), until the last member has it | p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms, max {:.2} ms |",
+                f.members,
+                f.messages,
+                f.all_delivered.p50_ms,
+                f.all_delivered.p90_ms,
+                f.all_delivered.p99_ms,
+                f.all_delivered.max_ms
+            );
+        }
     }
     if let Some(x) = &r.memory {
         println!(

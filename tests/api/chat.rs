@@ -41,6 +41,15 @@ async fn say(app: &TestApp, user: &TestUser, room: i64, text: &str) -> Value {
     body
 }
 
+/// The direct room of `a` and `b`, opened by `a`.
+async fn direct(app: &TestApp, a: &TestUser, b: &TestUser) -> Value {
+    let res = app
+        .post(a, "/api/chat/direct/", json!({"user_id": b.id}))
+        .await;
+    assert!(res.status().is_success());
+    json_of(res).await
+}
+
 fn role_of(room: &Value, user: &TestUser) -> String {
     room["members"]
         .as_array()
@@ -268,11 +277,7 @@ async fn a_non_member_gets_404_for_the_room_and_everything_in_it() {
     let alice = app.register("alice").await;
     let bob = app.register("bob").await;
     let eve = app.register("eve").await;
-    let room = json_of(
-        app.post(&alice, "/api/chat/direct/", json!({"user_id": bob.id}))
-            .await,
-    )
-    .await;
+    let room = direct(&app, &alice, &bob).await;
     let id = room["id"].as_i64().unwrap();
     let message = say(&app, &alice, id, "secret").await;
     let mid = message["id"].as_i64().unwrap();
@@ -467,11 +472,7 @@ async fn history_pages_back_and_forth_and_after_is_a_complete_catch_up() {
     let app = TestApp::spawn().await;
     let alice = app.register("alice").await;
     let bob = app.register("bob").await;
-    let room = json_of(
-        app.post(&alice, "/api/chat/direct/", json!({"user_id": bob.id}))
-            .await,
-    )
-    .await;
+    let room = direct(&app, &alice, &bob).await;
     let id = room["id"].as_i64().unwrap();
     let mut ids = Vec::new();
     for i in 0..120 {
@@ -552,16 +553,8 @@ async fn read_markers_move_forward_and_rooms_list_by_activity_with_unread_counts
     let alice = app.register("alice").await;
     let bob = app.register("bob").await;
     let carol = app.register("carol").await;
-    let with_bob = json_of(
-        app.post(&alice, "/api/chat/direct/", json!({"user_id": bob.id}))
-            .await,
-    )
-    .await;
-    let with_carol = json_of(
-        app.post(&alice, "/api/chat/direct/", json!({"user_id": carol.id}))
-            .await,
-    )
-    .await;
+    let with_bob = direct(&app, &alice, &bob).await;
+    let with_carol = direct(&app, &alice, &carol).await;
     let (b, c) = (
         with_bob["id"].as_i64().unwrap(),
         with_carol["id"].as_i64().unwrap(),
@@ -667,11 +660,7 @@ async fn the_websocket_sends_acks_delivers_to_every_device_and_carries_receipts_
     let app = TestApp::spawn().await;
     let alice = app.register("alice").await;
     let bob = app.register("bob").await;
-    let room = json_of(
-        app.post(&alice, "/api/chat/direct/", json!({"user_id": bob.id}))
-            .await,
-    )
-    .await;
+    let room = direct(&app, &alice, &bob).await;
     let id = room["id"].as_i64().unwrap();
     let mut alice_ws = app.ws(&alice).await;
     let mut alice_phone = app.ws(&alice).await;
@@ -804,11 +793,7 @@ async fn sending_too_fast_is_throttled_over_rest_and_websocket_and_nothing_is_st
     .await;
     let alice = app.register("alice").await;
     let bob = app.register("bob").await;
-    let room = json_of(
-        app.post(&alice, "/api/chat/direct/", json!({"user_id": bob.id}))
-            .await,
-    )
-    .await;
+    let room = direct(&app, &alice, &bob).await;
     let id = room["id"].as_i64().unwrap();
     for i in 0..3 {
         say(&app, &alice, id, &format!("m{i}")).await;
