@@ -4,7 +4,6 @@
 //! (`AGORA_CHAT_RATE_PER_SECOND=0`; set when agora-bench starts the server itself).
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
@@ -112,43 +111,47 @@ async fn collect(
     out
 }
 
-/// `count` messages over the sender's WebSocket at `rate` a second; the latency of each until
-/// the receiver's socket has it.
+/// `count` messages at `rate` a second in all, spread over the senders' WebSockets (each to
+/// its own room with the receiver); the latency of each until the receiver's socket has it.
 async fn latency(
     base: &str,
-    sender: &User,
+    senders: &[(User, i64)],
     receiver: &User,
-    room: i64,
     rate: u64,
     count: usize,
 ) -> Result<Latency, String> {
-    let out_socket = connect(base, sender).await?;
     let in_socket = connect(base, receiver).await?;
-    let sent_at: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
     let receiving = tokio::spawn(collect(in_socket, count, Duration::from_secs(60)));
+    let mut writers = Vec::new();
+    let mut drains = Vec::new();
+    for (user, room) in senders {
+        let (write, mut read) = connect(base, user).await?.split();
+        // Acks and the sender's own events are read and dropped so its socket never backs up.
+        drains.push(tokio::spawn(async move {
+            while let Some(Ok(_)) = read.next().await {}
+        }));
+        writers.push((write, *room));
+    }
+    let mut sent_at = HashMap::with_capacity(count);
     let period = Duration::from_secs_f64(1.0 / rate.max(1) as f64);
     let mut tick = tokio::time::interval(period);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
-    // Acks are read and dropped so the sender's socket never backs up.
-    let (mut write, mut read) = out_socket.split();
-    let draining = tokio::spawn(async move { while let Some(Ok(_)) = read.next().await {} });
     for i in 0..count {
         tick.tick().await;
+        let n = writers.len();
+        let (write, room) = &mut writers[i % n];
         let cid = format!("lat-{i}");
-        let frame = json!({"type": "chat_message", "data": {"room": room, "body": "latency", "client_id": cid}});
-        sent_at
-            .lock()
-            .map_err(|_| "lock")?
-            .insert(cid, Instant::now());
+        let frame = json!({"type": "chat_message", "data": {"room": *room, "body": "latency", "client_id": cid}});
+        sent_at.insert(cid, Instant::now());
         write
             .send(Message::text(frame.to_string()))
             .await
             .map_err(|e| e.to_string())?;
     }
     let received = receiving.await.map_err(|e| e.to_string())?;
-    draining.abort();
-    drop(write);
-    let sent_at = sent_at.lock().map_err(|_| "lock")?;
+    for d in drains {
+        d.abort();
+    }
     let micros: Vec<u64> = received
         .iter()
         .filter_map(|(cid, at)| {
@@ -225,7 +228,7 @@ async fn ws_throughput(base: &str, senders: &[(User, i64)], seconds: u64) -> Res
             }
             while let Ok(Some(Ok(msg))) = tokio::time::timeout_at(end, read.next()).await {
                 if let Message::Text(text) = msg
-                    && text.as_str().starts_with("{\"type\":\"ack\"")
+                    && serde_json::from_str::<Value>(text.as_str()).is_ok_and(|v| v["type"] == "ack")
                 {
                     acked += 1;
                     if write.send(frame(next)).await.is_err() {
@@ -333,19 +336,17 @@ pub async fn run(
 ) -> Result<ChatReport, String> {
     let sender = register(client, base, &format!("bench_cs_{tag}")).await?;
     let receiver = register(client, base, &format!("bench_cr_{tag}")).await?;
-    let room = direct_room(client, base, &sender, &receiver).await?;
-    eprintln!(
-        "chat: {} messages at {}/s over the WebSocket ...",
-        a.messages, a.rate
-    );
-    let latency = latency(base, &sender, &receiver, room, a.rate, a.messages).await?;
-
     let mut senders = Vec::new();
     for i in 0..8 {
         let s = register(client, base, &format!("bench_ct{i}_{tag}")).await?;
         let r = direct_room(client, base, &s, &receiver).await?;
         senders.push((s, r));
     }
+    eprintln!(
+        "chat: {} messages at {}/s over 8 WebSockets ...",
+        a.messages, a.rate
+    );
+    let latency = latency(base, &senders, &receiver, a.rate, a.messages).await?;
     eprintln!(
         "chat: sustained sends for {} s over REST, then over the WebSocket ...",
         a.seconds
