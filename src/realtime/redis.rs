@@ -33,6 +33,9 @@ use crate::security::limiter::{Counters, Window};
 
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(2);
 const QUEUE: usize = 10_000;
+/// How long a broadcast waits for every instance to apply it, and how often it looks.
+const ACK_WAIT: Duration = Duration::from_secs(1);
+const ACK_POLL: Duration = Duration::from_millis(2);
 
 enum Command {
     Publish(Vec<i64>, Frame),
@@ -135,6 +138,11 @@ impl RedisBackend {
         format!("{}:control", self.prefix)
     }
 
+    /// Where the instances that applied control message `ack` count themselves.
+    fn ack_key(&self, ack: &str) -> String {
+        format!("{}:control-ack:{ack}", self.prefix)
+    }
+
     fn presence_key(&self, user_id: i64) -> String {
         format!("{}:presence:{user_id}", self.prefix)
     }
@@ -206,8 +214,30 @@ impl RedisBackend {
             };
             if *msg.channel == *control {
                 // Applied again when it is this instance's own: harmless, it is idempotent.
-                if let Some(c) = msg.value.as_str().and_then(|t| Control::decode(&t)) {
+                let Some(text) = msg.value.as_str() else {
+                    continue;
+                };
+                let Some((ack, body)) = text.split_once('|') else {
+                    continue;
+                };
+                if let Some(c) = Control::decode(body) {
                     self.hub.apply(c);
+                }
+                // Tell the sender this instance has applied it (see `broadcast`).
+                let key = self.ack_key(ack);
+                let pipeline = self.client.pipeline();
+                let queued: Result<(), Error> = async {
+                    pipeline.incr::<(), _>(&key).await?;
+                    pipeline.expire::<(), _>(&key, 10, None).await?;
+                    Ok(())
+                }
+                .await;
+                let sent: Result<Vec<Value>, Error> = match queued {
+                    Ok(()) => pipeline.all().await,
+                    Err(e) => Err(e),
+                };
+                if let Err(e) = sent {
+                    tracing::debug!(error = %e, "could not acknowledge a control message");
                 }
                 continue;
             }
@@ -407,15 +437,38 @@ impl Bus for RedisBackend {
     fn broadcast(&self, control: Control) -> BoxFuture<'_, ()> {
         self.hub.apply(control);
         Box::pin(async move {
-            // Awaited: when this returns, Redis has handed it to every other instance.
+            // Every instance that gets it counts itself under this id once it has applied it;
+            // this returns when all of them have (or after a second), so a token revoked here is
+            // refused by the other instances from the moment the request that revoked it ends.
+            let ack = format!("{:016x}", rand::random::<u64>());
             let sent: Result<i64, Error> = self
                 .client
-                .publish(self.control_channel(), control.encode())
+                .publish(
+                    self.control_channel(),
+                    format!("{ack}|{}", control.encode()),
+                )
                 .await;
-            if let Err(e) = sent {
-                // Instances that were cut off too clear their caches when they reconnect;
-                // entries also expire on their own.
-                tracing::warn!(error = %e, ?control, "could not broadcast a control message");
+            let receivers = match sent {
+                Ok(n) => n,
+                Err(e) => {
+                    // Instances that were cut off too clear their caches when they reconnect;
+                    // entries also expire on their own.
+                    tracing::warn!(error = %e, ?control, "could not broadcast a control message");
+                    return;
+                }
+            };
+            let key = self.ack_key(&ack);
+            let deadline = tokio::time::Instant::now() + ACK_WAIT;
+            loop {
+                let applied: Option<i64> = self.client.get(&key).await.unwrap_or(None);
+                if applied.unwrap_or(0) >= receivers {
+                    break;
+                }
+                if tokio::time::Instant::now() >= deadline {
+                    tracing::warn!(?control, "not every instance acknowledged a control message");
+                    break;
+                }
+                tokio::time::sleep(ACK_POLL).await;
             }
         })
     }
