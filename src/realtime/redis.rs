@@ -465,7 +465,10 @@ impl Bus for RedisBackend {
                     break;
                 }
                 if tokio::time::Instant::now() >= deadline {
-                    tracing::warn!(?control, "not every instance acknowledged a control message");
+                    tracing::warn!(
+                        ?control,
+                        "not every instance acknowledged a control message"
+                    );
                     break;
                 }
                 tokio::time::sleep(ACK_POLL).await;
