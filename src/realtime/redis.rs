@@ -3,7 +3,10 @@
 //! Bus: one channel per user, `{prefix}:user:{id}`. An instance subscribes to a user's channel
 //! while it holds one of that user's connections. A publish is delivered to local connections
 //! at once and pipelined to Redis in the background for the other instances; each payload is
-//! tagged with the publishing instance so it is not delivered twice here. When Redis is lost,
+//! tagged with the publishing instance so it is not delivered twice here. An event for more
+//! than `FAN_OUT_THRESHOLD` users (a message to a big room) is instead one publish on
+//! `{prefix}:fan-out`, carrying its recipients, which every instance hears and delivers to the
+//! recipients connected to it: one round trip instead of one per member. When Redis is lost,
 //! local delivery goes on, fred reconnects by itself and we re-subscribe every local user.
 //!
 //! Presence: a sorted set per user, `{prefix}:presence:{id}`, whose members are the instances
@@ -33,6 +36,9 @@ use crate::security::limiter::{Counters, Window};
 
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(2);
 const QUEUE: usize = 10_000;
+/// Past this many recipients an event is one PUBLISH on the fan-out channel, which every
+/// instance hears, instead of one PUBLISH per recipient's channel.
+const FAN_OUT_THRESHOLD: usize = 16;
 /// How long a broadcast waits for every instance to apply it, and how often it looks.
 const ACK_WAIT: Duration = Duration::from_secs(1);
 const ACK_POLL: Duration = Duration::from_millis(2);
@@ -99,7 +105,7 @@ impl RedisBackend {
         });
         backend
             .subscriber
-            .subscribe(backend.control_channel())
+            .subscribe(vec![backend.control_channel(), backend.fan_channel()])
             .await
             .map_err(|e| format!("Redis: {e}"))?;
         let loops: [BoxFuture<'static, ()>; 5] = [
@@ -138,6 +144,12 @@ impl RedisBackend {
         format!("{}:control", self.prefix)
     }
 
+    /// Events for many users at once (a chat room): every instance listens and delivers to
+    /// the recipients it holds connections of.
+    fn fan_channel(&self) -> String {
+        format!("{}:fan-out", self.prefix)
+    }
+
     /// Where the instances that applied control message `ack` count themselves.
     fn ack_key(&self, ack: &str) -> String {
         format!("{}:control-ack:{ack}", self.prefix)
@@ -163,6 +175,22 @@ impl RedisBackend {
                 Command::Publish(ids, frame) => {
                     // While Redis is away, remote delivery is lost rather than queued stale.
                     if !self.client.is_connected() {
+                        continue;
+                    }
+                    if ids.len() > FAN_OUT_THRESHOLD {
+                        // One PUBLISH carrying its recipients; every instance delivers to its own.
+                        let recipients: Vec<String> = ids.iter().map(i64::to_string).collect();
+                        let payload = format!(
+                            "{}|{}|{}",
+                            self.instance,
+                            recipients.join(","),
+                            frame.as_str()
+                        );
+                        let sent: Result<i64, Error> =
+                            self.client.publish(self.fan_channel(), payload).await;
+                        if let Err(e) = sent {
+                            tracing::warn!(error = %e, "publishing to Redis failed");
+                        }
                         continue;
                     }
                     let payload = format!("{}|{}", self.instance, frame.as_str());
@@ -201,6 +229,7 @@ impl RedisBackend {
         let mut rx = self.subscriber.message_rx();
         let prefix = format!("{}:user:", self.prefix);
         let control = self.control_channel();
+        let fan = self.fan_channel();
         loop {
             let msg = match rx.recv().await {
                 Ok(m) => m,
@@ -212,6 +241,25 @@ impl RedisBackend {
                 }
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
             };
+            if *msg.channel == *fan {
+                let Some(payload) = msg.value.as_str() else {
+                    continue;
+                };
+                let mut parts = payload.splitn(3, '|');
+                let (Some(instance), Some(recipients), Some(json)) =
+                    (parts.next(), parts.next(), parts.next())
+                else {
+                    continue;
+                };
+                if instance != self.instance {
+                    let ids: Vec<i64> = recipients
+                        .split(',')
+                        .filter_map(|id| id.parse().ok())
+                        .collect();
+                    self.hub.deliver(&ids, &Frame::from(json.to_owned()));
+                }
+                continue;
+            }
             if *msg.channel == *control {
                 // Applied again when it is this instance's own: harmless, it is idempotent.
                 let Some(text) = msg.value.as_str() else {
@@ -272,6 +320,7 @@ impl RedisBackend {
                 .map(|id| self.channel(id))
                 .collect();
             channels.push(self.control_channel());
+            channels.push(self.fan_channel());
             tracing::info!(
                 channels = channels.len(),
                 "Redis reconnected; re-subscribing"

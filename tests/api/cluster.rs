@@ -449,3 +449,48 @@ async fn chat_members_on_different_instances_get_messages_receipts_and_typing() 
     assert_eq!(res.status(), 201);
     assert_eq!(alice_ws.next_event("chat_message").await["body"], "back");
 }
+
+#[tokio::test]
+#[ignore = "needs AGORA_TEST_REDIS_URL; run with --include-ignored"]
+async fn a_message_to_a_big_room_reaches_members_on_every_instance_in_one_publish() {
+    require_redis();
+    let one = TestApp::spawn().await;
+    let two = one.spawn_peer().await;
+    let owner = one.register("owner").await;
+    let mut members = Vec::new();
+    for i in 0..20 {
+        let m = one.register(&format!("member{i:02}")).await;
+        one.befriend(&owner, &m).await;
+        members.push(m);
+    }
+    let ids: Vec<i64> = members.iter().map(|m| m.id).collect();
+    let res = one
+        .post(
+            &owner,
+            "/api/chat/rooms/",
+            json!({"name": "big", "member_ids": ids}),
+        )
+        .await;
+    let room = json_of(res).await["id"].as_i64().unwrap();
+    // More recipients than the per-user threshold, on both instances.
+    let mut far = Vec::new();
+    for m in &members[..3] {
+        far.push(two.ws(m).await);
+    }
+    let mut near = one.ws(&members[3]).await;
+    let res = one
+        .post(
+            &owner,
+            &format!("/api/chat/rooms/{room}/messages/"),
+            json!({"body": "all of you"}),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    for ws in &mut far {
+        assert_eq!(ws.next_event("chat_message").await["body"], "all of you");
+    }
+    assert_eq!(near.next_event("chat_message").await["body"], "all of you");
+    // Exactly once on the instance that published it too.
+    near.send(json!({"type": "ping"})).await;
+    near.next_event("pong").await;
+}
