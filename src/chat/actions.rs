@@ -5,10 +5,10 @@ use std::collections::HashSet;
 
 use serde_json::json;
 
-use super::model::{NewMessage, ReadMarker, Role, Room, RoomKind};
+use super::model::{ReadMarker, Role, Room, RoomKind, SendBody, message_body, room_name};
 use super::{message_event, room_view, store};
 use crate::db::entities::{chat_member, chat_message, chat_room};
-use crate::error::{ApiError, after_commit};
+use crate::error::{ApiError, REQUIRED, after_commit};
 use crate::http::CurrentUser;
 use crate::notifications;
 use crate::social;
@@ -180,13 +180,14 @@ pub async fn rename(
     app: &AppState,
     me: &CurrentUser,
     room_id: i64,
-    name: String,
+    name: Option<&str>,
 ) -> Result<Room, ApiError> {
     let (room, membership) = member_room(app, me, room_id).await?;
     group_only(&room)?;
     if !Role::of(&membership.role).manages() {
         return Err(ApiError::Forbidden);
     }
+    let name = room_name(name).map_err(|e| ApiError::field("name", e))?;
     store::rename(&app.db, room.id, &name).await?;
     let room = store::find_room(&app.db, room.id)
         .await?
@@ -201,13 +202,14 @@ pub async fn add_members(
     app: &AppState,
     me: &CurrentUser,
     room_id: i64,
-    user_ids: Vec<i64>,
+    user_ids: Option<Vec<i64>>,
 ) -> Result<Room, ApiError> {
     let (room, membership) = member_room(app, me, room_id).await?;
     group_only(&room)?;
     if !Role::of(&membership.role).manages() {
         return Err(ApiError::Forbidden);
     }
+    let user_ids = user_ids.ok_or_else(|| ApiError::field("user_ids", REQUIRED))?;
     let wanted = distinct_others(user_ids, me.id);
     if wanted.len() > super::model::MAX_MEMBERS_AT_ONCE {
         return Err(ApiError::field("user_ids", "Too many members at once."));
@@ -295,15 +297,17 @@ pub async fn remove_member(
 }
 
 /// Sends a message; with a `client_id` already used by `me`, returns the stored message
-/// instead (false: nothing new was stored).
+/// instead (false: nothing new was stored). A room `me` is not in is a 404 before the body is
+/// looked at, as in DRF.
 #[tracing::instrument(skip_all, fields(user_id = me.id, room_id))]
 pub async fn send(
     app: &AppState,
     me: &CurrentUser,
     room_id: i64,
-    new: NewMessage,
+    body: SendBody,
 ) -> Result<(chat_message::Model, bool), ApiError> {
     let (room, _) = member_room(app, me, room_id).await?;
+    let new = body.validate()?;
     if let Some(cid) = &new.client_id
         && let Some(existing) = store::find_by_client_id(&app.db, me.id, cid).await?
     {
@@ -449,12 +453,13 @@ pub async fn edit(
     app: &AppState,
     me: &CurrentUser,
     message_id: i64,
-    body: String,
+    body: Option<&str>,
 ) -> Result<chat_message::Model, ApiError> {
     let (message, _) = visible_message(app, me, message_id).await?;
     if message.sender_id != me.id {
         return Err(ApiError::Forbidden);
     }
+    let body = message_body(body).map_err(|e| ApiError::field("body", e))?;
     if message.deleted {
         return Err(ApiError::rejected("A deleted message cannot be edited."));
     }
@@ -499,9 +504,10 @@ pub async fn mark_read(
     app: &AppState,
     me: &CurrentUser,
     room_id: i64,
-    message_id: i64,
+    message_id: Option<i64>,
 ) -> Result<ReadMarker, ApiError> {
     let (room, _) = member_room(app, me, room_id).await?;
+    let message_id = message_id.ok_or_else(|| ApiError::field("message_id", REQUIRED))?;
     let in_room = store::find_message(&app.db, message_id)
         .await?
         .is_some_and(|m| m.room_id == room.id);

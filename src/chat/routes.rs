@@ -7,7 +7,7 @@ use utoipa::OpenApi;
 use super::actions;
 use super::model::{
     AddMembersBody, CreateRoomBody, DirectBody, EditBody, HistoryQuery, Message, MessagePage,
-    MuteBody, ReadBody, ReadMarker, RenameBody, Room, SendBody, message_body, room_name,
+    MuteBody, ReadBody, ReadMarker, RenameBody, Room, SendBody, room_name,
 };
 use super::store::{self, Window};
 use super::{messages_view, room_view, rooms_view};
@@ -100,10 +100,9 @@ pub async fn rename_room(
     Path(id): Path<i64>,
     Json(body): Json<RenameBody>,
 ) -> Result<Json<Room>, ApiError> {
-    // A room the caller is not in is a 404 before any field error, as in DRF.
-    actions::member_room(&app, &me, id).await?;
-    let name = room_name(body.name.as_deref()).map_err(|e| ApiError::field("name", e))?;
-    Ok(Json(actions::rename(&app, &me, id, name).await?))
+    Ok(Json(
+        actions::rename(&app, &me, id, body.name.as_deref()).await?,
+    ))
 }
 
 #[utoipa::path(post, path = "/api/chat/rooms/{id}/members/", tag = "chat", params(("id" = i64, Path)), request_body = AddMembersBody,
@@ -116,11 +115,9 @@ pub async fn add_members(
     Path(id): Path<i64>,
     Json(body): Json<AddMembersBody>,
 ) -> Result<Json<Room>, ApiError> {
-    actions::member_room(&app, &me, id).await?;
-    let ids = body
-        .user_ids
-        .ok_or_else(|| ApiError::field("user_ids", REQUIRED))?;
-    Ok(Json(actions::add_members(&app, &me, id, ids).await?))
+    Ok(Json(
+        actions::add_members(&app, &me, id, body.user_ids).await?,
+    ))
 }
 
 #[utoipa::path(delete, path = "/api/chat/rooms/{id}/members/{user_id}/", tag = "chat",
@@ -216,9 +213,7 @@ pub async fn send_message(
     Path(id): Path<i64>,
     Json(body): Json<SendBody>,
 ) -> Result<(StatusCode, Json<Message>), ApiError> {
-    actions::member_room(&app, &me, id).await?;
-    let new = body.validate()?;
-    let (message, created) = actions::send(&app, &me, id, new).await?;
+    let (message, created) = actions::send(&app, &me, id, body).await?;
     let status = if created {
         StatusCode::CREATED
     } else {
@@ -240,8 +235,7 @@ pub async fn edit_message(
     Path(id): Path<i64>,
     Json(body): Json<EditBody>,
 ) -> Result<Json<Message>, ApiError> {
-    let text = message_body(body.body.as_deref()).map_err(|e| ApiError::field("body", e))?;
-    let message = actions::edit(&app, &me, id, text).await?;
+    let message = actions::edit(&app, &me, id, body.body.as_deref()).await?;
     let view = messages_view(&app, &me, std::slice::from_ref(&message))
         .await?
         .pop()
@@ -269,11 +263,9 @@ pub async fn read_room(
     Path(id): Path<i64>,
     Json(body): Json<ReadBody>,
 ) -> Result<Json<ReadMarker>, ApiError> {
-    actions::member_room(&app, &me, id).await?;
-    let message_id = body
-        .message_id
-        .ok_or_else(|| ApiError::field("message_id", REQUIRED))?;
-    Ok(Json(actions::mark_read(&app, &me, id, message_id).await?))
+    Ok(Json(
+        actions::mark_read(&app, &me, id, body.message_id).await?,
+    ))
 }
 
 #[utoipa::path(put, path = "/api/chat/rooms/{id}/mute/", tag = "chat", params(("id" = i64, Path)), request_body = MuteBody,

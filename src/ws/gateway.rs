@@ -354,10 +354,7 @@ async fn handle(
             let result = async {
                 let r: ReadData = parse_value(&data)?;
                 let room = r.room.ok_or_else(|| ApiError::field("room", REQUIRED))?;
-                let message_id = r
-                    .message_id
-                    .ok_or_else(|| ApiError::field("message_id", REQUIRED))?;
-                chat::actions::mark_read(app, me, room, message_id).await
+                chat::actions::mark_read(app, me, room, r.message_id).await
             }
             .await;
             result.err().map(|e| error_frame(&e, None))
@@ -412,9 +409,7 @@ async fn chat_send(
     let room = frame
         .room
         .ok_or_else(|| ApiError::field("room", REQUIRED))?;
-    chat::actions::member_room(app, me, room).await?;
-    let new = frame.message.validate()?;
-    let (message, _) = chat::actions::send(app, me, room, new).await?;
+    let (message, _) = chat::actions::send(app, me, room, frame.message).await?;
     chat::messages_view(app, me, std::slice::from_ref(&message))
         .await?
         .pop()

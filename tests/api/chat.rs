@@ -327,6 +327,21 @@ async fn a_non_member_gets_404_for_the_room_and_everything_in_it() {
             .status(),
         404
     );
+    // Invalid input from an outsider is still a 404: nothing about the room leaks.
+    for (path, body) in [
+        (format!("/api/chat/messages/{mid}/"), json!({"body": ""})),
+        (format!("/api/chat/rooms/{id}/"), json!({"name": ""})),
+    ] {
+        assert_eq!(app.patch(&eve, &path, body).await.status(), 404, "{path}");
+    }
+    let res = app
+        .post(&eve, &format!("/api/chat/rooms/{id}/members/"), json!({}))
+        .await;
+    assert_eq!(res.status(), 404);
+    let res = app
+        .post(&eve, &format!("/api/chat/rooms/{id}/read/"), json!({}))
+        .await;
+    assert_eq!(res.status(), 404);
     let rooms = json_of(app.get(&eve, "/api/chat/rooms/").await).await;
     assert_eq!(rooms["count"], 0);
 }
