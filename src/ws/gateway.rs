@@ -168,6 +168,18 @@ async fn run(app: AppState, mut socket: WebSocket, me: CurrentUser) {
                 {
                     break;
                 }
+                // Events queued while the frame was handled go out before the next frame is
+                // read: a client that sends fast must not overflow its own queue (its echoes).
+                let mut gone = false;
+                while let Ok(frame) = reg.rx.try_recv() {
+                    if !send(&mut socket, Message::Text(frame), &reg.kill, period).await {
+                        gone = true;
+                        break;
+                    }
+                }
+                if gone {
+                    break;
+                }
             }
             Some(frame) = reg.rx.recv() => {
                 if !send(&mut socket, Message::Text(frame), &reg.kill, period).await {
