@@ -49,6 +49,12 @@ async fn publish_to_room(
     }
 }
 
+/// `room_updated` to every member: the room without what depends on who looks.
+async fn announce_room(app: &AppState, view: &Room) {
+    let event = view.clone().for_everyone();
+    publish_to_room(app, view.id, &[], "room_updated", &event).await;
+}
+
 /// Every one of `ids` must be an active friend of `me`; otherwise a field error on `field`.
 async fn friends_only(
     app: &AppState,
@@ -107,7 +113,7 @@ pub async fn create_group(
     store::add_members(&txn, room.id, &members, now).await?;
     txn.commit().await?;
     let view = room_view(app, me, &room).await?;
-    publish_to_room(app, room.id, &[], "room_updated", &view).await;
+    announce_room(app, &view).await;
     Ok(view)
 }
 
@@ -163,7 +169,7 @@ pub async fn open_direct(
     .await?;
     txn.commit().await?;
     let view = room_view(app, me, &created).await?;
-    publish_to_room(app, created.id, &[], "room_updated", &view).await;
+    announce_room(app, &view).await;
     Ok((view, true))
 }
 
@@ -193,7 +199,7 @@ pub async fn rename(
         .await?
         .ok_or(ApiError::NotFound)?;
     let view = room_view(app, me, &room).await?;
-    publish_to_room(app, room.id, &[], "room_updated", &view).await;
+    announce_room(app, &view).await;
     Ok(view)
 }
 

@@ -112,6 +112,23 @@ pub struct Room {
     pub muted_until: Option<DateTime<Utc>>,
 }
 
+impl Room {
+    /// The room as an event for all its members: one encoding goes to everyone, so nothing
+    /// that depends on who looks stays in it (members' presence, the caller's unread count and
+    /// mute).
+    pub fn for_everyone(mut self) -> Self {
+        for m in &mut self.members {
+            m.user.is_online = None;
+        }
+        if let Some(last) = &mut self.last_message {
+            last.sender.is_online = None;
+        }
+        self.unread_count = 0;
+        self.muted_until = None;
+        self
+    }
+}
+
 /// `GET /api/chat/rooms/{id}/messages/`: ascending by id, with links to older and newer.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MessagePage {

@@ -768,9 +768,29 @@ async fn room_events_tell_members_who_joined_and_left() {
     app.befriend(&alice, &bob).await;
     app.befriend(&alice, &carol).await;
     let mut bob_ws = app.ws(&bob).await;
+    // Alice, a friend of both, may see Bob online; the event Carol would get must not carry that.
     let room = group(&app, &alice, "g", &[&bob]).await;
     let id = room["id"].as_i64().unwrap();
-    assert_eq!(bob_ws.next_event("room_updated").await["id"], id);
+    assert_eq!(role_of(&room, &bob), "member");
+    let bob_in_room = room["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["user"]["id"] == bob.id)
+        .cloned()
+        .unwrap();
+    assert_eq!(
+        bob_in_room["user"]["is_online"], true,
+        "the creator's own view shows presence"
+    );
+    let event = bob_ws.next_event("room_updated").await;
+    assert_eq!(event["id"], id);
+    for m in event["members"].as_array().unwrap() {
+        assert!(
+            m["user"]["is_online"].is_null(),
+            "presence leaked into a room event: {event}"
+        );
+    }
     app.post(
         &alice,
         &format!("/api/chat/rooms/{id}/members/"),
