@@ -40,6 +40,13 @@ pub struct FanOut {
     pub all_delivered: Percentiles,
 }
 
+/// Microseconds from when `cid` was sent to `at`, if it was sent.
+fn micros_since(sent_at: &HashMap<String, Instant>, cid: &str, at: Instant) -> Option<u64> {
+    sent_at
+        .get(cid)
+        .map(|s| u64::try_from(at.duration_since(*s).as_micros()).unwrap_or(u64::MAX))
+}
+
 async fn connect(base: &str, user: &User) -> Result<Socket, String> {
     let (socket, _) = tokio_tungstenite::connect_async(ws_url(base, &user.access))
         .await
@@ -154,11 +161,7 @@ async fn latency(
     }
     let micros: Vec<u64> = received
         .iter()
-        .filter_map(|(cid, at)| {
-            sent_at
-                .get(cid)
-                .map(|s| at.duration_since(*s).as_micros() as u64)
-        })
+        .filter_map(|(cid, at)| micros_since(&sent_at, cid, *at))
         .collect();
     Ok(Latency {
         rate,
@@ -307,11 +310,7 @@ async fn fan_out(
     }
     let micros = last
         .iter()
-        .filter_map(|(cid, at)| {
-            sent_at
-                .get(cid)
-                .map(|s| at.duration_since(*s).as_micros() as u64)
-        })
+        .filter_map(|(cid, at)| micros_since(&sent_at, cid, *at))
         .collect();
     Ok(FanOut {
         members,

@@ -118,6 +118,18 @@ pub async fn messages_view(
         .collect())
 }
 
+/// One message as `me` sees it.
+pub async fn message_view(
+    app: &AppState,
+    me: &CurrentUser,
+    message: &chat_message::Model,
+) -> Result<Message, ApiError> {
+    messages_view(app, me, std::slice::from_ref(message))
+        .await?
+        .pop()
+        .ok_or(ApiError::NotFound)
+}
+
 /// A message as every member may see it, for events.
 pub async fn message_event(app: &AppState, m: &chat_message::Model) -> Result<Message, ApiError> {
     let users = users_by_id(app, [m.sender_id]).await?;

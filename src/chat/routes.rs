@@ -10,7 +10,7 @@ use super::model::{
     MuteBody, ReadBody, ReadMarker, RenameBody, Room, SendBody, room_name,
 };
 use super::store::{self, Window};
-use super::{messages_view, room_view, rooms_view};
+use super::{message_view, messages_view, room_view, rooms_view};
 use crate::db::paginate;
 use crate::error::{ApiError, REQUIRED};
 use crate::http::{CurrentUser, Json, Origin, Page, PageParams, Paginated, Path, Query};
@@ -219,10 +219,7 @@ pub async fn send_message(
     } else {
         StatusCode::OK
     };
-    let view = messages_view(&app, &me, std::slice::from_ref(&message))
-        .await?
-        .pop()
-        .ok_or(ApiError::NotFound)?;
+    let view = message_view(&app, &me, &message).await?;
     Ok((status, Json(view)))
 }
 
@@ -236,10 +233,7 @@ pub async fn edit_message(
     Json(body): Json<EditBody>,
 ) -> Result<Json<Message>, ApiError> {
     let message = actions::edit(&app, &me, id, body.body.as_deref()).await?;
-    let view = messages_view(&app, &me, std::slice::from_ref(&message))
-        .await?
-        .pop()
-        .ok_or(ApiError::NotFound)?;
+    let view = message_view(&app, &me, &message).await?;
     Ok(Json(view))
 }
 

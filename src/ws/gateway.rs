@@ -422,10 +422,7 @@ async fn chat_send(
         .room
         .ok_or_else(|| ApiError::field("room", REQUIRED))?;
     let (message, _) = chat::actions::send(app, me, room, frame.message).await?;
-    chat::messages_view(app, me, std::slice::from_ref(&message))
-        .await?
-        .pop()
-        .ok_or(ApiError::NotFound)
+    chat::message_view(app, me, &message).await
 }
 
 #[cfg(test)]
