@@ -84,6 +84,7 @@ pub enum NotificationType {
 
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct UserBrief {
+    #[schema(read_only)]
     pub id: i64,
     pub username: String,
     pub first_name: String,
@@ -91,6 +92,7 @@ pub struct UserBrief {
     /// Absolute URL of the avatar image; null until media exists.
     pub avatar: Option<String>,
     /// Null when the viewer may not see this user's presence.
+    #[schema(read_only)]
     pub is_online: Option<bool>,
 }
 

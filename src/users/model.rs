@@ -48,10 +48,14 @@ pub struct User {
     /// Only shown to the user themself and to staff.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
+    #[schema(read_only)]
     pub date_joined: DateTime<Utc>,
+    #[schema(read_only)]
     pub last_seen: Option<DateTime<Utc>>,
+    #[schema(read_only)]
     pub friendship_status: FriendshipStatus,
     pub profile: ProfileView,
+    #[schema(read_only)]
     pub friend_count: u64,
 }
 
