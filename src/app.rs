@@ -22,7 +22,7 @@ use utoipa::OpenApi;
 
 use crate::http::ProxyConfig;
 use crate::state::AppState;
-use crate::{auth, chat, friends, http, notifications, ops, security, users, ws};
+use crate::{auth, chat, friends, groups, http, notifications, ops, security, users, ws};
 
 #[derive(OpenApi)]
 #[openapi(paths(ops::health, ops::metrics, ws::gateway::upgrade))]
@@ -36,6 +36,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         friends::ApiDoc::openapi(),
         notifications::ApiDoc::openapi(),
         chat::ApiDoc::openapi(),
+        groups::ApiDoc::openapi(),
         OpsDoc::openapi(),
     ])
 }
@@ -50,6 +51,7 @@ pub fn router(state: AppState) -> Router {
         .merge(friends::router())
         .merge(notifications::router())
         .merge(chat::router())
+        .merge(groups::router())
         .merge(ws::router())
         .merge(http::docs::router(openapi()))
         .route("/health", axum::routing::get(ops::health))

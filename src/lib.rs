@@ -4,8 +4,9 @@
 //!
 //! - `app`: the router with its middleware, the OpenAPI assembly, serving with graceful shutdown.
 //! - `ws`: the `/ws/` gateway; client frames call the features' functions.
-//! - `auth`, `chat`, `friends`, `notifications`, `users`: one folder per feature (routes, feature
-//!   functions, queries, types); `ops`: health and metrics.
+//! - `auth`, `chat`, `friends`, `groups`, `notifications`, `users`: one folder per feature
+//!   (routes, feature functions, queries, types; groups build on chat's rooms); `ops`: health and
+//!   metrics.
 //! - `social`: friendships, blocks, pending requests and every visibility rule, once.
 //! - `state`: `AppState`, and the one place a bearer token becomes a `CurrentUser`.
 //! - `realtime`: transport only — hub, bus (in-process or Redis), presence, event encoding.
@@ -22,6 +23,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod friends;
+pub mod groups;
 pub mod http;
 pub mod notifications;
 pub mod ops;

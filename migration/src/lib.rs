@@ -8,6 +8,7 @@ mod m20261125_000002_social;
 mod m20261125_000003_friend_count;
 mod m20261125_000004_one_pending_request;
 mod m20261130_000005_chat;
+mod m20261130_000006_groups;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000003_friend_count::Migration),
             Box::new(m20261125_000004_one_pending_request::Migration),
             Box::new(m20261130_000005_chat::Migration),
+            Box::new(m20261130_000006_groups::Migration),
         ]
     }
 }

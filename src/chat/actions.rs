@@ -33,7 +33,7 @@ pub async fn member_room(
 
 /// Sends `kind` with `data` to every member of `room_id`, plus `also` (a member who just
 /// left). Runs after a commit: a failure is logged, never turned into an error.
-async fn publish_to_room(
+pub async fn publish_to_room(
     app: &AppState,
     room_id: i64,
     also: &[i64],
@@ -50,7 +50,7 @@ async fn publish_to_room(
 }
 
 /// `room_updated` to every member: the room without what depends on who looks.
-async fn announce_room(app: &AppState, view: &Room) {
+pub async fn announce_room(app: &AppState, view: &Room) {
     let event = view.clone().for_everyone();
     publish_to_room(app, view.id, &[], "room_updated", &event).await;
 }
@@ -173,13 +173,18 @@ pub async fn open_direct(
     Ok((view, true))
 }
 
-/// Direct rooms are fixed: renaming them, adding to them or removing others is a 403.
+/// Direct rooms are fixed: renaming them, adding to them or removing others is a 403. A
+/// group's room changes with its group, through /api/groups/ (400 here).
 fn group_only(room: &chat_room::Model) -> Result<(), ApiError> {
     match RoomKind::of(&room.kind) {
-        RoomKind::Group => Ok(()),
         RoomKind::Direct => Err(ApiError::Forbidden),
+        RoomKind::Group if room.group_id.is_some() => Err(ApiError::rejected(GROUP_ROOM)),
+        RoomKind::Group => Ok(()),
     }
 }
+
+const GROUP_ROOM: &str =
+    "This is the room of a group: its name and members change through /api/groups/.";
 
 #[tracing::instrument(skip_all, fields(user_id = me.id, room_id))]
 pub async fn rename(
@@ -263,6 +268,9 @@ pub async fn remove_member(
         } else {
             ApiError::Forbidden
         });
+    }
+    if room.group_id.is_some() {
+        return Err(ApiError::rejected(GROUP_ROOM));
     }
     let target = if leaving {
         membership

@@ -98,23 +98,63 @@ fn message_of(m: &chat_message::Model, sender: UserBrief) -> Message {
     }
 }
 
+fn member_of(m: &chat_member::Model, user: UserBrief) -> Member {
+    Member {
+        user,
+        role: Role::of(&m.role),
+        joined_at: m.joined_at,
+        last_read_message_id: m.last_read_message_id,
+    }
+}
+
+/// UserBriefs of a set of users as `me` sees them, loaded in a fixed number of queries.
+pub struct Briefs {
+    users: HashMap<i64, Arc<user::Model>>,
+    rel: Relations,
+}
+
+impl Briefs {
+    pub async fn load(
+        app: &AppState,
+        me: &CurrentUser,
+        ids: impl IntoIterator<Item = i64>,
+    ) -> Result<Self, ApiError> {
+        let users = users_by_id(app, ids).await?;
+        let refs: Vec<&user::Model> = users.values().map(|u| &**u).collect();
+        let rel = Relations::load(app, me.into(), &refs).await?;
+        Ok(Self { users, rel })
+    }
+
+    pub fn of(&self, id: i64) -> UserBrief {
+        self.users
+            .get(&id)
+            .map_or_else(|| neutral_brief(&self.users, id), |u| self.rel.brief(u))
+    }
+}
+
+/// Members (of a group's room, say) as `me` sees them: a fixed number of queries.
+pub async fn members_view(
+    app: &AppState,
+    me: &CurrentUser,
+    members: &[chat_member::Model],
+) -> Result<Vec<Member>, ApiError> {
+    let briefs = Briefs::load(app, me, members.iter().map(|m| m.user_id)).await?;
+    Ok(members
+        .iter()
+        .map(|m| member_of(m, briefs.of(m.user_id)))
+        .collect())
+}
+
 /// Messages as `me` sees them: a fixed number of queries for any page.
 pub async fn messages_view(
     app: &AppState,
     me: &CurrentUser,
     messages: &[chat_message::Model],
 ) -> Result<Vec<Message>, ApiError> {
-    let users = users_by_id(app, messages.iter().map(|m| m.sender_id)).await?;
-    let refs: Vec<&user::Model> = users.values().map(|u| &**u).collect();
-    let rel = Relations::load(app, me.into(), &refs).await?;
+    let briefs = Briefs::load(app, me, messages.iter().map(|m| m.sender_id)).await?;
     Ok(messages
         .iter()
-        .map(|m| {
-            let sender = users
-                .get(&m.sender_id)
-                .map_or_else(|| neutral_brief(&users, m.sender_id), |u| rel.brief(u));
-            message_of(m, sender)
-        })
+        .map(|m| message_of(m, briefs.of(m.sender_id)))
         .collect())
 }
 
@@ -148,21 +188,16 @@ pub async fn rooms_view(
     let last_ids: Vec<i64> = rooms.iter().filter_map(|r| r.last_message_id).collect();
     let last = store::messages_by_id(&app.db, &last_ids).await?;
     let unread = store::unread_counts(&app.db, me.id, &ids).await?;
-    let users = users_by_id(
+    let briefs = Briefs::load(
         app,
+        me,
         members
             .iter()
             .map(|m| m.user_id)
             .chain(last.iter().map(|m| m.sender_id)),
     )
     .await?;
-    let refs: Vec<&user::Model> = users.values().map(|u| &**u).collect();
-    let rel = Relations::load(app, me.into(), &refs).await?;
-    let brief = |id: i64| {
-        users
-            .get(&id)
-            .map_or_else(|| neutral_brief(&users, id), |u| rel.brief(u))
-    };
+    let brief = |id: i64| briefs.of(id);
     let mut by_room: HashMap<i64, Vec<&chat_member::Model>> = HashMap::new();
     for m in &members {
         by_room.entry(m.room_id).or_default().push(m);
@@ -183,12 +218,7 @@ pub async fn rooms_view(
                 group: r.group_id,
                 members: room_members
                     .iter()
-                    .map(|m| Member {
-                        user: brief(m.user_id),
-                        role: Role::of(&m.role),
-                        joined_at: m.joined_at,
-                        last_read_message_id: m.last_read_message_id,
-                    })
+                    .map(|m| member_of(m, brief(m.user_id)))
                     .collect(),
                 created_at: r.created_at,
                 last_message: r

@@ -155,6 +155,17 @@ pub async fn set_role(
     Ok(())
 }
 
+/// Makes `user_id` the owner of the room and the owner until now an admin.
+pub async fn hand_over(db: &impl ConnectionTrait, room_id: i64, user_id: i64) -> Result<(), DbErr> {
+    chat_member::Entity::update_many()
+        .col_expr(chat_member::Column::Role, Expr::value(Role::Admin.as_str()))
+        .filter(chat_member::Column::RoomId.eq(room_id))
+        .filter(chat_member::Column::Role.eq(Role::Owner.as_str()))
+        .exec(db)
+        .await?;
+    set_role(db, room_id, user_id, Role::Owner).await
+}
+
 pub async fn rename(db: &impl ConnectionTrait, room_id: i64, name: &str) -> Result<(), DbErr> {
     chat_room::Entity::update_many()
         .col_expr(chat_room::Column::Name, Expr::value(name))
@@ -391,14 +402,7 @@ pub async fn unread_counts(
     let backend = db.get_database_backend();
     let mut values: Vec<Value> = vec![user_id.into(), user_id.into()];
     values.extend(room_ids.iter().map(|id| Value::from(*id)));
-    let mut n = 0;
-    let mut param = || {
-        n += 1;
-        match backend {
-            DbBackend::Postgres => format!("${n}"),
-            _ => "?".to_owned(),
-        }
-    };
+    let mut param = placeholders(backend);
     let (me, sender) = (param(), param());
     let rooms: Vec<String> = room_ids.iter().map(|_| param()).collect();
     let sql = format!(
@@ -421,4 +425,82 @@ pub async fn unread_counts(
         .into_iter()
         .map(|r| (r.room_id, u64::try_from(r.unread).unwrap_or(0)))
         .collect())
+}
+
+/// The next bind placeholder each call: `$1, $2, ...` on PostgreSQL, `?` on SQLite.
+fn placeholders(backend: DbBackend) -> impl FnMut() -> String {
+    let mut n = 0;
+    move || {
+        n += 1;
+        match backend {
+            DbBackend::Postgres => format!("${n}"),
+            _ => "?".to_owned(),
+        }
+    }
+}
+
+/// What a list of groups shows of each one's room: how many members, who owns it, and the
+/// role of `user_id` in it.
+#[derive(Debug, FromQueryResult)]
+pub struct RoomSummary {
+    pub room_id: i64,
+    pub members: i64,
+    pub owner_id: Option<i64>,
+    pub my_role: Option<String>,
+}
+
+/// `RoomSummary` of each of `room_ids`: one query however many rooms.
+pub async fn room_summaries(
+    db: &impl ConnectionTrait,
+    user_id: i64,
+    room_ids: &[i64],
+) -> Result<HashMap<i64, RoomSummary>, DbErr> {
+    if room_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let backend = db.get_database_backend();
+    let mut values: Vec<Value> = vec![user_id.into()];
+    values.extend(room_ids.iter().map(|id| Value::from(*id)));
+    let mut param = placeholders(backend);
+    let me = param();
+    let rooms: Vec<String> = room_ids.iter().map(|_| param()).collect();
+    let sql = format!(
+        "SELECT room_id, COUNT(*) AS members, \
+         MAX(CASE WHEN role = 'owner' THEN user_id END) AS owner_id, \
+         MAX(CASE WHEN user_id = {me} THEN role END) AS my_role \
+         FROM chat_members WHERE room_id IN ({rooms}) GROUP BY room_id",
+        rooms = rooms.join(", "),
+    );
+    let rows = RoomSummary::find_by_statement(Statement::from_sql_and_values(backend, sql, values))
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(|r| (r.room_id, r)).collect())
+}
+
+/// Marks a group room as the room of `group_id`.
+pub async fn link_group(
+    db: &impl ConnectionTrait,
+    room_id: i64,
+    group_id: i64,
+) -> Result<(), DbErr> {
+    chat_room::Entity::update_many()
+        .col_expr(chat_room::Column::GroupId, Expr::value(group_id))
+        .filter(chat_room::Column::Id.eq(room_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Deletes a room with its members and messages.
+pub async fn delete_room(db: &impl ConnectionTrait, room_id: i64) -> Result<(), DbErr> {
+    chat_room::Entity::delete_by_id(room_id).exec(db).await?;
+    Ok(())
+}
+
+/// The members of a room, oldest first, for a page.
+pub fn members_query(room_id: i64) -> Select<chat_member::Entity> {
+    chat_member::Entity::find()
+        .filter(chat_member::Column::RoomId.eq(room_id))
+        .order_by_asc(chat_member::Column::JoinedAt)
+        .order_by_asc(chat_member::Column::UserId)
 }

@@ -12,12 +12,15 @@ use crate::social::model::UserBrief;
 pub const FRIEND_REQUEST: &str = "friend_request";
 pub const FRIEND_ACCEPTED: &str = "friend_accepted";
 pub const MENTION: &str = "mention";
+pub const GROUP_INVITE: &str = "group_invite";
+pub const GROUP_JOIN_REQUEST: &str = "group_join_request";
+pub const GROUP_JOIN_APPROVED: &str = "group_join_approved";
 pub const TYPES: &[&str] = &[
     FRIEND_REQUEST,
     FRIEND_ACCEPTED,
-    "group_invite",
-    "group_join_request",
-    "group_join_approved",
+    GROUP_INVITE,
+    GROUP_JOIN_REQUEST,
+    GROUP_JOIN_APPROVED,
     MENTION,
     "system",
 ];

@@ -1,16 +1,9 @@
 //! Chat through the front door: rooms, members, messages, history, receipts, mentions, and
 //! the chat frames of the WebSocket.
 
-use reqwest::Response;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, TestUser, json_of};
-
-async fn status_body(res: Response) -> (u16, Value) {
-    let status = res.status().as_u16();
-    let text = res.text().await.unwrap();
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-}
+use crate::helpers::{TestApp, TestUser, json_of, status_body};
 
 async fn group(app: &TestApp, owner: &TestUser, name: &str, members: &[&TestUser]) -> Value {
     let ids: Vec<i64> = members.iter().map(|u| u.id).collect();

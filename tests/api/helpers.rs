@@ -298,6 +298,13 @@ pub async fn json_of(res: Response) -> Value {
     serde_json::from_str(&text).unwrap_or_else(|_| panic!("status {status}: not JSON: {text}"))
 }
 
+/// The status and the JSON body (null when the body is not JSON).
+pub async fn status_body(res: Response) -> (u16, Value) {
+    let status = res.status().as_u16();
+    let text = res.text().await.expect("body");
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
 pub type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 

@@ -9,6 +9,7 @@ mod cli;
 mod cluster;
 mod conventions;
 mod friends;
+mod groups;
 mod hostile;
 mod notifications;
 mod ops;

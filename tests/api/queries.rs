@@ -28,6 +28,33 @@ async fn a_page_of_twenty_costs_the_queries_of_a_page_of_one() {
         app.request_friend(&suitor, &alice).await;
         suitors.push(suitor);
     }
+    // Twenty groups, the first with twenty members.
+    let mut first_group = 0;
+    for i in 0..20 {
+        let res = app
+            .post(
+                &alice,
+                "/api/groups/",
+                serde_json::json!({"name": format!("group {i}")}),
+            )
+            .await;
+        assert_eq!(res.status(), 201);
+        let id = json_of(res).await["id"].as_i64().unwrap();
+        if i == 0 {
+            first_group = id;
+        }
+    }
+    for suitor in suitors.iter().skip(1) {
+        let res = app
+            .post(
+                suitor,
+                &format!("/api/groups/{first_group}/join/"),
+                serde_json::json!({}),
+            )
+            .await;
+        assert_eq!(res.status(), 200);
+    }
+    let group_members = format!("/api/groups/{first_group}/members/");
     // Warm the cache of the caller's row, invalidated by every friendship above.
     app.get(&alice, "/api/users/me/").await;
 
@@ -44,6 +71,9 @@ async fn a_page_of_twenty_costs_the_queries_of_a_page_of_one() {
         "/api/friends/?online=false",
         "/api/friends/request/?direction=incoming",
         "/api/notifications/",
+        "/api/groups/",
+        "/api/groups/?search=group",
+        &group_members,
     ];
     for list in lists {
         let sep = if list.contains('?') { '&' } else { '?' };
