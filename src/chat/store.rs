@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, Query};
+use sea_orm::sea_query::{Expr, OnConflict, Query};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, DbErr,
     EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect, Select, Statement, Value,
@@ -105,14 +105,16 @@ pub async fn create_room(
     .await
 }
 
+/// Adds the members who are not in the room yet (a concurrent add of the same user is not an
+/// error); returns how many were added.
 pub async fn add_members(
     db: &impl ConnectionTrait,
     room_id: i64,
     members: &[(i64, Role)],
     now: DateTime<Utc>,
-) -> Result<(), DbErr> {
+) -> Result<u64, DbErr> {
     if members.is_empty() {
-        return Ok(());
+        return Ok(0);
     }
     chat_member::Entity::insert_many(members.iter().map(|(user_id, role)| {
         chat_member::ActiveModel {
@@ -124,9 +126,13 @@ pub async fn add_members(
             muted_until: Set(None),
         }
     }))
-    .exec(db)
-    .await?;
-    Ok(())
+    .on_conflict(
+        OnConflict::columns([chat_member::Column::RoomId, chat_member::Column::UserId])
+            .do_nothing()
+            .to_owned(),
+    )
+    .exec_without_returning(db)
+    .await
 }
 
 pub async fn remove_member(

@@ -86,12 +86,8 @@ async fn admit(
     user_id: i64,
 ) -> Result<bool, ApiError> {
     let now = crate::db::now();
-    let new = chat_store::membership(txn, group.room_id, user_id)
-        .await?
-        .is_none();
-    if new {
-        chat_store::add_members(txn, group.room_id, &[(user_id, Role::Member)], now).await?;
-    }
+    let new =
+        chat_store::add_members(txn, group.room_id, &[(user_id, Role::Member)], now).await? > 0;
     if let Some(invite) = store::pending_invite(txn, group.id, user_id).await? {
         store::close_invite(txn, invite.id, "accepted", now).await?;
     }

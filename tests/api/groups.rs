@@ -714,3 +714,25 @@ async fn the_room_hears_of_joins_leaves_and_changes_and_members_chat_in_it() {
     let left = owner_ws.next_event("member_left").await;
     assert_eq!(left, json!({"room": group["room"], "user_id": owner.id}));
 }
+
+#[tokio::test]
+async fn the_same_user_joining_many_times_at_once_joins_once() {
+    let app = TestApp::spawn().await;
+    let owner = app.register("owner").await;
+    let bob = app.register("bob").await;
+    let group = public(&app, &owner, "Busy").await;
+    let url = path(&group, "join/");
+    let attempts = (0..8).map(|_| app.post(&bob, &url, json!({})));
+    let statuses: Vec<u16> = futures_util::future::join_all(attempts)
+        .await
+        .iter()
+        .map(|r| r.status().as_u16())
+        .collect();
+    assert!(
+        statuses.iter().all(|s| *s == 200 || *s == 400),
+        "{statuses:?}"
+    );
+    assert!(statuses.contains(&200), "{statuses:?}");
+    assert_mirrored(&app, &owner, &group).await;
+    assert_eq!(group_members(&app, &owner, &group).await.len(), 2);
+}
