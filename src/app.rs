@@ -22,7 +22,7 @@ use utoipa::OpenApi;
 
 use crate::http::ProxyConfig;
 use crate::state::AppState;
-use crate::{auth, chat, friends, groups, http, notifications, ops, security, users, ws};
+use crate::{auth, chat, friends, groups, http, media, notifications, ops, security, users, ws};
 
 #[derive(OpenApi)]
 #[openapi(paths(ops::health, ops::metrics, ws::gateway::upgrade))]
@@ -37,6 +37,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         notifications::ApiDoc::openapi(),
         chat::ApiDoc::openapi(),
         groups::ApiDoc::openapi(),
+        media::ApiDoc::openapi(),
         OpsDoc::openapi(),
     ])
 }
@@ -52,6 +53,7 @@ pub fn router(state: AppState) -> Router {
         .merge(notifications::router())
         .merge(chat::router())
         .merge(groups::router())
+        .merge(media::router(&state))
         .merge(ws::router())
         .merge(http::docs::router(openapi()))
         .route("/health", axum::routing::get(ops::health))

@@ -4,11 +4,12 @@
 //!
 //! - `app`: the router with its middleware, the OpenAPI assembly, serving with graceful shutdown.
 //! - `ws`: the `/ws/` gateway; client frames call the features' functions.
-//! - `auth`, `chat`, `friends`, `groups`, `notifications`, `users`: one folder per feature
+//! - `auth`, `chat`, `friends`, `groups`, `media`, `notifications`, `users`: one folder per feature
 //!   (routes, feature functions, queries, types; groups build on chat's rooms); `ops`: health and
 //!   metrics.
 //! - `social`: friendships, blocks, pending requests and every visibility rule, once.
 //! - `state`: `AppState`, and the one place a bearer token becomes a `CurrentUser`.
+//! - `storage`: media bytes on local disk or S3 (`MediaStore`), keys and bytes only.
 //! - `realtime`: transport only — hub, bus (in-process or Redis), presence, event encoding.
 //! - `security`: JWTs, password hashing, refresh-token records, the login limit.
 //! - `http`: extractors, pagination, docs pages; no feature.
@@ -25,6 +26,7 @@ pub mod error;
 pub mod friends;
 pub mod groups;
 pub mod http;
+pub mod media;
 pub mod notifications;
 pub mod ops;
 pub mod realtime;
@@ -32,5 +34,6 @@ pub mod secret;
 pub mod security;
 pub mod social;
 pub mod state;
+pub mod storage;
 pub mod users;
 pub mod ws;

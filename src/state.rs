@@ -20,9 +20,11 @@ use crate::http::{Authenticator, CurrentUser};
 use crate::realtime::hub::{Control, Invalidate};
 use crate::realtime::{Realtime, Tasks};
 use crate::security::LoginLimiter;
-use crate::security::limiter::SendLimiter;
+use crate::security::limiter::UserLimiter;
 use crate::security::passwords::Passwords;
+use crate::security::signing::LinkSigner;
 use crate::security::tokens::{TokenService, TokenType};
+use crate::storage::MediaStore;
 
 /// Everything a handler needs; cheap to clone.
 #[derive(Clone)]
@@ -35,7 +37,13 @@ pub struct Inner {
     pub passwords: Passwords,
     pub login_limiter: LoginLimiter,
     /// Chat sends per user, REST and WebSocket together.
-    pub send_limiter: SendLimiter,
+    pub send_limiter: UserLimiter,
+    /// Media uploads per user.
+    pub upload_limiter: UserLimiter,
+    /// Media bytes: local disk or S3.
+    pub media: MediaStore,
+    /// Signs and checks media links.
+    pub links: LinkSigner,
     pub realtime: Realtime,
     pub users: Arc<UserCache>,
     /// Statements run on `db` since start-up.
@@ -130,7 +138,10 @@ impl AppState {
             ),
             passwords: Passwords::new(settings.argon2_memory_kib, settings.argon2_iterations)?,
             login_limiter,
-            send_limiter: SendLimiter::new(settings.chat_rate_per_second, settings.chat_burst),
+            send_limiter: UserLimiter::new(settings.chat_rate_per_second, settings.chat_burst),
+            upload_limiter: UserLimiter::per_minute(settings.media.uploads_per_minute),
+            media: MediaStore::build(&settings.media).map_err(ApiError::Internal)?,
+            links: LinkSigner::new(settings.secret_key.expose()),
             db,
             settings,
         })))
@@ -309,5 +320,45 @@ impl Invalidate for UserCache {
         self.generation.fetch_add(1, Ordering::AcqRel);
         entries.clear();
         friends.clear();
+    }
+}
+
+/// Builds signed, absolute media links for one response or event: the base of the request
+/// (or socket) being served, else `AGORA_PUBLIC_URL`, else the bound address; one expiry for
+/// all of them, rounded up to the minute so a link stays the same for a minute (cacheable).
+#[derive(Clone)]
+pub struct MediaLinks {
+    signer: LinkSigner,
+    base: Arc<str>,
+    expires: i64,
+}
+
+impl MediaLinks {
+    /// `variant` is `content` or `thumbnail`.
+    pub fn url(&self, id: i64, variant: &str) -> String {
+        format!(
+            "{}/api/media/{id}/{variant}/?expires={}&signature={}",
+            self.base,
+            self.expires,
+            self.signer.sign(id, variant, self.expires)
+        )
+    }
+}
+
+impl AppState {
+    pub fn media_links(&self) -> MediaLinks {
+        let base = crate::http::origin::current_base().unwrap_or_else(|| {
+            match &self.settings.public_url {
+                Some(u) => u.as_str().trim_end_matches('/').into(),
+                None => format!("http://{}", self.settings.bind).into(),
+            }
+        });
+        let ttl = i64::try_from(self.settings.media.url_ttl.as_secs()).unwrap_or(3600);
+        let expires = (chrono::Utc::now().timestamp() + ttl).div_euclid(60) * 60 + 60;
+        MediaLinks {
+            signer: self.links.clone(),
+            base,
+            expires,
+        }
     }
 }

@@ -9,6 +9,7 @@ mod m20261125_000003_friend_count;
 mod m20261125_000004_one_pending_request;
 mod m20261130_000005_chat;
 mod m20261130_000006_groups;
+mod m20261130_000007_media;
 
 pub struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000004_one_pending_request::Migration),
             Box::new(m20261130_000005_chat::Migration),
             Box::new(m20261130_000006_groups::Migration),
+            Box::new(m20261130_000007_media::Migration),
         ]
     }
 }

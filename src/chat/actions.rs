@@ -10,6 +10,7 @@ use super::{message_event, room_view, store};
 use crate::db::entities::{chat_member, chat_message, chat_room};
 use crate::error::{ApiError, REQUIRED, after_commit};
 use crate::http::CurrentUser;
+use crate::media;
 use crate::notifications;
 use crate::social;
 use crate::state::AppState;
@@ -328,6 +329,9 @@ pub async fn send(
         return repeat(existing, room.id);
     }
     app.send_limiter.check(me.id)?;
+    if let Err(e) = media::owned(app, me.id, &new.attachments, media::Use::Any).await? {
+        return Err(ApiError::field("attachments", e));
+    }
     if let Some(reply_to) = new.reply_to {
         let target = store::find_message(&app.db, reply_to).await?;
         if target.is_none_or(|m| m.room_id != room.id) {
@@ -363,6 +367,7 @@ pub async fn send(
         }
         Err(e) => return Err(e.into()),
     };
+    media::store::attach(&txn, message.id, &new.attachments).await?;
     txn.commit().await?;
     after_commit("chat message event", deliver(app, &message).await);
     after_commit("mentions", mention(app, me, &message).await);
@@ -499,7 +504,10 @@ pub async fn delete(app: &AppState, me: &CurrentUser, message_id: i64) -> Result
         return Err(ApiError::Forbidden);
     }
     if !message.deleted {
-        store::delete_message(&app.db, message.id).await?;
+        let txn = crate::db::begin_write(&app.db).await?;
+        store::delete_message(&txn, message.id).await?;
+        media::store::detach_all(&txn, message.id).await?;
+        txn.commit().await?;
         publish_to_room(
             app,
             message.room_id,

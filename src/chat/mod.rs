@@ -13,12 +13,13 @@ use std::sync::Arc;
 use axum::Router;
 use axum::routing::{delete, get, patch, post, put};
 
-use crate::db::entities::{chat_member, chat_message, chat_room, user};
+use crate::db::entities::{chat_member, chat_message, chat_room, media, user};
 use crate::error::ApiError;
 use crate::http::CurrentUser;
+use crate::media::Media;
 use crate::social::model::UserBrief;
 use crate::social::{Relations, brief_of};
-use crate::state::AppState;
+use crate::state::{AppState, MediaLinks};
 use model::{Member, Message, Role, Room, RoomKind};
 
 pub use routes::ApiDoc;
@@ -69,9 +70,9 @@ async fn users_by_id(
 
 /// A sender's brief where no single viewer applies (an event for a whole room): presence
 /// depends on the viewer, so it is left out (`is_online: null`).
-fn neutral_brief(users: &HashMap<i64, Arc<user::Model>>, id: i64) -> UserBrief {
+fn neutral_brief(users: &HashMap<i64, Arc<user::Model>>, id: i64, links: &MediaLinks) -> UserBrief {
     match users.get(&id) {
-        Some(u) => brief_of(u, None),
+        Some(u) => brief_of(u, None, links),
         None => UserBrief {
             id,
             username: String::new(),
@@ -83,13 +84,40 @@ fn neutral_brief(users: &HashMap<i64, Arc<user::Model>>, id: i64) -> UserBrief {
     }
 }
 
-fn message_of(m: &chat_message::Model, sender: UserBrief) -> Message {
+/// The attachments of a set of messages, loaded in a fixed number of queries.
+struct Attachments {
+    by_message: HashMap<i64, Vec<media::Model>>,
+    links: MediaLinks,
+}
+
+impl Attachments {
+    async fn load(app: &AppState, messages: &[&chat_message::Model]) -> Result<Self, ApiError> {
+        let ids: Vec<i64> = messages
+            .iter()
+            .filter(|m| !m.deleted)
+            .map(|m| m.id)
+            .collect();
+        Ok(Self {
+            by_message: crate::media::store::attachments_of(&app.db, &ids).await?,
+            links: app.media_links(),
+        })
+    }
+
+    fn of(&self, message_id: i64) -> Vec<Media> {
+        self.by_message
+            .get(&message_id)
+            .map(|rows| rows.iter().map(|m| Media::of(m, &self.links)).collect())
+            .unwrap_or_default()
+    }
+}
+
+fn message_of(m: &chat_message::Model, sender: UserBrief, attachments: &Attachments) -> Message {
     Message {
         id: m.id,
         room: m.room_id,
         sender,
         body: m.body.clone(),
-        attachments: Vec::new(),
+        attachments: attachments.of(m.id),
         reply_to: m.reply_to,
         client_id: m.client_id.clone(),
         created_at: m.created_at,
@@ -125,10 +153,15 @@ impl Briefs {
         Ok(Self { users, rel })
     }
 
+    pub fn links(&self) -> &MediaLinks {
+        self.rel.links()
+    }
+
     pub fn of(&self, id: i64) -> UserBrief {
-        self.users
-            .get(&id)
-            .map_or_else(|| neutral_brief(&self.users, id), |u| self.rel.brief(u))
+        self.users.get(&id).map_or_else(
+            || neutral_brief(&self.users, id, self.rel.links()),
+            |u| self.rel.brief(u),
+        )
     }
 }
 
@@ -152,9 +185,10 @@ pub async fn messages_view(
     messages: &[chat_message::Model],
 ) -> Result<Vec<Message>, ApiError> {
     let briefs = Briefs::load(app, me, messages.iter().map(|m| m.sender_id)).await?;
+    let attachments = Attachments::load(app, &messages.iter().collect::<Vec<_>>()).await?;
     Ok(messages
         .iter()
-        .map(|m| message_of(m, briefs.of(m.sender_id)))
+        .map(|m| message_of(m, briefs.of(m.sender_id), &attachments))
         .collect())
 }
 
@@ -173,7 +207,12 @@ pub async fn message_view(
 /// A message as every member may see it, for events.
 pub async fn message_event(app: &AppState, m: &chat_message::Model) -> Result<Message, ApiError> {
     let users = users_by_id(app, [m.sender_id]).await?;
-    Ok(message_of(m, neutral_brief(&users, m.sender_id)))
+    let attachments = Attachments::load(app, &[m]).await?;
+    Ok(message_of(
+        m,
+        neutral_brief(&users, m.sender_id, &attachments.links),
+        &attachments,
+    ))
 }
 
 /// Rooms as `me` sees them: members, last message and unread count in a fixed number of
@@ -187,6 +226,7 @@ pub async fn rooms_view(
     let members = store::members_of(&app.db, &ids).await?;
     let last_ids: Vec<i64> = rooms.iter().filter_map(|r| r.last_message_id).collect();
     let last = store::messages_by_id(&app.db, &last_ids).await?;
+    let attachments = Attachments::load(app, &last.iter().collect::<Vec<_>>()).await?;
     let unread = store::unread_counts(&app.db, me.id, &ids).await?;
     let briefs = Briefs::load(
         app,
@@ -224,7 +264,7 @@ pub async fn rooms_view(
                 last_message: r
                     .last_message_id
                     .and_then(|id| last.get(&id))
-                    .map(|m| message_of(m, brief(m.sender_id))),
+                    .map(|m| message_of(m, brief(m.sender_id), &attachments)),
                 unread_count: unread.get(&r.id).copied().unwrap_or(0),
                 muted_until,
             }

@@ -88,8 +88,8 @@ pub struct Message {
     pub sender: UserBrief,
     /// Empty when deleted.
     pub body: String,
-    /// Media ids; always empty until media uploads exist.
-    pub attachments: Vec<i64>,
+    /// Empty when deleted.
+    pub attachments: Vec<crate::media::Media>,
     pub reply_to: Option<i64>,
     pub client_id: Option<String>,
     pub created_at: DateTime<Utc>,
@@ -175,7 +175,7 @@ pub struct SendBody {
     /// 1–4000 characters after trimming, unless attachments are present.
     #[schema(value_type = String, required = false, max_length = 4000, example = "Hello!")]
     pub body: Option<String>,
-    /// Media ids (media uploads are not built yet: must be empty).
+    /// Up to 10 media ids, each the sender's own.
     #[schema(value_type = Vec<i64>, required = false)]
     pub attachments: Option<Vec<i64>>,
     #[schema(value_type = Option<i64>, required = false)]
@@ -223,9 +223,14 @@ pub struct HistoryQuery {
 #[derive(Debug, Clone)]
 pub struct NewMessage {
     pub body: String,
+    /// Media ids, without repeats, in the order sent.
+    pub attachments: Vec<i64>,
     pub reply_to: Option<i64>,
     pub client_id: Option<String>,
 }
+
+/// The most attachments a message may have.
+pub const MAX_ATTACHMENTS: usize = 10;
 
 /// A trimmed room name: 1–150 characters.
 pub fn room_name(raw: Option<&str>) -> Result<String, String> {
@@ -265,15 +270,23 @@ pub fn message_body(raw: Option<&str>) -> Result<String, String> {
 impl SendBody {
     pub fn validate(self) -> Result<NewMessage, ApiError> {
         let mut errors = FieldErrors::new();
-        if self.attachments.as_ref().is_some_and(|a| !a.is_empty()) {
+        let mut attachments = self.attachments.unwrap_or_default();
+        let mut seen = std::collections::HashSet::new();
+        attachments.retain(|id| seen.insert(*id));
+        if attachments.len() > MAX_ATTACHMENTS {
             errors.add(
                 "attachments",
-                "Attachments are not available yet: media uploads are not built.",
+                format!("Ensure this field has no more than {MAX_ATTACHMENTS} elements."),
             );
         }
-        let body = message_body(self.body.as_deref())
-            .map_err(|e| errors.add("body", e))
-            .ok();
+        let blank = self.body.as_deref().is_none_or(|b| b.trim().is_empty());
+        let body = if blank && !attachments.is_empty() {
+            Some(String::new())
+        } else {
+            message_body(self.body.as_deref())
+                .map_err(|e| errors.add("body", e))
+                .ok()
+        };
         let client_id = match self.client_id.as_deref().map(str::trim) {
             None | Some("") => None,
             Some(c) if c.chars().count() > MAX_CLIENT_ID_CHARS => {
@@ -288,6 +301,7 @@ impl SendBody {
         errors.into_result()?;
         Ok(NewMessage {
             body: body.unwrap_or_default(),
+            attachments,
             reply_to: self.reply_to,
             client_id,
         })

@@ -13,6 +13,7 @@ use crate::chat::{members_view, room_view, store as chat_store};
 use crate::db::entities::{chat_member, group, group_invite, group_join_request};
 use crate::error::{ApiError, after_commit};
 use crate::http::CurrentUser;
+use crate::media;
 use crate::notifications::{self, model as kinds};
 use crate::social;
 use crate::state::AppState;
@@ -32,13 +33,7 @@ pub async fn visible(app: &AppState, me: &CurrentUser, id: i64) -> Result<Found,
     let role = chat_store::membership(&app.db, group.room_id, me.id)
         .await?
         .map(|m| Role::of(&m.role));
-    let hidden = Visibility::of(&group.visibility) == Visibility::Private
-        && role.is_none()
-        && !me.is_staff
-        && store::pending_invite(&app.db, group.id, me.id)
-            .await?
-            .is_none();
-    if hidden {
+    if role.is_none() && !me.is_staff && !social::group_visible(&app.db, &group, me.id).await? {
         return Err(ApiError::NotFound);
     }
     Ok(Found {
@@ -95,12 +90,27 @@ async fn admit(
     Ok(new)
 }
 
+/// A new avatar must be an image of `me`'s own.
+async fn check_avatar(
+    app: &AppState,
+    me: &CurrentUser,
+    fields: &GroupFields,
+) -> Result<(), ApiError> {
+    if let Some(Some(id)) = fields.avatar
+        && let Err(e) = media::owned(app, me.id, &[id], media::Use::Image).await?
+    {
+        return Err(ApiError::field("avatar", e));
+    }
+    Ok(())
+}
+
 #[tracing::instrument(skip_all, fields(user_id = me.id))]
 pub async fn create(
     app: &AppState,
     me: &CurrentUser,
     fields: GroupFields,
 ) -> Result<super::model::Group, ApiError> {
+    check_avatar(app, me, &fields).await?;
     let now = crate::db::now();
     let name = fields.name.clone().unwrap_or_default();
     let txn = crate::db::begin_write(&app.db).await?;
@@ -123,6 +133,7 @@ pub async fn update(
     let found = visible(app, me, id).await?;
     check(found.actor, Action::Update).enforce()?;
     let fields = body.validate(false)?;
+    check_avatar(app, me, &fields).await?;
     let txn = crate::db::begin_write(&app.db).await?;
     store::update(&txn, found.group.id, &fields).await?;
     if let Some(name) = &fields.name {

@@ -73,7 +73,7 @@ pub async fn groups_view(
                 id: g.id,
                 name: g.name.clone(),
                 description: g.description.clone(),
-                avatar: None,
+                avatar: g.avatar_id.map(|id| briefs.links().url(id, "content")),
                 visibility: Visibility::of(&g.visibility),
                 owner: briefs.of(summary.and_then(|s| s.owner_id).unwrap_or_default()),
                 member_count: summary.map_or(0, |s| u64::try_from(s.members).unwrap_or(0)),

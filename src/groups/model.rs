@@ -47,7 +47,7 @@ pub struct Group {
     pub id: i64,
     pub name: String,
     pub description: String,
-    /// Media uploads are not built yet: always null.
+    /// Absolute, signed link to the image, or null.
     pub avatar: Option<String>,
     pub visibility: Visibility,
     pub owner: UserBrief,
@@ -111,6 +111,8 @@ pub struct GroupFields {
     pub name: Option<String>,
     pub description: Option<String>,
     pub visibility: Option<Visibility>,
+    /// `Some(None)` clears it.
+    pub avatar: Option<Option<i64>>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -121,9 +123,10 @@ pub struct GroupBody {
     pub description: Option<String>,
     #[schema(value_type = Visibility, required = false)]
     pub visibility: Option<String>,
-    /// A media id; media uploads are not built yet, so only null is accepted.
+    /// Media id of an image of the caller's own, or null.
+    #[serde(default, deserialize_with = "crate::http::nullable")]
     #[schema(value_type = Option<i64>, required = false)]
-    pub avatar: Option<serde_json::Value>,
+    pub avatar: Option<Option<i64>>,
 }
 
 impl GroupBody {
@@ -155,10 +158,7 @@ impl GroupBody {
                 Err(e) => errors.add("visibility", e),
             }
         }
-        match self.avatar {
-            None | Some(serde_json::Value::Null) => {}
-            Some(_) => errors.add("avatar", "Media uploads are not available yet."),
-        }
+        out.avatar = self.avatar;
         errors.into_result()?;
         Ok(out)
     }

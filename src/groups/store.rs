@@ -32,7 +32,7 @@ pub async fn insert(
             .unwrap_or(Visibility::Public)
             .as_str()
             .to_owned()),
-        avatar_id: Set(None),
+        avatar_id: Set(fields.avatar.flatten()),
         room_id: Set(room_id),
         created_at: Set(now),
         ..Default::default()
@@ -55,6 +55,10 @@ pub async fn update(db: &impl ConnectionTrait, id: i64, fields: &GroupFields) ->
     }
     if let Some(v) = fields.visibility {
         q = q.col_expr(group::Column::Visibility, Expr::value(v.as_str()));
+        changed = true;
+    }
+    if let Some(a) = fields.avatar {
+        q = q.col_expr(group::Column::AvatarId, Expr::value(a));
         changed = true;
     }
     if changed {

@@ -87,3 +87,13 @@ pub async fn not_found() -> ApiError {
 pub async fn method_not_allowed(method: Method) -> ApiError {
     ApiError::MethodNotAllowed(method.to_string())
 }
+
+/// Distinguishes a field sent as `null` (`Some(None)`) from one not sent (`None`):
+/// `#[serde(default, deserialize_with = "crate::http::nullable")]`.
+pub fn nullable<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    <Option<T> as serde::Deserialize>::deserialize(d).map(Some)
+}

@@ -171,8 +171,25 @@ pub async fn resolve_origin(
         .map_or(IpAddr::from([127, 0, 0, 1]), |c| c.0.ip());
     let origin = config.resolve(peer, req.headers());
     tracing::Span::current().record("client", tracing::field::display(origin.ip));
+    let base = origin.base.clone();
     req.extensions_mut().insert(origin);
-    next.run(req).await
+    with_base(base, next.run(req)).await
+}
+
+tokio::task_local! {
+    /// The base URL of the request being served, for links built deep below the handlers
+    /// (media URLs in every UserBrief) without threading it through every call.
+    static BASE: Arc<str>;
+}
+
+/// Runs `f` with `base` as the base of the absolute links it builds.
+pub async fn with_base<F: Future>(base: Arc<str>, f: F) -> F::Output {
+    BASE.scope(base, f).await
+}
+
+/// The base URL of the request (or WebSocket) this task serves, if any.
+pub fn current_base() -> Option<Arc<str>> {
+    BASE.try_with(Clone::clone).ok()
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Origin {

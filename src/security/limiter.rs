@@ -156,12 +156,13 @@ impl LoginLimiter {
 
 /// Messages a user may send (REST and WebSocket together): a burst, then a steady rate.
 /// Counted per instance.
-pub struct SendLimiter {
+/// A rate limit per user (chat sends, uploads), in this instance's memory.
+pub struct UserLimiter {
     limiter: Option<governor::DefaultKeyedRateLimiter<i64>>,
     clock: governor::clock::DefaultClock,
 }
 
-impl SendLimiter {
+impl UserLimiter {
     /// `per_second` 0 turns the limit off.
     pub fn new(per_second: u32, burst: u32) -> Self {
         use std::num::NonZeroU32;
@@ -175,7 +176,17 @@ impl SendLimiter {
         }
     }
 
-    /// One send by `user_id`; a 429 with `Retry-After` past the limit.
+    /// `per_minute` actions a minute, all of which may come at once; 0 turns the limit off.
+    pub fn per_minute(per_minute: u32) -> Self {
+        use std::num::NonZeroU32;
+        Self {
+            limiter: NonZeroU32::new(per_minute)
+                .map(|rate| governor::RateLimiter::keyed(governor::Quota::per_minute(rate))),
+            clock: governor::clock::DefaultClock::default(),
+        }
+    }
+
+    /// One action by `user_id`; a 429 with `Retry-After` past the limit.
     pub fn check(&self, user_id: i64) -> Result<(), ApiError> {
         use governor::clock::Clock;
         let Some(limiter) = &self.limiter else {

@@ -5,6 +5,7 @@
 pub mod limiter;
 pub mod passwords;
 pub mod sessions;
+pub mod signing;
 pub mod tokens;
 
 pub use limiter::LoginLimiter;

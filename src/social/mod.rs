@@ -15,7 +15,7 @@ use sea_orm::{ConnectionTrait, DbErr, EntityTrait};
 use crate::db::entities::user;
 use crate::error::ApiError;
 use crate::http::CurrentUser;
-use crate::state::AppState;
+use crate::state::{AppState, MediaLinks};
 use model::{FriendshipStatus, UserBrief, UserListItem};
 
 /// Who may see a profile.
@@ -92,6 +92,7 @@ pub struct Relations {
     sent: HashSet<i64>,
     received: HashSet<i64>,
     online: HashSet<i64>,
+    links: MediaLinks,
 }
 
 impl Relations {
@@ -131,6 +132,7 @@ impl Relations {
             sent,
             received,
             online: HashSet::new(),
+            links: app.media_links(),
         };
         let visible: Vec<i64> = targets
             .iter()
@@ -187,7 +189,12 @@ impl Relations {
     }
 
     pub fn brief(&self, target: &user::Model) -> UserBrief {
-        brief_of(target, self.is_online(target))
+        brief_of(target, self.is_online(target), &self.links)
+    }
+
+    /// Media links for the response these relations serve.
+    pub fn links(&self) -> &MediaLinks {
+        &self.links
     }
 
     pub fn list_item(&self, target: &user::Model) -> UserListItem {
@@ -226,22 +233,23 @@ pub async fn brief_for_each(
     } else {
         false
     };
+    let links = app.media_links();
     Ok(viewers
         .iter()
         .map(|v| {
             let sees = *v == target.id || (target.show_online_status && friends.contains(v));
-            (*v, brief_of(target, sees.then_some(online)))
+            (*v, brief_of(target, sees.then_some(online), &links))
         })
         .collect())
 }
 
-pub fn brief_of(target: &user::Model, is_online: Option<bool>) -> UserBrief {
+pub fn brief_of(target: &user::Model, is_online: Option<bool>, links: &MediaLinks) -> UserBrief {
     UserBrief {
         id: target.id,
         username: target.username.clone(),
         first_name: target.first_name.clone(),
         last_name: target.last_name.clone(),
-        avatar: None,
+        avatar: target.avatar_id.map(|id| links.url(id, "content")),
         is_online,
     }
 }
@@ -321,4 +329,32 @@ pub async fn block(app: &AppState, blocker: i64, blocked: i64) -> Result<(), Api
         app.user_changed(blocked).await;
     }
     Ok(())
+}
+
+/// Whether `viewer` may see group `g`: a public group, or one they belong to or are invited
+/// to (staff are the caller's concern).
+pub async fn group_visible(
+    db: &impl sea_orm::ConnectionTrait,
+    g: &crate::db::entities::group::Model,
+    viewer: i64,
+) -> Result<bool, ApiError> {
+    use crate::db::entities::{chat_member, group_invite};
+    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+    if g.visibility != "private" {
+        return Ok(true);
+    }
+    if chat_member::Entity::find_by_id((g.room_id, viewer))
+        .one(db)
+        .await?
+        .is_some()
+    {
+        return Ok(true);
+    }
+    let invited = group_invite::Entity::find()
+        .filter(group_invite::Column::GroupId.eq(g.id))
+        .filter(group_invite::Column::UserId.eq(viewer))
+        .filter(group_invite::Column::Status.eq("pending"))
+        .count(db)
+        .await?;
+    Ok(invited > 0)
 }

@@ -55,7 +55,7 @@ pub async fn view(
             location: target.location.clone(),
             website: target.website.clone(),
             birth_date: target.birth_date,
-            cover: None,
+            cover: target.cover_id.map(|id| rel.links().url(id, "content")),
             visibility: target.visibility.clone(),
             show_online_status: target.show_online_status,
             allow_messages_from: target.allow_messages_from.clone(),
@@ -67,7 +67,7 @@ pub async fn view(
     };
     let is_online = rel.is_online(target);
     Ok(User {
-        brief: brief_of(target, is_online),
+        brief: brief_of(target, is_online, rel.links()),
         email: rel.email_visible(target).then(|| target.email.clone()),
         date_joined: target.date_joined,
         last_seen: if is_online.is_some() {

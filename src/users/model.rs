@@ -1,7 +1,7 @@
 //! Request and response types of /api/users/, named as in API.md.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::fields::{self, Email, REQUIRED, Username};
@@ -59,15 +59,6 @@ pub struct User {
     pub friend_count: u64,
 }
 
-/// Distinguishes a field sent as `null` (`Some(None)`) from one not sent (`None`).
-fn nullable<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Option::<T>::deserialize(d).map(Some)
-}
-
 #[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct ProfileUpdateBody {
     #[schema(required = false, value_type = String, max_length = 500)]
@@ -77,7 +68,7 @@ pub struct ProfileUpdateBody {
     /// An http(s) URL, or blank.
     #[schema(required = false, value_type = String, max_length = 200, example = "https://alice.example")]
     pub website: Option<String>,
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "crate::http::nullable")]
     /// `YYYY-MM-DD`, from 1800-01-01 to today; null or blank clears it.
     #[schema(value_type = Option<String>, format = Date, example = "1990-05-04")]
     pub birth_date: Option<Option<String>>,
@@ -88,11 +79,11 @@ pub struct ProfileUpdateBody {
     #[schema(required = false, value_type = crate::social::model::MessagePolicy)]
     pub allow_messages_from: Option<String>,
     /// Media id of the caller's own image, or null.
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "crate::http::nullable")]
     #[schema(value_type = Option<i64>)]
     pub avatar: Option<Option<i64>>,
     /// Media id of the caller's own image, or null.
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "crate::http::nullable")]
     #[schema(value_type = Option<i64>)]
     pub cover: Option<Option<i64>>,
 }
@@ -111,6 +102,10 @@ pub struct UserUpdateBody {
     pub last_name: Option<String>,
     #[schema(required = false, value_type = ProfileUpdateBody)]
     pub profile: Option<ProfileUpdateBody>,
+    /// Media id of the caller's own image, or null (also accepted inside `profile`).
+    #[serde(default, deserialize_with = "crate::http::nullable")]
+    #[schema(value_type = Option<i64>, required = false)]
+    pub avatar: Option<Option<i64>>,
 }
 
 /// A validated update: `Some` for each field to change.
@@ -171,6 +166,7 @@ impl UserUpdateBody {
             last_name: self
                 .last_name
                 .and_then(|v| check(&mut errors, "last_name", fields::bounded(&v, 150))),
+            avatar: self.avatar,
             ..Default::default()
         };
         if let Some(p) = self.profile {
@@ -206,7 +202,9 @@ impl UserUpdateBody {
                     fields::choice(&v, MESSAGE_POLICIES),
                 )
             });
-            patch.avatar = p.avatar;
+            if p.avatar.is_some() {
+                patch.avatar = p.avatar;
+            }
             patch.cover = p.cover;
             errors.nest("profile", pe);
         }

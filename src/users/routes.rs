@@ -13,6 +13,7 @@ use crate::db::entities::user;
 use crate::db::paginate;
 use crate::error::{ApiError, FieldErrors};
 use crate::http::{CurrentUser, Json, Page, PageParams, Paginated, Path, Query, search_term};
+use crate::media;
 use crate::social::{self, Relations, briefs, store as graph};
 use crate::state::AppState;
 
@@ -184,14 +185,13 @@ async fn check_unique_and_media(
     {
         errors.add("email", "A user with that email already exists.");
     }
-    // Media uploads are not built yet, so no media id can name an image of the caller's.
+    // An avatar or cover is an image of the user's own.
     let mut profile = FieldErrors::new();
     for (field, value) in [("avatar", patch.avatar), ("cover", patch.cover)] {
-        if let Some(Some(media_id)) = value {
-            profile.add(
-                field,
-                format!("Invalid pk \"{media_id}\" - object does not exist."),
-            );
+        if let Some(Some(media_id)) = value
+            && let Err(e) = media::owned(app, id, &[media_id], media::Use::Image).await?
+        {
+            profile.add(field, e);
         }
     }
     errors.merge_nested("profile", profile);

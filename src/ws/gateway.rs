@@ -17,8 +17,9 @@ use tokio::time::Instant;
 use crate::chat;
 use crate::error::ApiError;
 use crate::error::REQUIRED;
+use crate::http::origin::with_base;
 use crate::http::parse_value;
-use crate::http::{Authenticator, CurrentUser};
+use crate::http::{Authenticator, CurrentUser, Origin};
 use crate::realtime::event::{self, Frame};
 use crate::state::AppState;
 
@@ -50,6 +51,7 @@ const CLOSE_TOKEN_EXPIRED: u16 = 4401;
 pub async fn upgrade(
     State(app): State<AppState>,
     me: CurrentUser,
+    origin: Origin,
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
     let ws = ws.map_err(|e| ApiError::rejected(e.body_text()))?;
@@ -71,7 +73,8 @@ pub async fn upgrade(
         .max_message_size(READ_LIMIT)
         .max_frame_size(READ_LIMIT)
         .on_upgrade(move |socket| async move {
-            run(app, socket, me).await;
+            // Links in what this socket's frames cause (media URLs) use the upgrade's origin.
+            with_base(origin.base, run(app, socket, me)).await;
             drop((slot, tracked));
         }))
 }

@@ -69,6 +69,32 @@ async fn fresh_database_url(dir: &tempfile::TempDir) -> String {
     }
 }
 
+/// Media on local disk under the test's directory, or, with `AGORA_TEST_S3_ENDPOINT` (a local
+/// S3-compatible server such as moto), in a fresh bucket of the test's own.
+async fn test_media_settings(dir: &tempfile::TempDir) -> agora::config::MediaSettings {
+    let mut media = agora::config::MediaSettings::local(dir.path().join("media"));
+    if let Some(endpoint) = std::env::var("AGORA_TEST_S3_ENDPOINT")
+        .ok()
+        .filter(|e| !e.is_empty())
+    {
+        let bucket = format!("agora-test-{:016x}", rand::random::<u64>());
+        let res = reqwest::Client::new()
+            .put(format!("{endpoint}/{bucket}"))
+            .send()
+            .await
+            .expect("S3 server reachable");
+        assert!(res.status().is_success(), "create bucket: {}", res.status());
+        media.s3 = Some(agora::config::S3Settings {
+            bucket,
+            endpoint: Some(endpoint),
+            region: "us-east-1".into(),
+            access_key_id: Some("test".into()),
+            secret_access_key: Some("test".into()),
+        });
+    }
+    media
+}
+
 impl TestApp {
     pub async fn spawn() -> Self {
         Self::spawn_with(|_| {}).await
@@ -109,6 +135,7 @@ impl TestApp {
             ws_heartbeat: Duration::from_secs(30),
             presence_ttl: Duration::from_secs(60),
             socket_send_buffer: None,
+            media: test_media_settings(&dir).await,
         };
         configure(&mut settings);
         Self::start(settings, dir).await

@@ -11,6 +11,7 @@ mod conventions;
 mod friends;
 mod groups;
 mod hostile;
+mod media;
 mod notifications;
 mod ops;
 mod outage;

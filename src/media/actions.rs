@@ -1,0 +1,244 @@
+//! Uploading and deleting media.
+
+use axum::extract::Multipart;
+use axum::extract::multipart::Field;
+
+use super::process::{self, ImageError, SNIFF_BYTES};
+use super::store::{self, NewMedia};
+use crate::db::entities::media;
+use crate::error::ApiError;
+use crate::http::CurrentUser;
+use crate::state::AppState;
+
+/// The longest file name kept.
+const MAX_FILENAME_CHARS: usize = 255;
+
+/// The client's file name without directories or control characters, at most 255 characters.
+pub fn clean_filename(raw: Option<&str>) -> String {
+    let base = raw
+        .unwrap_or_default()
+        .rsplit(['/', '\\'])
+        .next()
+        .unwrap_or_default();
+    let name: String = base
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(MAX_FILENAME_CHARS)
+        .collect();
+    let name = name.trim();
+    if name.is_empty() || name == "." || name == ".." {
+        "upload".to_owned()
+    } else {
+        name.to_owned()
+    }
+}
+
+fn random_key(owner: i64) -> String {
+    format!("{owner}/{:032x}", rand::random::<u128>())
+}
+
+fn multipart_error(e: &axum::extract::multipart::MultipartError) -> ApiError {
+    if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::TooLarge
+    } else {
+        ApiError::rejected(format!("Multipart form parse error - {}", e.body_text()))
+    }
+}
+
+fn quota_full() -> ApiError {
+    ApiError::rejected("Your media storage quota is full: delete some files first.")
+}
+
+/// Reads the `file` field into the store, judged by its bytes. Over the size limit: 413 and
+/// nothing stored; a type not allowed: 415.
+#[tracing::instrument(skip_all, fields(user_id = me.id))]
+pub async fn upload(
+    app: &AppState,
+    me: &CurrentUser,
+    mut form: Multipart,
+) -> Result<media::Model, ApiError> {
+    app.upload_limiter.check(me.id)?;
+    let quota = app.settings.media.quota_bytes;
+    let used = store::bytes_used(&app.db, me.id).await?;
+    if quota > 0 && used >= quota {
+        return Err(quota_full());
+    }
+    loop {
+        let Some(field) = form.next_field().await.map_err(|e| multipart_error(&e))? else {
+            return Err(ApiError::field("file", "No file was submitted."));
+        };
+        if field.name() == Some("file") {
+            let stored = receive(app, me, field).await?;
+            if quota > 0 && used.saturating_add(stored.size) > quota {
+                discard(app, &stored.storage_key, stored.thumbnail_key.as_deref()).await;
+                return Err(quota_full());
+            }
+            let (key, thumb) = (stored.storage_key.clone(), stored.thumbnail_key.clone());
+            return match store::insert(&app.db, stored, crate::db::now()).await {
+                Ok(row) => Ok(row),
+                Err(e) => {
+                    discard(app, &key, thumb.as_deref()).await;
+                    Err(e.into())
+                }
+            };
+        }
+        // Another field: read past it (its bytes count against the body limit).
+        let mut other = field;
+        while other
+            .chunk()
+            .await
+            .map_err(|e| multipart_error(&e))?
+            .is_some()
+        {}
+    }
+}
+
+async fn discard(app: &AppState, key: &str, thumb: Option<&str>) {
+    for k in std::iter::once(key).chain(thumb) {
+        if let Err(e) = app.media.delete(k).await {
+            tracing::warn!(error = %e, key = k, "could not delete stored media");
+        }
+    }
+}
+
+fn store_error(e: object_store::Error) -> ApiError {
+    ApiError::Internal(format!("media store: {e}"))
+}
+
+async fn receive(
+    app: &AppState,
+    me: &CurrentUser,
+    mut field: Field<'_>,
+) -> Result<NewMedia, ApiError> {
+    let max = app.settings.media.max_bytes;
+    let filename = clean_filename(field.file_name());
+    let declared = field
+        .content_type()
+        .unwrap_or("application/octet-stream")
+        .to_owned();
+    // The first bytes decide the type.
+    let mut head: Vec<u8> = Vec::with_capacity(SNIFF_BYTES);
+    let mut ended = false;
+    while head.len() < SNIFF_BYTES {
+        match field.chunk().await.map_err(|e| multipart_error(&e))? {
+            Some(c) => head.extend_from_slice(&c),
+            None => {
+                ended = true;
+                break;
+            }
+        }
+        if head.len() as u64 > max {
+            return Err(ApiError::TooLarge);
+        }
+    }
+    if head.is_empty() {
+        return Err(ApiError::field("file", "The submitted file is empty."));
+    }
+    let sniffed = &head[..head.len().min(SNIFF_BYTES)];
+    let content_type = process::sniff(sniffed, ended && sniffed.len() == head.len())
+        .ok_or(ApiError::UnsupportedMediaType(declared))?;
+    let key = random_key(me.id);
+    let mut new = NewMedia {
+        owner_id: me.id,
+        filename,
+        content_type: content_type.to_owned(),
+        size: 0,
+        width: None,
+        height: None,
+        storage_key: key.clone(),
+        thumbnail_key: None,
+    };
+    if process::is_image(content_type) {
+        let mut bytes = head;
+        while let Some(c) = field.chunk().await.map_err(|e| multipart_error(&e))? {
+            if (bytes.len() + c.len()) as u64 > max {
+                return Err(ApiError::TooLarge);
+            }
+            bytes.extend_from_slice(&c);
+        }
+        let max_pixels = app.settings.media.max_pixels;
+        let span = tracing::Span::current();
+        let processed = tokio::task::spawn_blocking(move || {
+            span.in_scope(|| process::process_image(&bytes, content_type, max_pixels))
+        })
+        .await
+        .map_err(|e| ApiError::Internal(format!("image task: {e}")))?
+        .map_err(|e: ImageError| ApiError::field("file", e.to_string()))?;
+        let thumb_key = format!("{key}.thumb");
+        new.size = processed.bytes.len() as u64;
+        new.width = Some(processed.width);
+        new.height = Some(processed.height);
+        app.media
+            .put(&key, processed.bytes)
+            .await
+            .map_err(store_error)?;
+        if let Err(e) = app.media.put(&thumb_key, processed.thumbnail).await {
+            discard(app, &key, None).await;
+            return Err(store_error(e));
+        }
+        new.thumbnail_key = Some(thumb_key);
+        return Ok(new);
+    }
+    let mut upload = app.media.upload(&key).await.map_err(store_error)?;
+    let mut size = head.len() as u64;
+    upload.write(&head).await.map_err(store_error)?;
+    loop {
+        match field.chunk().await {
+            Err(e) => {
+                upload.abort().await;
+                return Err(multipart_error(&e));
+            }
+            Ok(None) => break,
+            Ok(Some(c)) => {
+                size += c.len() as u64;
+                if size > max {
+                    upload.abort().await;
+                    return Err(ApiError::TooLarge);
+                }
+                if let Err(e) = upload.write(&c).await {
+                    upload.abort().await;
+                    return Err(store_error(e));
+                }
+            }
+        }
+    }
+    if let Err(e) = upload.finish().await {
+        discard(app, &key, None).await;
+        return Err(store_error(e));
+    }
+    new.size = size;
+    Ok(new)
+}
+
+/// Deletes media (the owner, or staff): its row, its uses (attachments, avatars, covers), then
+/// its bytes.
+#[tracing::instrument(skip_all, fields(user_id = me.id, media_id = id))]
+pub async fn delete(app: &AppState, me: &CurrentUser, id: i64) -> Result<(), ApiError> {
+    let m = super::find_visible(app, me, id).await?;
+    if m.owner_id != me.id && !me.is_staff {
+        return Err(ApiError::Forbidden);
+    }
+    let txn = crate::db::begin_write(&app.db).await?;
+    let users = store::delete(&txn, m.id).await?;
+    txn.commit().await?;
+    for user_id in users {
+        app.user_changed(user_id).await;
+    }
+    discard(app, &m.storage_key, m.thumbnail_key.as_deref()).await;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names_lose_directories_and_control_characters() {
+        assert_eq!(clean_filename(Some("../../etc/passwd")), "passwd");
+        assert_eq!(clean_filename(Some("C:\\photos\\me.jpg")), "me.jpg");
+        assert_eq!(clean_filename(Some("a\0b\r\nc.txt")), "abc.txt");
+        assert_eq!(clean_filename(Some("..")), "upload");
+        assert_eq!(clean_filename(None), "upload");
+        assert_eq!(clean_filename(Some(&"x".repeat(300))).chars().count(), 255);
+    }
+}

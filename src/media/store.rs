@@ -1,0 +1,217 @@
+//! Media queries: rows, usage, attachments, and the uses that decide who may see a file.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Alias, Expr, Func, Query};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+
+use crate::db::entities::{chat_attachment, chat_member, chat_message, group, media, user};
+
+pub struct NewMedia {
+    pub owner_id: i64,
+    pub filename: String,
+    pub content_type: String,
+    pub size: u64,
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+    pub storage_key: String,
+    pub thumbnail_key: Option<String>,
+}
+
+pub async fn insert(
+    db: &impl ConnectionTrait,
+    new: NewMedia,
+    now: DateTime<Utc>,
+) -> Result<media::Model, DbErr> {
+    media::ActiveModel {
+        owner_id: Set(new.owner_id),
+        filename: Set(new.filename),
+        content_type: Set(new.content_type),
+        size: Set(i64::try_from(new.size).unwrap_or(i64::MAX)),
+        width: Set(new.width.and_then(|w| i32::try_from(w).ok())),
+        height: Set(new.height.and_then(|h| i32::try_from(h).ok())),
+        storage_key: Set(new.storage_key),
+        thumbnail_key: Set(new.thumbnail_key),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+}
+
+pub async fn find(db: &impl ConnectionTrait, id: i64) -> Result<Option<media::Model>, DbErr> {
+    media::Entity::find_by_id(id).one(db).await
+}
+
+pub async fn by_ids(db: &impl ConnectionTrait, ids: &[i64]) -> Result<Vec<media::Model>, DbErr> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    media::Entity::find()
+        .filter(media::Column::Id.is_in(ids.to_vec()))
+        .all(db)
+        .await
+}
+
+/// Bytes `owner_id` keeps stored.
+pub async fn bytes_used(db: &impl ConnectionTrait, owner_id: i64) -> Result<u64, DbErr> {
+    let total: Option<Option<i64>> = media::Entity::find()
+        .select_only()
+        // SUM of a bigint is NUMERIC on PostgreSQL: back to a bigint on both databases.
+        .column_as(
+            Expr::expr(Func::cast_as(
+                Func::sum(Expr::col(media::Column::Size)),
+                Alias::new("BIGINT"),
+            )),
+            "total",
+        )
+        .filter(media::Column::OwnerId.eq(owner_id))
+        .into_tuple()
+        .one(db)
+        .await?;
+    Ok(total.flatten().map_or(0, |t| u64::try_from(t).unwrap_or(0)))
+}
+
+/// Deletes the row; the attachments that used it go with it (cascade), and the avatars and
+/// covers that used it are cleared. Returns the users whose row changed.
+pub async fn delete(db: &impl ConnectionTrait, id: i64) -> Result<Vec<i64>, DbErr> {
+    let users: Vec<i64> = user::Entity::find()
+        .select_only()
+        .column(user::Column::Id)
+        .filter(
+            sea_orm::Condition::any()
+                .add(user::Column::AvatarId.eq(id))
+                .add(user::Column::CoverId.eq(id)),
+        )
+        .into_tuple()
+        .all(db)
+        .await?;
+    for col in [user::Column::AvatarId, user::Column::CoverId] {
+        user::Entity::update_many()
+            .col_expr(col, Expr::value(Option::<i64>::None))
+            .filter(col.eq(id))
+            .exec(db)
+            .await?;
+    }
+    group::Entity::update_many()
+        .col_expr(group::Column::AvatarId, Expr::value(Option::<i64>::None))
+        .filter(group::Column::AvatarId.eq(id))
+        .exec(db)
+        .await?;
+    chat_attachment::Entity::delete_many()
+        .filter(chat_attachment::Column::MediaId.eq(id))
+        .exec(db)
+        .await?;
+    media::Entity::delete_by_id(id).exec(db).await?;
+    Ok(users)
+}
+
+/// The users whose avatar (`cover` false) or cover is this media.
+pub async fn users_showing(
+    db: &impl ConnectionTrait,
+    id: i64,
+    cover: bool,
+) -> Result<Vec<user::Model>, DbErr> {
+    let col = if cover {
+        user::Column::CoverId
+    } else {
+        user::Column::AvatarId
+    };
+    user::Entity::find().filter(col.eq(id)).all(db).await
+}
+
+/// The groups whose avatar this media is.
+pub async fn groups_showing(
+    db: &impl ConnectionTrait,
+    id: i64,
+) -> Result<Vec<group::Model>, DbErr> {
+    group::Entity::find()
+        .filter(group::Column::AvatarId.eq(id))
+        .all(db)
+        .await
+}
+
+/// Whether the media is attached to a message in a room `viewer` belongs to.
+pub async fn attached_where_member(
+    db: &impl ConnectionTrait,
+    id: i64,
+    viewer: i64,
+) -> Result<bool, DbErr> {
+    let my_rooms = Query::select()
+        .column(chat_member::Column::RoomId)
+        .from(chat_member::Entity)
+        .and_where(chat_member::Column::UserId.eq(viewer))
+        .to_owned();
+    let messages = Query::select()
+        .column(chat_message::Column::Id)
+        .from(chat_message::Entity)
+        .and_where(chat_message::Column::RoomId.in_subquery(my_rooms))
+        .to_owned();
+    let n = chat_attachment::Entity::find()
+        .filter(chat_attachment::Column::MediaId.eq(id))
+        .filter(chat_attachment::Column::MessageId.in_subquery(messages))
+        .count(db)
+        .await?;
+    Ok(n > 0)
+}
+
+pub async fn attach(
+    db: &impl ConnectionTrait,
+    message_id: i64,
+    media_ids: &[i64],
+) -> Result<(), DbErr> {
+    if media_ids.is_empty() {
+        return Ok(());
+    }
+    chat_attachment::Entity::insert_many(media_ids.iter().enumerate().map(|(i, id)| {
+        chat_attachment::ActiveModel {
+            message_id: Set(message_id),
+            media_id: Set(*id),
+            position: Set(i32::try_from(i).unwrap_or(i32::MAX)),
+        }
+    }))
+    .exec(db)
+    .await?;
+    Ok(())
+}
+
+pub async fn detach_all(db: &impl ConnectionTrait, message_id: i64) -> Result<(), DbErr> {
+    chat_attachment::Entity::delete_many()
+        .filter(chat_attachment::Column::MessageId.eq(message_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// The attachments of each of `message_ids`, in their order: two queries for any page.
+pub async fn attachments_of(
+    db: &impl ConnectionTrait,
+    message_ids: &[i64],
+) -> Result<HashMap<i64, Vec<media::Model>>, DbErr> {
+    if message_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let links = chat_attachment::Entity::find()
+        .filter(chat_attachment::Column::MessageId.is_in(message_ids.to_vec()))
+        .order_by_asc(chat_attachment::Column::MessageId)
+        .order_by_asc(chat_attachment::Column::Position)
+        .all(db)
+        .await?;
+    let ids: Vec<i64> = links.iter().map(|l| l.media_id).collect();
+    let rows: HashMap<i64, media::Model> = by_ids(db, &ids)
+        .await?
+        .into_iter()
+        .map(|m| (m.id, m))
+        .collect();
+    let mut out: HashMap<i64, Vec<media::Model>> = HashMap::new();
+    for l in links {
+        if let Some(m) = rows.get(&l.media_id) {
+            out.entry(l.message_id).or_default().push(m.clone());
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,586 @@
+//! Media through the front door: uploads judged by their bytes, limits, images without
+//! metadata, thumbnails, ranges, signed links, and who may see a file for every way it is used.
+//! The same tests run on local disk and, with `AGORA_TEST_S3_ENDPOINT`, on S3.
+
+use std::io::Cursor;
+
+use image::{DynamicImage, ImageFormat};
+use reqwest::multipart::{Form, Part};
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, TestUser, json_of, status_body};
+
+fn encoded(img: &DynamicImage, format: ImageFormat) -> Vec<u8> {
+    let mut out = Cursor::new(Vec::new());
+    img.write_to(&mut out, format).expect("encode");
+    out.into_inner()
+}
+
+fn png(w: u32, h: u32) -> Vec<u8> {
+    encoded(&DynamicImage::new_rgb8(w, h), ImageFormat::Png)
+}
+
+const SECRET_PLACE: &[u8] = b"GPS 48.8584N 2.2945E secret place";
+
+/// A JPEG whose EXIF says: rotate 90° clockwise to view, and here is where it was taken.
+fn jpeg_with_exif(w: u32, h: u32) -> Vec<u8> {
+    let plain = encoded(&DynamicImage::new_rgb8(w, h), ImageFormat::Jpeg);
+    let mut tiff = Vec::new();
+    tiff.extend_from_slice(b"II*\0");
+    tiff.extend_from_slice(&8u32.to_le_bytes());
+    tiff.extend_from_slice(&2u16.to_le_bytes());
+    // Orientation (0x0112), SHORT, 1, value 6.
+    tiff.extend_from_slice(&[0x12, 0x01, 3, 0, 1, 0, 0, 0, 6, 0, 0, 0]);
+    // ImageDescription (0x010E), ASCII, the text after the IFD.
+    let text_len = u32::try_from(SECRET_PLACE.len() + 1).unwrap();
+    tiff.extend_from_slice(&[0x0e, 0x01, 2, 0]);
+    tiff.extend_from_slice(&text_len.to_le_bytes());
+    tiff.extend_from_slice(&38u32.to_le_bytes());
+    tiff.extend_from_slice(&0u32.to_le_bytes());
+    tiff.extend_from_slice(SECRET_PLACE);
+    tiff.push(0);
+    let mut app1 = vec![0xff, 0xe1];
+    app1.extend_from_slice(&u16::try_from(2 + 6 + tiff.len()).unwrap().to_be_bytes());
+    app1.extend_from_slice(b"Exif\0\0");
+    app1.extend_from_slice(&tiff);
+    let mut out = plain[..2].to_vec();
+    out.extend_from_slice(&app1);
+    out.extend_from_slice(&plain[2..]);
+    out
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+async fn upload_as(
+    app: &TestApp,
+    user: &TestUser,
+    bytes: Vec<u8>,
+    filename: &str,
+    declared: &str,
+) -> (u16, Value) {
+    let part = Part::bytes(bytes)
+        .file_name(filename.to_owned())
+        .mime_str(declared)
+        .unwrap();
+    let res = app
+        .client
+        .post(app.url("/api/media/"))
+        .bearer_auth(&user.access)
+        .multipart(Form::new().part("file", part))
+        .send()
+        .await
+        .unwrap();
+    status_body(res).await
+}
+
+async fn upload(app: &TestApp, user: &TestUser, bytes: Vec<u8>, filename: &str) -> Value {
+    let (status, body) = upload_as(app, user, bytes, filename, "application/octet-stream").await;
+    assert_eq!(status, 201, "{body}");
+    body
+}
+
+async fn can_see(app: &TestApp, user: &TestUser, m: &Value) -> bool {
+    app.get(user, &format!("/api/media/{}/", m["id"]))
+        .await
+        .status()
+        == 200
+}
+
+/// GET an absolute (signed) link without credentials.
+async fn fetch(app: &TestApp, url: &str) -> reqwest::Response {
+    app.client.get(url).send().await.unwrap()
+}
+
+async fn stored_keys(app: &TestApp) -> Vec<String> {
+    app.state.media.keys().await.expect("list the media store")
+}
+
+#[tokio::test]
+async fn each_allowed_type_is_accepted_and_judged_by_its_bytes() {
+    let app = TestApp::spawn().await;
+    let alice = app.register("alice").await;
+    let gif = encoded(&DynamicImage::new_rgba8(30, 20), ImageFormat::Gif);
+    let webp = encoded(&DynamicImage::new_rgba8(30, 20), ImageFormat::WebP);
+    let mut mp4 = b"\0\0\0\x18ftypmp42\0\0\0\0mp42isom".to_vec();
+    mp4.extend_from_slice(&[0; 64]);
+    let mut mp3 = b"ID3\x04\0\0\0\0\0\x0f".to_vec();
+    mp3.extend_from_slice(&[0; 64]);
+    let cases: Vec<(Vec<u8>, &str, &str)> = vec![
+        (png(40, 30), "a.png", "image/png"),
+        (
+            encoded(&DynamicImage::new_rgb8(40, 30), ImageFormat::Jpeg),
+            "a.jpg",
+            "image/jpeg",
+        ),
+        (gif, "a.gif", "image/gif"),
+        (webp, "a.webp", "image/webp"),
+        (
+            b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n".to_vec(),
+            "a.pdf",
+            "application/pdf",
+        ),
+        ("héllo, world\n".as_bytes().to_vec(), "a.txt", "text/plain"),
+        (mp4, "a.mp4", "video/mp4"),
+        (mp3, "a.mp3", "audio/mpeg"),
+        (
+            b"PK\x03\x04\x14\0\0\0\x08\0rest of a zip".to_vec(),
+            "a.zip",
+            "application/zip",
+        ),
+    ];
+    for (bytes, name, kind) in cases {
+        let m = upload(&app, &alice, bytes, name).await;
+        assert_eq!(m["content_type"], kind, "{name}: {m}");
+        assert_eq!(m["filename"], name);
+        assert_eq!(m["owner"], alice.id);
+        assert!(
+            m["url"]
+                .as_str()
+                .unwrap()
+                .starts_with(&app.url("/api/media/"))
+        );
+        assert_eq!(
+            m["thumbnail_url"].is_string(),
+            kind.starts_with("image/"),
+            "{m}"
+        );
+        assert_eq!(m["width"].is_u64(), kind.starts_with("image/"), "{m}");
+    }
+
+    // A disguise: the name and the declared type say text, the bytes say PNG; and back.
+    let (status, m) = upload_as(&app, &alice, png(10, 10), "notes.txt", "text/plain").await;
+    assert_eq!(status, 201);
+    assert_eq!(m["content_type"], "image/png");
+    let (status, m) = upload_as(&app, &alice, b"just words".to_vec(), "x.png", "image/png").await;
+    assert_eq!(status, 201);
+    assert_eq!(m["content_type"], "text/plain");
+    // Outside the allow-list, however it is dressed: 415, nothing stored.
+    let before = stored_keys(&app).await.len();
+    let elf = b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0\x02\0\x3e\0".to_vec();
+    let (status, err) = upload_as(&app, &alice, elf, "cat.png", "image/png").await;
+    assert_eq!(status, 415, "{err}");
+    assert!(err["detail"].is_string());
+    let (status, _) = upload_as(&app, &alice, b"bin\0ary".to_vec(), "a.txt", "text/plain").await;
+    assert_eq!(status, 415);
+    // A PNG header on garbage is a 400, not a 500.
+    let (status, err) = upload_as(
+        &app,
+        &alice,
+        b"\x89PNG\r\n\x1a\ngarbage".to_vec(),
+        "a.png",
+        "image/png",
+    )
+    .await;
+    assert_eq!(status, 400, "{err}");
+    assert!(err["file"].is_array());
+    assert_eq!(stored_keys(&app).await.len(), before);
+
+    // No file, an empty one, not multipart at all.
+    let res = app
+        .client
+        .post(app.url("/api/media/"))
+        .bearer_auth(&alice.access)
+        .multipart(Form::new().text("other", "x"))
+        .send()
+        .await
+        .unwrap();
+    let (status, err) = status_body(res).await;
+    assert_eq!(status, 400);
+    assert!(err["file"].is_array(), "{err}");
+    let (status, err) = upload_as(&app, &alice, Vec::new(), "e.txt", "text/plain").await;
+    assert_eq!(status, 400);
+    assert!(err["file"].is_array(), "{err}");
+    let res = app.post(&alice, "/api/media/", json!({"file": "x"})).await;
+    assert_eq!(res.status(), 415);
+    let res = app
+        .client
+        .post(app.url("/api/media/"))
+        .multipart(Form::new().part("file", Part::bytes(b"hi".to_vec())))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+}
+
+#[tokio::test]
+async fn an_upload_over_the_limit_is_refused_with_nothing_left_behind() {
+    let app = TestApp::spawn_with(|s| s.media.max_bytes = 64 * 1024).await;
+    let alice = app.register("alice").await;
+    let mut text = "a line of text\n".repeat(10_000).into_bytes();
+    text.truncate(200 * 1024);
+    let (status, err) = upload_as(&app, &alice, text, "big.txt", "text/plain").await;
+    assert_eq!(status, 413, "{err}");
+    // An image past the limit too.
+    let noise = DynamicImage::ImageRgb8(image::RgbImage::from_fn(400, 400, |x, y| {
+        image::Rgb([(x * 7 + y * 13) as u8, (x * y) as u8, (x ^ y) as u8])
+    }));
+    let big_png = encoded(&noise, ImageFormat::Png);
+    assert!(big_png.len() > 64 * 1024);
+    let (status, _) = upload_as(&app, &alice, big_png, "big.png", "image/png").await;
+    assert_eq!(status, 413);
+    assert!(
+        stored_keys(&app).await.is_empty(),
+        "{:?}",
+        stored_keys(&app).await
+    );
+    // The JSON routes keep their own, smaller limit.
+    let res = app
+        .post(
+            &alice,
+            "/api/chat/direct/",
+            json!({"user_id": "x".repeat(70 * 1024)}),
+        )
+        .await;
+    assert_eq!(res.status(), 413);
+    // Under the limit is fine, past the JSON limit (64 KiB in tests) included.
+    let ok = "words ".repeat(10_000).into_bytes();
+    assert!(ok.len() > 50 * 1024 && ok.len() < 64 * 1024);
+    upload(&app, &alice, ok, "ok.txt").await;
+}
+
+#[tokio::test]
+async fn images_lose_their_metadata_keep_their_orientation_and_get_a_thumbnail() {
+    let app = TestApp::spawn().await;
+    let alice = app.register("alice").await;
+    let original = jpeg_with_exif(800, 400);
+    assert!(contains(&original, SECRET_PLACE) && contains(&original, b"Exif"));
+    let m = upload(&app, &alice, original, "holiday.jpg").await;
+    // Orientation 6: the upright picture is 400 wide, 800 high.
+    assert_eq!(
+        (m["width"].as_u64(), m["height"].as_u64()),
+        (Some(400), Some(800))
+    );
+    let res = fetch(&app, m["url"].as_str().unwrap()).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["content-type"], "image/jpeg");
+    assert_eq!(res.headers()["x-content-type-options"], "nosniff");
+    assert!(
+        res.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("default-src 'none'")
+    );
+    assert!(
+        res.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("inline")
+    );
+    let bytes = res.bytes().await.unwrap();
+    assert!(!contains(&bytes, SECRET_PLACE), "the GPS text survived");
+    assert!(!contains(&bytes, b"Exif"), "an EXIF block survived");
+    assert_eq!(bytes.len() as u64, m["size"].as_u64().unwrap());
+    let img = image::load_from_memory(&bytes).unwrap();
+    assert_eq!((img.width(), img.height()), (400, 800));
+
+    let res = fetch(&app, m["thumbnail_url"].as_str().unwrap()).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["content-type"], "image/jpeg");
+    let thumb = image::load_from_memory(&res.bytes().await.unwrap()).unwrap();
+    assert_eq!((thumb.width(), thumb.height()), (160, 320));
+
+    // A small PNG's thumbnail is no larger than the picture; a decompression bomb is a 400.
+    let small = upload(&app, &alice, png(100, 50), "small.png").await;
+    let res = fetch(&app, small["thumbnail_url"].as_str().unwrap()).await;
+    assert_eq!(res.headers()["content-type"], "image/png");
+    let thumb = image::load_from_memory(&res.bytes().await.unwrap()).unwrap();
+    assert_eq!((thumb.width(), thumb.height()), (100, 50));
+    let bomb = png(10_000, 6_000);
+    assert!(bomb.len() < 1024 * 1024, "compresses well: {}", bomb.len());
+    let (status, err) = upload_as(&app, &alice, bomb, "bomb.png", "image/png").await;
+    assert_eq!(status, 400, "{err}");
+    assert!(err["file"][0].as_str().unwrap().contains("pixels"), "{err}");
+    // No thumbnail for what is not an image.
+    let text = upload(&app, &alice, b"plain".to_vec(), "a.txt").await;
+    let res = app
+        .get(&alice, &format!("/api/media/{}/thumbnail/", text["id"]))
+        .await;
+    assert_eq!(res.status(), 404);
+}
+
+#[tokio::test]
+async fn content_has_ranges_and_signed_links_that_expire() {
+    let app = TestApp::spawn().await;
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    let m = upload(&app, &alice, b"0123456789abcdef".to_vec(), "digits.txt").await;
+    let id = m["id"].as_i64().unwrap();
+    let url = m["url"].as_str().unwrap().to_owned();
+
+    let res = fetch(&app, &url).await;
+    assert_eq!(res.status(), 200);
+    assert!(
+        res.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment")
+    );
+    assert_eq!(res.headers()["accept-ranges"], "bytes");
+    assert_eq!(res.text().await.unwrap(), "0123456789abcdef");
+    let ranged = |range: &'static str| app.client.get(&url).header("range", range).send();
+    let res = ranged("bytes=2-5").await.unwrap();
+    assert_eq!(res.status(), 206);
+    assert_eq!(res.headers()["content-range"], "bytes 2-5/16");
+    assert_eq!(res.text().await.unwrap(), "2345");
+    let res = ranged("bytes=-3").await.unwrap();
+    assert_eq!(res.status(), 206);
+    assert_eq!(res.text().await.unwrap(), "def");
+    let res = ranged("bytes=10-").await.unwrap();
+    assert_eq!(res.text().await.unwrap(), "abcdef");
+    let res = ranged("bytes=16-").await.unwrap();
+    assert_eq!(res.status(), 416);
+    assert_eq!(res.headers()["content-range"], "bytes */16");
+
+    // Tampered, expired, for another variant or another id: 404.
+    let tampered = if url.ends_with('0') {
+        format!("{}1", &url[..url.len() - 1])
+    } else {
+        format!("{}0", &url[..url.len() - 1])
+    };
+    assert_eq!(fetch(&app, &tampered).await.status(), 404);
+    let past = chrono::Utc::now().timestamp() - 10;
+    let sig = app.state.links.sign(id, "content", past);
+    let expired = app.url(&format!(
+        "/api/media/{id}/content/?expires={past}&signature={sig}"
+    ));
+    assert_eq!(fetch(&app, &expired).await.status(), 404);
+    let as_thumb = url.replace("/content/", "/thumbnail/");
+    assert_eq!(fetch(&app, &as_thumb).await.status(), 404);
+    let future = chrono::Utc::now().timestamp() + 100;
+    let sig = app.state.links.sign(id, "content", future);
+    let other = app.url(&format!(
+        "/api/media/{}/content/?expires={future}&signature={sig}",
+        id + 1
+    ));
+    assert_eq!(fetch(&app, &other).await.status(), 404);
+    let half = app.url(&format!("/api/media/{id}/content/?signature={sig}"));
+    assert_eq!(fetch(&app, &half).await.status(), 404);
+
+    // Without a link: the Bearer header and the access rule.
+    assert_eq!(
+        fetch(&app, &app.url(&format!("/api/media/{id}/content/")))
+            .await
+            .status(),
+        401
+    );
+    let res = app.get(&alice, &format!("/api/media/{id}/content/")).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        app.get(&bob, &format!("/api/media/{id}/content/"))
+            .await
+            .status(),
+        404
+    );
+    assert_eq!(
+        app.get(&bob, &format!("/api/media/{id}/")).await.status(),
+        404
+    );
+    let seen = json_of(app.get(&alice, &format!("/api/media/{id}/")).await).await;
+    assert_eq!(seen["size"], 16);
+
+    // Links follow AGORA_PUBLIC_URL when it is set.
+    let public = TestApp::spawn_with(|s| {
+        s.public_url = Some(url::Url::parse("https://api.example.com").unwrap());
+    })
+    .await;
+    let carol = public.register("carol").await;
+    let m = upload(&public, &carol, b"x".to_vec(), "x.txt").await;
+    assert!(
+        m["url"]
+            .as_str()
+            .unwrap()
+            .starts_with("https://api.example.com/api/media/")
+    );
+}
+
+#[tokio::test]
+async fn who_sees_media_follows_where_it_is_used() {
+    let app = TestApp::spawn().await;
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    let eve = app.register("eve").await;
+    app.befriend(&alice, &bob).await;
+    // Avatar: everyone sees it, in every UserBrief.
+    let avatar = upload(&app, &alice, png(64, 64), "me.png").await;
+    assert!(!can_see(&app, &eve, &avatar).await);
+    let res = app
+        .patch(&alice, "/api/users/me/", json!({"avatar": avatar["id"]}))
+        .await;
+    assert_eq!(res.status(), 200);
+    assert!(can_see(&app, &eve, &avatar).await);
+    let seen = json_of(app.get(&eve, &format!("/api/users/{}/", alice.id)).await).await;
+    let link = seen["avatar"].as_str().unwrap();
+    assert!(link.contains(&format!("/api/media/{}/content/", avatar["id"])));
+    assert_eq!(fetch(&app, link).await.status(), 200);
+
+    // Cover: whoever sees the profile.
+    let cover = upload(&app, &alice, png(64, 32), "cover.png").await;
+    let res = app
+        .patch(
+            &alice,
+            "/api/users/me/",
+            json!({"profile": {"cover": cover["id"], "visibility": "friends"}}),
+        )
+        .await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    assert!(can_see(&app, &bob, &cover).await);
+    assert!(!can_see(&app, &eve, &cover).await);
+    let seen = json_of(app.get(&bob, &format!("/api/users/{}/", alice.id)).await).await;
+    assert!(
+        seen["profile"]["cover"]
+            .as_str()
+            .unwrap()
+            .contains("/content/")
+    );
+    // Only one's own images: a text file or someone else's media is a 400.
+    let text = upload(&app, &alice, b"words".to_vec(), "a.txt").await;
+    let res = app
+        .patch(&alice, "/api/users/me/", json!({"avatar": text["id"]}))
+        .await;
+    assert_eq!(res.status(), 400);
+    let res = app
+        .patch(&bob, "/api/users/me/", json!({"avatar": avatar["id"]}))
+        .await;
+    assert_eq!(res.status(), 400);
+
+    // Group avatar: whoever sees the group.
+    let logo = upload(&app, &alice, png(32, 32), "logo.png").await;
+    let group = json_of(
+        app.post(
+            &alice,
+            "/api/groups/",
+            json!({"name": "Secret", "visibility": "private", "avatar": logo["id"]}),
+        )
+        .await,
+    )
+    .await;
+    assert!(
+        group["avatar"].as_str().unwrap().contains("/content/"),
+        "{group}"
+    );
+    assert!(!can_see(&app, &bob, &logo).await);
+    let res = app
+        .post(
+            &alice,
+            &format!("/api/groups/{}/invites/", group["id"]),
+            json!({"user_id": bob.id}),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    assert!(can_see(&app, &bob, &logo).await);
+    assert!(!can_see(&app, &eve, &logo).await);
+    let res = app
+        .patch(
+            &alice,
+            &format!("/api/groups/{}/", group["id"]),
+            json!({"avatar": text["id"]}),
+        )
+        .await;
+    assert_eq!(res.status(), 400);
+
+    // Attachment: the members of the room; attaching needs owning.
+    let photo = upload(&app, &alice, png(50, 50), "photo.png").await;
+    let room = json_of(
+        app.post(&alice, "/api/chat/direct/", json!({"user_id": bob.id}))
+            .await,
+    )
+    .await;
+    let messages = format!("/api/chat/rooms/{}/messages/", room["id"]);
+    let (status, err) = status_body(
+        app.post(&bob, &messages, json!({"attachments": [photo["id"]]}))
+            .await,
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(err["attachments"].is_array(), "{err}");
+    assert!(!can_see(&app, &bob, &photo).await);
+    let (status, sent) = status_body(
+        app.post(
+            &alice,
+            &messages,
+            json!({"body": "", "attachments": [photo["id"], text["id"]]}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 201, "{sent}");
+    assert_eq!(sent["body"], "");
+    assert_eq!(sent["attachments"][0]["id"], photo["id"]);
+    assert_eq!(sent["attachments"][1]["id"], text["id"]);
+    assert!(can_see(&app, &bob, &photo).await);
+    assert!(!can_see(&app, &eve, &photo).await);
+    let history = json_of(app.get(&bob, &messages).await).await;
+    let url = history["results"][0]["attachments"][0]["url"]
+        .as_str()
+        .unwrap();
+    assert_eq!(fetch(&app, url).await.status(), 200);
+    let too_many: Vec<Value> = (0..11).map(|i| json!(i)).collect();
+    let res = app
+        .post(&alice, &messages, json!({"attachments": too_many}))
+        .await;
+    assert_eq!(res.status(), 400);
+
+    // Deleting: the owner only; the message keeps its place without the attachment, and the
+    // avatar is cleared.
+    let res = app
+        .delete(&bob, &format!("/api/media/{}/", photo["id"]))
+        .await;
+    assert_eq!(res.status(), 403);
+    let res = app
+        .delete(&eve, &format!("/api/media/{}/", photo["id"]))
+        .await;
+    assert_eq!(res.status(), 404);
+    for m in [&photo, &avatar] {
+        let res = app
+            .delete(&alice, &format!("/api/media/{}/", m["id"]))
+            .await;
+        assert_eq!(res.status(), 204);
+    }
+    assert_eq!(
+        app.get(&alice, &format!("/api/media/{}/", photo["id"]))
+            .await
+            .status(),
+        404
+    );
+    let history = json_of(app.get(&bob, &messages).await).await;
+    let attachments = history["results"][0]["attachments"].as_array().unwrap();
+    assert_eq!(attachments.len(), 1);
+    assert_eq!(attachments[0]["id"], text["id"]);
+    let me = json_of(app.get(&alice, "/api/users/me/").await).await;
+    assert_eq!(me["avatar"], Value::Null);
+    // Deleting the message drops its attachments from it.
+    let message_id = history["results"][0]["id"].clone();
+    let res = app
+        .delete(&alice, &format!("/api/chat/messages/{message_id}/"))
+        .await;
+    assert_eq!(res.status(), 204);
+    assert!(!can_see(&app, &bob, &text).await);
+}
+
+#[tokio::test]
+async fn uploads_are_rate_limited_and_bounded_by_a_quota() {
+    let app = TestApp::spawn_with(|s| {
+        s.media.uploads_per_minute = 3;
+        s.media.quota_bytes = 100;
+    })
+    .await;
+    let alice = app.register("alice").await;
+    upload(&app, &alice, vec![b'a'; 60], "a.txt").await;
+    let (status, err) = upload_as(&app, &alice, vec![b'b'; 60], "b.txt", "text/plain").await;
+    assert_eq!(status, 400, "{err}");
+    assert!(err["detail"].as_str().unwrap().contains("quota"));
+    assert_eq!(stored_keys(&app).await.len(), 1);
+    upload(&app, &alice, vec![b'c'; 40], "c.txt").await;
+    let res = app
+        .client
+        .post(app.url("/api/media/"))
+        .bearer_auth(&alice.access)
+        .multipart(Form::new().part("file", Part::bytes(b"d".to_vec()).file_name("d.txt")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 429);
+    assert!(res.headers().contains_key("retry-after"));
+}
