@@ -103,8 +103,8 @@ async fn authorised(
 }
 
 #[utoipa::path(get, path = "/api/media/{id}/content/", tag = "media", params(("id" = i64, Path), LinkQuery),
-    responses((status = 200, description = "The bytes", content_type = "application/octet-stream"),
-        (status = 206, description = "The requested range"),
+    responses((status = 200, description = "The bytes, with their stored type", content(("application/octet-stream"), ("image/jpeg"), ("image/png"), ("image/gif"), ("image/webp"), ("application/pdf"), ("text/plain"), ("video/mp4"), ("audio/mpeg"), ("application/zip"))),
+        (status = 206, description = "The requested range", content(("application/octet-stream"), ("image/jpeg"), ("image/png"), ("image/gif"), ("image/webp"), ("application/pdf"), ("text/plain"), ("video/mp4"), ("audio/mpeg"), ("application/zip"))),
         (status = 401, description = "Neither a signed link nor a Bearer token"),
         (status = 404, description = "No such media, none the caller may see, or a tampered or expired link"),
         (status = 416, description = "A range past the end")),
@@ -130,8 +130,8 @@ pub async fn content(
 }
 
 #[utoipa::path(get, path = "/api/media/{id}/thumbnail/", tag = "media", params(("id" = i64, Path), LinkQuery),
-    responses((status = 200, description = "A JPEG or PNG at most 320 px on its longer side", content_type = "image/jpeg"),
-        (status = 206, description = "The requested range"),
+    responses((status = 200, description = "A JPEG or PNG at most 320 px on its longer side", content(("image/jpeg"), ("image/png"))),
+        (status = 206, description = "The requested range", content(("image/jpeg"), ("image/png"))),
         (status = 401, description = "Neither a signed link nor a Bearer token"),
         (status = 404, description = "Not an image, no such media, none the caller may see, or a tampered or expired link")),
     security((), ("bearer" = [])))]
