@@ -3,6 +3,9 @@
 //! - authenticated `GET /api/users/me/`: throughput and latency percentiles at a concurrency;
 //! - REST action → WebSocket delivery: a friend request sent over HTTP until the receiver's
 //!   socket gets the `friend_request` event, percentiles;
+//! - chat: send → delivery latency, sustained sends, fan-out to a large room (`chat.rs`);
+//! - media: upload throughput, photo upload (with its processing) and thumbnail latency
+//!   (`media.rs`);
 //! - memory per idle WebSocket connection: server RSS before and after opening N of them.
 //!
 //! With `--reference URL` the reads are measured on a second implementation of the same API
@@ -14,6 +17,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 mod chat;
+mod media;
 
 use clap::Parser;
 use futures_util::{SinkExt, StreamExt};
@@ -45,7 +49,7 @@ struct Args {
     /// Idle WebSocket connections opened for the memory reading.
     #[arg(long, default_value_t = 10_000)]
     ws_connections: usize,
-    /// Skip a part: reads, delivery, chat, memory (repeatable).
+    /// Skip a part: reads, delivery, chat, media, memory (repeatable).
     #[arg(long)]
     skip: Vec<String>,
     /// Also write the results to this JSON file.
@@ -70,6 +74,18 @@ struct Args {
     /// Chat: messages timed for the fan-out.
     #[arg(long, default_value_t = 50)]
     fan_out_messages: usize,
+    /// Media: size of each uploaded file, MiB.
+    #[arg(long, default_value_t = 4)]
+    media_file_mib: usize,
+    /// Media: uploaders at once.
+    #[arg(long, default_value_t = 4)]
+    media_uploaders: usize,
+    /// Media: seconds of uploading.
+    #[arg(long, default_value_t = 5)]
+    media_seconds: u64,
+    /// Media: photos uploaded one after another for the processing and thumbnail latency.
+    #[arg(long, default_value_t = 50)]
+    media_photos: usize,
 }
 
 #[derive(Serialize, Default, Debug)]
@@ -106,6 +122,7 @@ struct Report {
     reference: Option<Reference>,
     delivery: Option<Delivery>,
     chat: Option<chat::ChatReport>,
+    media: Option<media::MediaReport>,
     memory: Option<Memory>,
 }
 
@@ -191,6 +208,8 @@ fn start_server(args: &Args) -> Result<Server, String> {
         .env_remove("AGORA_DATABASE_URL")
         .env("AGORA_LOGIN_RATE_LIMIT", "0")
         .env("AGORA_CHAT_RATE_PER_SECOND", "0")
+        .env("AGORA_MEDIA_UPLOADS_PER_MINUTE", "0")
+        .env("AGORA_MEDIA_QUOTA_BYTES", "0")
         .env("AGORA_ACCESS_TOKEN_LIFETIME", "3600")
         .env("AGORA_LOG", "warn")
         .stdout(Stdio::null())
@@ -503,6 +522,15 @@ async fn run(args: Args) -> Result<(), String> {
         };
         report.chat = Some(chat::run(&client, &server.base, &a, tag).await?);
     }
+    if !skip("media") {
+        let a = media::MediaArgs {
+            file_mib: args.media_file_mib,
+            uploaders: args.media_uploaders,
+            seconds: args.media_seconds,
+            photos: args.media_photos,
+        };
+        report.media = Some(media::run(&client, &server.base, &alice, &a).await?);
+    }
     if !skip("memory") {
         match server.pid {
             Some(pid) => {
@@ -596,6 +624,24 @@ fn print_table(r: &Report) {
                 f.all_delivered.max_ms
             );
         }
+    }
+    if let Some(m) = &r.media {
+        println!(
+            "| media upload, {} uploaders of {} MiB files ({} uploads in {:.1} s) | {:.0} MB/s |",
+            m.uploaders,
+            m.file_bytes / (1024 * 1024),
+            m.uploads,
+            m.seconds,
+            m.megabytes_per_second
+        );
+        println!(
+            "| media photo upload ({}; decode, strip, re-encode, thumbnail; {} photos) | p50 {:.1} ms, p90 {:.1} ms, p99 {:.1} ms |",
+            m.photo, m.photos, m.photo_upload.p50_ms, m.photo_upload.p90_ms, m.photo_upload.p99_ms
+        );
+        println!(
+            "| media thumbnail fetch (signed link) | p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms |",
+            m.thumbnail_fetch.p50_ms, m.thumbnail_fetch.p90_ms, m.thumbnail_fetch.p99_ms
+        );
     }
     if let Some(x) = &r.memory {
         println!(
