@@ -5,8 +5,8 @@ use std::collections::HashSet;
 
 use serde_json::json;
 
-use super::model::{ReadMarker, Role, Room, RoomKind, SendBody, message_body, room_name};
-use super::{message_event, room_view, store};
+use super::model::{Message, ReadMarker, Role, Room, RoomKind, SendBody, message_body, room_name};
+use super::{message_event, message_event_with, message_view, message_view_with, room_view, store};
 use crate::db::entities::{chat_member, chat_message, chat_room};
 use crate::error::{ApiError, REQUIRED, after_commit};
 use crate::http::CurrentUser;
@@ -311,30 +311,28 @@ pub async fn remove_member(
     Ok(())
 }
 
-/// Sends a message; with a `client_id` already used by `me`, returns the stored message
-/// instead (false: nothing new was stored). A room `me` is not in is a 404 before the body is
-/// looked at, as in DRF.
+/// Sends a message and returns it as `me` sees it; with a `client_id` already used by `me`,
+/// returns the stored message instead (false: nothing new was stored). The database decides
+/// what a repeat is (a unique index on sender and client_id), so a send costs no read before
+/// its insert. A room `me` is not in is a 404 before the body is looked at, as in DRF.
 #[tracing::instrument(skip_all, fields(user_id = me.id, room_id))]
 pub async fn send(
     app: &AppState,
     me: &CurrentUser,
     room_id: i64,
     body: SendBody,
-) -> Result<(chat_message::Model, bool), ApiError> {
-    let (room, _) = member_room(app, me, room_id).await?;
+) -> Result<(Message, bool), ApiError> {
+    store::membership(&app.db, room_id, me.id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
     let new = body.validate()?;
-    if let Some(cid) = &new.client_id
-        && let Some(existing) = store::find_by_client_id(&app.db, me.id, cid).await?
-    {
-        return repeat(existing, room.id);
-    }
     app.send_limiter.check(me.id)?;
-    if let Err(e) = media::owned(app, me.id, &new.attachments, media::Use::Any).await? {
-        return Err(ApiError::field("attachments", e));
-    }
+    let attachments = media::owned(app, me.id, &new.attachments, media::Use::Any)
+        .await?
+        .map_err(|e| ApiError::field("attachments", e))?;
     if let Some(reply_to) = new.reply_to {
         let target = store::find_message(&app.db, reply_to).await?;
-        if target.is_none_or(|m| m.room_id != room.id) {
+        if target.is_none_or(|m| m.room_id != room_id) {
             return Err(ApiError::field(
                 "reply_to",
                 "The message replied to is not in this room.",
@@ -342,11 +340,14 @@ pub async fn send(
         }
     }
     let now = crate::db::now();
+    let postgres = app.db.get_database_backend() == sea_orm::DbBackend::Postgres;
     let txn = crate::db::begin_write(&app.db).await?;
-    store::lock_room(&txn, room.id, now).await?;
+    if postgres {
+        store::lock_room(&txn, room_id, now).await?;
+    }
     let inserted = store::insert_message(
         &txn,
-        room.id,
+        room_id,
         me.id,
         &new.body,
         new.reply_to,
@@ -356,41 +357,40 @@ pub async fn send(
     .await;
     let message = match inserted {
         Ok(m) => m,
-        // The same client_id sent twice at once: the first one stored wins.
+        // The same client_id again (a retry, or two sends at once): the stored one wins.
         Err(e) if crate::db::is_unique_violation(&e) && new.client_id.is_some() => {
             drop(txn);
             let cid = new.client_id.as_deref().unwrap_or_default();
             let existing = store::find_by_client_id(&app.db, me.id, cid)
                 .await?
                 .ok_or(ApiError::NotFound)?;
-            return repeat(existing, room.id);
+            if existing.room_id != room_id {
+                return Err(ApiError::field(
+                    "client_id",
+                    "This client_id was already used for a message in another room.",
+                ));
+            }
+            return Ok((message_view(app, me, &existing).await?, false));
         }
         Err(e) => return Err(e.into()),
     };
+    if !postgres {
+        store::lock_room(&txn, room_id, now).await?;
+    }
     media::store::attach(&txn, message.id, &new.attachments).await?;
     txn.commit().await?;
-    after_commit("chat message event", deliver(app, &message).await);
+    let event = message_event_with(app, &message, &attachments).await;
+    after_commit("chat message event", deliver(app, event).await);
     after_commit("mentions", mention(app, me, &message).await);
-    Ok((message, true))
+    Ok((
+        message_view_with(app, me, &message, &attachments).await?,
+        true,
+    ))
 }
 
-fn repeat(
-    existing: chat_message::Model,
-    room_id: i64,
-) -> Result<(chat_message::Model, bool), ApiError> {
-    if existing.room_id == room_id {
-        Ok((existing, false))
-    } else {
-        Err(ApiError::field(
-            "client_id",
-            "This client_id was already used for a message in another room.",
-        ))
-    }
-}
-
-async fn deliver(app: &AppState, message: &chat_message::Model) -> Result<(), ApiError> {
-    let event = message_event(app, message).await?;
-    publish_to_room(app, message.room_id, &[], "chat_message", &event).await;
+async fn deliver(app: &AppState, event: Result<Message, ApiError>) -> Result<(), ApiError> {
+    let event = event?;
+    publish_to_room(app, event.room, &[], "chat_message", &event).await;
     Ok(())
 }
 

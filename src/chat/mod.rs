@@ -103,6 +103,14 @@ impl Attachments {
         })
     }
 
+    fn known(message_id: i64, rows: &[media::Model], links: MediaLinks) -> Self {
+        let mut by_message = HashMap::new();
+        if !rows.is_empty() {
+            by_message.insert(message_id, rows.to_vec());
+        }
+        Self { by_message, links }
+    }
+
     fn of(&self, message_id: i64) -> Vec<Media> {
         self.by_message
             .get(&message_id)
@@ -204,14 +212,44 @@ pub async fn message_view(
         .ok_or(ApiError::NotFound)
 }
 
+/// One message as `me` sees it, its attachments already known (a message just sent).
+pub async fn message_view_with(
+    app: &AppState,
+    me: &CurrentUser,
+    m: &chat_message::Model,
+    attachments: &[media::Model],
+) -> Result<Message, ApiError> {
+    let briefs = Briefs::load(app, me, [m.sender_id]).await?;
+    let known = Attachments::known(m.id, attachments, briefs.links().clone());
+    Ok(message_of(m, briefs.of(m.sender_id), &known))
+}
+
 /// A message as every member may see it, for events.
 pub async fn message_event(app: &AppState, m: &chat_message::Model) -> Result<Message, ApiError> {
-    let users = users_by_id(app, [m.sender_id]).await?;
     let attachments = Attachments::load(app, &[m]).await?;
+    event_of(app, m, &attachments).await
+}
+
+/// `message_event` with the attachments already known.
+pub async fn message_event_with(
+    app: &AppState,
+    m: &chat_message::Model,
+    attachments: &[media::Model],
+) -> Result<Message, ApiError> {
+    let known = Attachments::known(m.id, attachments, app.media_links());
+    event_of(app, m, &known).await
+}
+
+async fn event_of(
+    app: &AppState,
+    m: &chat_message::Model,
+    attachments: &Attachments,
+) -> Result<Message, ApiError> {
+    let users = users_by_id(app, [m.sender_id]).await?;
     Ok(message_of(
         m,
         neutral_brief(&users, m.sender_id, &attachments.links),
-        &attachments,
+        attachments,
     ))
 }
 
@@ -224,8 +262,7 @@ pub async fn rooms_view(
 ) -> Result<Vec<Room>, ApiError> {
     let ids: Vec<i64> = rooms.iter().map(|r| r.id).collect();
     let members = store::members_of(&app.db, &ids).await?;
-    let last_ids: Vec<i64> = rooms.iter().filter_map(|r| r.last_message_id).collect();
-    let last = store::messages_by_id(&app.db, &last_ids).await?;
+    let last = store::last_messages(&app.db, &ids).await?;
     let attachments = Attachments::load(app, &last.iter().collect::<Vec<_>>()).await?;
     let unread = store::unread_counts(&app.db, me.id, &ids).await?;
     let briefs = Briefs::load(
@@ -242,7 +279,7 @@ pub async fn rooms_view(
     for m in &members {
         by_room.entry(m.room_id).or_default().push(m);
     }
-    let last: HashMap<i64, &chat_message::Model> = last.iter().map(|m| (m.id, m)).collect();
+    let last: HashMap<i64, &chat_message::Model> = last.iter().map(|m| (m.room_id, m)).collect();
     Ok(rooms
         .iter()
         .map(|r| {
@@ -261,9 +298,8 @@ pub async fn rooms_view(
                     .map(|m| member_of(m, brief(m.user_id)))
                     .collect(),
                 created_at: r.created_at,
-                last_message: r
-                    .last_message_id
-                    .and_then(|id| last.get(&id))
+                last_message: last
+                    .get(&r.id)
                     .map(|m| message_of(m, brief(m.sender_id), &attachments)),
                 unread_count: unread.get(&r.id).copied().unwrap_or(0),
                 muted_until,

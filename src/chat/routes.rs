@@ -213,13 +213,12 @@ pub async fn send_message(
     Path(id): Path<i64>,
     Json(body): Json<SendBody>,
 ) -> Result<(StatusCode, Json<Message>), ApiError> {
-    let (message, created) = actions::send(&app, &me, id, body).await?;
+    let (view, created) = actions::send(&app, &me, id, body).await?;
     let status = if created {
         StatusCode::CREATED
     } else {
         StatusCode::OK
     };
-    let view = message_view(&app, &me, &message).await?;
     Ok((status, Json(view)))
 }
 

@@ -181,9 +181,10 @@ pub async fn rename(db: &impl ConnectionTrait, room_id: i64, name: &str) -> Resu
     Ok(())
 }
 
-/// Takes the room's row lock (PostgreSQL; SQLite has one writer) for the rest of the
-/// transaction, so messages of one room get their ids in commit order: a later sender waits
-/// here until the earlier one has committed, then draws a larger id.
+/// Marks activity in the room and takes its row lock for the rest of the transaction. On
+/// PostgreSQL this comes before the insert, so messages of one room get their ids in commit
+/// order: a later sender waits here until the earlier one has committed, then draws a larger
+/// id. SQLite has one writer (the transaction began IMMEDIATE), so there it may come after.
 pub async fn lock_room(
     db: &impl ConnectionTrait,
     room_id: i64,
@@ -219,11 +220,6 @@ pub async fn insert_message(
     }
     .insert(db)
     .await?;
-    chat_room::Entity::update_many()
-        .col_expr(chat_room::Column::LastMessageId, Expr::value(message.id))
-        .filter(chat_room::Column::Id.eq(room_id))
-        .exec(db)
-        .await?;
     Ok(message)
 }
 
@@ -246,15 +242,22 @@ pub async fn find_message(
     chat_message::Entity::find_by_id(id).one(db).await
 }
 
-pub async fn messages_by_id(
+/// The newest message of each of `room_ids` (one query, on the (room_id, id) index).
+pub async fn last_messages(
     db: &impl ConnectionTrait,
-    ids: &[i64],
+    room_ids: &[i64],
 ) -> Result<Vec<chat_message::Model>, DbErr> {
-    if ids.is_empty() {
+    if room_ids.is_empty() {
         return Ok(Vec::new());
     }
+    let newest = Query::select()
+        .expr(chat_message::Column::Id.max())
+        .from(chat_message::Entity)
+        .and_where(chat_message::Column::RoomId.is_in(room_ids.to_vec()))
+        .group_by_col(chat_message::Column::RoomId)
+        .to_owned();
     chat_message::Entity::find()
-        .filter(chat_message::Column::Id.is_in(ids.to_vec()))
+        .filter(chat_message::Column::Id.in_subquery(newest))
         .all(db)
         .await
 }

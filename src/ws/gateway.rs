@@ -425,7 +425,7 @@ async fn chat_send(
         .room
         .ok_or_else(|| ApiError::field("room", REQUIRED))?;
     let (message, _) = chat::actions::send(app, me, room, frame.message).await?;
-    chat::message_view(app, me, &message).await
+    Ok(message)
 }
 
 #[cfg(test)]
