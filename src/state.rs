@@ -56,6 +56,9 @@ pub struct Inner {
     pub sockets: TaskTracker,
     /// Every background task (the Redis ones included).
     pub tasks: Tasks,
+    /// One instance per type of what the features above keep for the application's lifetime
+    /// (the chat writer), made on first use: `AppState::feature`.
+    features: std::sync::Mutex<HashMap<std::any::TypeId, Arc<dyn std::any::Any + Send + Sync>>>,
 }
 
 impl Deref for AppState {
@@ -77,6 +80,21 @@ impl AppState {
     /// Tells every WebSocket task that the server is going away.
     pub fn begin_shutdown(&self) {
         self.shutdown.send_replace(true);
+    }
+
+    /// This application's `T`, made by `make` the first time it is asked for.
+    pub fn feature<T: std::any::Any + Send + Sync>(&self, make: impl FnOnce(&Self) -> T) -> Arc<T> {
+        let mut map = self
+            .features
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let key = std::any::TypeId::of::<T>();
+        if let Some(found) = map.get(&key).and_then(|v| v.clone().downcast::<T>().ok()) {
+            return found;
+        }
+        let made = Arc::new(make(self));
+        map.insert(key, made.clone());
+        made
     }
 
     /// Runs `task` until it ends or the background tasks are stopped, tracked for shutdown.
@@ -131,6 +149,7 @@ impl AppState {
             ws_slots: Arc::new(Semaphore::new(settings.ws_max_connections)),
             sockets: TaskTracker::new(),
             tasks,
+            features: std::sync::Mutex::default(),
             tokens: TokenService::new(
                 settings.secret_key.expose(),
                 settings.access_token_lifetime,

@@ -6,7 +6,9 @@ use std::collections::HashSet;
 use serde_json::json;
 
 use super::model::{Message, ReadMarker, Role, Room, RoomKind, SendBody, message_body, room_name};
-use super::{message_event, message_event_with, message_view, message_view_with, room_view, store};
+use super::{
+    message_event, message_event_with, message_view, message_view_with, room_view, store, writer,
+};
 use crate::db::entities::{chat_member, chat_message, chat_room};
 use crate::error::{ApiError, REQUIRED, after_commit};
 use crate::http::CurrentUser;
@@ -339,46 +341,29 @@ pub async fn send(
             ));
         }
     }
-    let now = crate::db::now();
-    let postgres = app.db.get_database_backend() == sea_orm::DbBackend::Postgres;
-    let txn = crate::db::begin_write(&app.db).await?;
-    if postgres {
-        store::lock_room(&txn, room_id, now).await?;
-    }
-    let inserted = store::insert_message(
-        &txn,
+    let row = writer::NewRow {
         room_id,
-        me.id,
-        &new.body,
-        new.reply_to,
-        new.client_id.as_deref(),
-        now,
-    )
-    .await;
-    let message = match inserted {
-        Ok(m) => m,
-        // The same client_id again (a retry, or two sends at once): the stored one wins.
-        Err(e) if crate::db::is_unique_violation(&e) && new.client_id.is_some() => {
-            drop(txn);
-            let cid = new.client_id.as_deref().unwrap_or_default();
-            let existing = store::find_by_client_id(&app.db, me.id, cid)
-                .await?
-                .ok_or(ApiError::NotFound)?;
-            if existing.room_id != room_id {
-                return Err(ApiError::field(
-                    "client_id",
-                    "This client_id was already used for a message in another room.",
-                ));
-            }
-            return Ok((message_view(app, me, &existing).await?, false));
-        }
-        Err(e) => return Err(e.into()),
+        sender_id: me.id,
+        body: new.body,
+        reply_to: new.reply_to,
+        client_id: new.client_id.clone(),
+        attachments: new.attachments,
+        now: crate::db::now(),
     };
-    if !postgres {
-        store::lock_room(&txn, room_id, now).await?;
-    }
-    media::store::attach(&txn, message.id, &new.attachments).await?;
-    txn.commit().await?;
+    let Some(message) = writer::write(app, row).await? else {
+        // The same client_id again (a retry, or two sends at once): the stored one wins.
+        let cid = new.client_id.as_deref().unwrap_or_default();
+        let existing = store::find_by_client_id(&app.db, me.id, cid)
+            .await?
+            .ok_or(ApiError::NotFound)?;
+        if existing.room_id != room_id {
+            return Err(ApiError::field(
+                "client_id",
+                "This client_id was already used for a message in another room.",
+            ));
+        }
+        return Ok((message_view(app, me, &existing).await?, false));
+    };
     let event = message_event_with(app, &message, &attachments).await;
     after_commit("chat message event", deliver(app, event).await);
     after_commit("mentions", mention(app, me, &message).await);

@@ -6,6 +6,7 @@ pub mod actions;
 pub mod model;
 mod routes;
 pub mod store;
+mod writer;
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -181,48 +181,6 @@ pub async fn rename(db: &impl ConnectionTrait, room_id: i64, name: &str) -> Resu
     Ok(())
 }
 
-/// Marks activity in the room and takes its row lock for the rest of the transaction. On
-/// PostgreSQL this comes before the insert, so messages of one room get their ids in commit
-/// order: a later sender waits here until the earlier one has committed, then draws a larger
-/// id. SQLite has one writer (the transaction began IMMEDIATE), so there it may come after.
-pub async fn lock_room(
-    db: &impl ConnectionTrait,
-    room_id: i64,
-    now: DateTime<Utc>,
-) -> Result<(), DbErr> {
-    chat_room::Entity::update_many()
-        .col_expr(chat_room::Column::LastActivityAt, Expr::value(now))
-        .filter(chat_room::Column::Id.eq(room_id))
-        .exec(db)
-        .await?;
-    Ok(())
-}
-
-pub async fn insert_message(
-    db: &impl ConnectionTrait,
-    room_id: i64,
-    sender_id: i64,
-    body: &str,
-    reply_to: Option<i64>,
-    client_id: Option<&str>,
-    now: DateTime<Utc>,
-) -> Result<chat_message::Model, DbErr> {
-    let message = chat_message::ActiveModel {
-        room_id: Set(room_id),
-        sender_id: Set(sender_id),
-        body: Set(body.to_owned()),
-        reply_to: Set(reply_to),
-        client_id: Set(client_id.map(str::to_owned)),
-        created_at: Set(now),
-        edited_at: Set(None),
-        deleted: Set(false),
-        ..Default::default()
-    }
-    .insert(db)
-    .await?;
-    Ok(message)
-}
-
 pub async fn find_by_client_id(
     db: &impl ConnectionTrait,
     sender_id: i64,
