@@ -253,21 +253,9 @@ impl Settings {
                     })
                     .collect::<Result<_, _>>()?,
             },
-            public_url: match var("AGORA_PUBLIC_URL") {
-                None => None,
-                Some(v) => {
-                    let url = url::Url::parse(v.trim())
-                        .ok()
-                        .filter(|u| matches!(u.scheme(), "http" | "https") && u.has_host())
-                        .ok_or_else(|| {
-                            invalid(
-                                "AGORA_PUBLIC_URL",
-                                format!("{v:?} is not an http(s) URL like https://api.example.com"),
-                            )
-                        })?;
-                    Some(url)
-                }
-            },
+            public_url: var("AGORA_PUBLIC_URL")
+                .map(|v| http_url("AGORA_PUBLIC_URL", &v, "https://api.example.com"))
+                .transpose()?,
             header_read_timeout: Duration::from_secs(parse_num(
                 "AGORA_HEADER_READ_TIMEOUT_SECS",
                 var("AGORA_HEADER_READ_TIMEOUT_SECS"),
@@ -420,6 +408,19 @@ fn stored_or_generated_secret(data_dir: &Path) -> Result<(String, SecretSource),
     }
 }
 
+/// An http(s) URL with a host, else a message naming `name` with an `example`.
+fn http_url(name: &'static str, raw: &str, example: &str) -> Result<url::Url, ConfigError> {
+    url::Url::parse(raw.trim())
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https") && u.has_host())
+        .ok_or_else(|| {
+            invalid(
+                name,
+                format!("{raw:?} is not an http(s) URL like {example}"),
+            )
+        })
+}
+
 fn media_settings(
     var: &impl Fn(&'static str) -> Option<String>,
     data_dir: &Path,
@@ -431,21 +432,10 @@ fn media_settings(
         None => None,
         Some(bucket) => Some(S3Settings {
             bucket: bucket.trim().to_owned(),
-            endpoint: match var("AGORA_MEDIA_S3_ENDPOINT") {
-                None => None,
-                Some(v) => {
-                    let url = url::Url::parse(v.trim())
-                        .ok()
-                        .filter(|u| matches!(u.scheme(), "http" | "https") && u.has_host())
-                        .ok_or_else(|| {
-                            invalid(
-                                "AGORA_MEDIA_S3_ENDPOINT",
-                                format!("{v:?} is not an http(s) URL like http://127.0.0.1:9000"),
-                            )
-                        })?;
-                    Some(url.as_str().trim_end_matches('/').to_owned())
-                }
-            },
+            endpoint: var("AGORA_MEDIA_S3_ENDPOINT")
+                .map(|v| http_url("AGORA_MEDIA_S3_ENDPOINT", &v, "http://127.0.0.1:9000"))
+                .transpose()?
+                .map(|u| u.as_str().trim_end_matches('/').to_owned()),
             region: var("AGORA_MEDIA_S3_REGION").unwrap_or_else(|| "us-east-1".into()),
             access_key_id: var("AGORA_MEDIA_S3_ACCESS_KEY_ID"),
             secret_access_key: var("AGORA_MEDIA_S3_SECRET_ACCESS_KEY").map(Into::into),

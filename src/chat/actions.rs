@@ -16,7 +16,6 @@ use crate::media;
 use crate::notifications;
 use crate::social;
 use crate::state::AppState;
-use crate::users::store as user_store;
 
 /// The room and `me`'s membership of it; a room `me` is not in is a 404, as if it did not
 /// exist.
@@ -133,14 +132,7 @@ pub async fn open_direct(
             "You cannot open a direct room with yourself.",
         ));
     }
-    let other = user_store::find_active(&app.db, user_id)
-        .await?
-        .ok_or_else(|| {
-            ApiError::field(
-                "user_id",
-                format!("Invalid pk \"{user_id}\" - object does not exist."),
-            )
-        })?;
+    let other = crate::users::active_user(app, user_id, "user_id").await?;
     let key = store::direct_key(me.id, other.id);
     if let Some(room) = store::direct_room(&app.db, &key).await? {
         return Ok((room_view(app, me, &room).await?, false));

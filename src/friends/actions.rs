@@ -10,7 +10,6 @@ use crate::http::CurrentUser;
 use crate::notifications;
 use crate::social::store::{self, RequestStatus};
 use crate::state::AppState;
-use crate::users::store as user_store;
 
 /// How a receiver answers a request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,14 +39,7 @@ pub async fn send_request(
             "You cannot send a friend request to yourself.",
         ));
     }
-    let receiver = user_store::find_active(&app.db, receiver_id)
-        .await?
-        .ok_or_else(|| {
-            ApiError::field(
-                "receiver",
-                format!("Invalid pk \"{receiver_id}\" - object does not exist."),
-            )
-        })?;
+    let receiver = crate::users::active_user(app, receiver_id, "receiver").await?;
     if store::has_blocked(&app.db, receiver.id, me.id).await? {
         return Err(ApiError::Forbidden);
     }

@@ -17,7 +17,6 @@ use crate::media;
 use crate::notifications::{self, model as kinds};
 use crate::social;
 use crate::state::AppState;
-use crate::users::store as user_store;
 
 /// A group as `me` finds it, with `me`'s role in it.
 pub struct Found {
@@ -362,14 +361,7 @@ pub async fn invite(
 ) -> Result<super::model::Invite, ApiError> {
     let found = visible(app, me, id).await?;
     check(found.actor, Action::Invite).enforce()?;
-    let target = user_store::find_active(&app.db, user_id)
-        .await?
-        .ok_or_else(|| {
-            ApiError::field(
-                "user_id",
-                format!("Invalid pk \"{user_id}\" - object does not exist."),
-            )
-        })?;
+    let target = crate::users::active_user(app, user_id, "user_id").await?;
     if chat_store::membership(&app.db, found.group.room_id, target.id)
         .await?
         .is_some()

@@ -91,3 +91,14 @@ pub async fn deactivate(app: &AppState, user_id: i64) -> Result<(), ApiError> {
     app.revoke_sessions(user_id).await;
     Ok(())
 }
+
+/// The active user `id`, named by a request's `field`; otherwise the field error DRF gives for
+/// a primary key that names nothing.
+pub async fn active_user(app: &AppState, id: i64, field: &str) -> Result<user::Model, ApiError> {
+    store::find_active(&app.db, id).await?.ok_or_else(|| {
+        ApiError::field(
+            field,
+            format!("Invalid pk \"{id}\" - object does not exist."),
+        )
+    })
+}
