@@ -206,7 +206,11 @@ async fn each_allowed_type_is_accepted_and_judged_by_its_bytes() {
 
 #[tokio::test]
 async fn an_upload_over_the_limit_is_refused_with_nothing_left_behind() {
-    let app = TestApp::spawn_with(|s| s.media.max_bytes = 64 * 1024).await;
+    let app = TestApp::spawn_with(|s| {
+        s.media.max_bytes = 64 * 1024;
+        s.max_body_bytes = 16 * 1024;
+    })
+    .await;
     let alice = app.register("alice").await;
     let mut text = "a line of text\n".repeat(10_000).into_bytes();
     text.truncate(200 * 1024);
@@ -225,16 +229,16 @@ async fn an_upload_over_the_limit_is_refused_with_nothing_left_behind() {
         "{:?}",
         stored_keys(&app).await
     );
-    // The JSON routes keep their own, smaller limit.
+    // The JSON routes keep their own, smaller limit (16 KiB here).
     let res = app
         .post(
             &alice,
             "/api/chat/direct/",
-            json!({"user_id": "x".repeat(70 * 1024)}),
+            json!({"user_id": "x".repeat(20 * 1024)}),
         )
         .await;
     assert_eq!(res.status(), 413);
-    // Under the limit is fine, past the JSON limit (64 KiB in tests) included.
+    // Under the media limit is fine, far past the JSON limit.
     let ok = "words ".repeat(10_000).into_bytes();
     assert!(ok.len() > 50 * 1024 && ok.len() < 64 * 1024);
     upload(&app, &alice, ok, "ok.txt").await;
