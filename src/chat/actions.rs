@@ -316,9 +316,11 @@ pub async fn send(
     room_id: i64,
     body: SendBody,
 ) -> Result<(Message, bool), ApiError> {
-    store::membership(&app.db, room_id, me.id)
-        .await?
-        .ok_or(ApiError::NotFound)?;
+    // The members, read once: whether `me` is one, and who gets the event.
+    let members = store::member_ids(&app.db, room_id).await?;
+    if !members.contains(&me.id) {
+        return Err(ApiError::NotFound);
+    }
     let new = body.validate()?;
     app.send_limiter.check(me.id)?;
     let attachments = media::owned(app, me.id, &new.attachments, media::Use::Any)
@@ -357,18 +359,15 @@ pub async fn send(
         return Ok((message_view(app, me, &existing).await?, false));
     };
     let event = message_event_with(app, &message, &attachments).await;
-    after_commit("chat message event", deliver(app, event).await);
+    match event {
+        Ok(event) => app.realtime.publish(&members, "chat_message", &event),
+        Err(e) => after_commit::<()>("chat message event", Err(e)),
+    }
     after_commit("mentions", mention(app, me, &message).await);
     Ok((
         message_view_with(app, me, &message, &attachments).await?,
         true,
     ))
-}
-
-async fn deliver(app: &AppState, event: Result<Message, ApiError>) -> Result<(), ApiError> {
-    let event = event?;
-    publish_to_room(app, event.room, &[], "chat_message", &event).await;
-    Ok(())
 }
 
 /// The usernames `@mentioned` in `body`, lower-cased (trailing punctuation dropped).
