@@ -71,8 +71,8 @@ struct Args {
     /// Chat: online members of the fan-out room (0 skips it).
     #[arg(long, default_value_t = 1000)]
     fan_out_members: usize,
-    /// Chat: messages timed for the fan-out.
-    #[arg(long, default_value_t = 50)]
+    /// Chat: messages timed for the fan-out (200, so that the p99 is not simply the slowest).
+    #[arg(long, default_value_t = 200)]
     fan_out_messages: usize,
     /// Media: size of each uploaded file, MiB.
     #[arg(long, default_value_t = 4)]
