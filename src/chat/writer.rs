@@ -5,6 +5,8 @@
 //! their commit order; PostgreSQL gets several writers (rooms spread over them), SQLite one
 //! (it has one writer anyway).
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
@@ -120,9 +122,10 @@ async fn write_batch(
     if postgres {
         touch_rooms(&txn, &rooms, now).await?;
     }
-    let mut out = Vec::with_capacity(rows.len());
-    for r in rows {
-        let inserted = chat_message::Entity::insert(chat_message::ActiveModel {
+    // One INSERT for the whole batch. Rows whose (sender, client_id) is taken are skipped by
+    // the database; the rest come back with their ids, drawn in the order of the rows.
+    let inserted =
+        chat_message::Entity::insert_many(rows.iter().map(|r| chat_message::ActiveModel {
             room_id: Set(r.room_id),
             sender_id: Set(r.sender_id),
             body: Set(r.body.clone()),
@@ -132,7 +135,7 @@ async fn write_batch(
             edited_at: Set(None),
             deleted: Set(false),
             ..Default::default()
-        })
+        }))
         .on_conflict(
             OnConflict::columns([
                 chat_message::Column::SenderId,
@@ -143,15 +146,16 @@ async fn write_batch(
         )
         .exec_with_returning(&txn)
         .await;
-        match inserted {
-            Ok(m) => {
-                crate::media::store::attach(&txn, m.id, &r.attachments).await?;
-                out.push(Some(m));
-            }
-            // DO NOTHING returned no row: a repeated client_id (SeaORM says so one way on
-            // PostgreSQL, another on SQLite).
-            Err(DbErr::RecordNotInserted | DbErr::RecordNotFound(_)) => out.push(None),
-            Err(e) => return Err(e),
+    let mut stored = match inserted {
+        Ok(models) => models,
+        // Every row was a repeat (SeaORM says so one way on PostgreSQL, another on SQLite).
+        Err(DbErr::RecordNotInserted | DbErr::RecordNotFound(_)) => Vec::new(),
+        Err(e) => return Err(e),
+    };
+    let out = match_rows(rows, &mut stored);
+    for (r, m) in rows.iter().zip(&out) {
+        if let Some(m) = m {
+            crate::media::store::attach(&txn, m.id, &r.attachments).await?;
         }
     }
     if !postgres {
@@ -159,6 +163,33 @@ async fn write_batch(
     }
     txn.commit().await?;
     Ok(out)
+}
+
+/// Which stored row each sent row became: a row with a client_id is found by it (none when
+/// that client_id was taken, a repeat); the others take the stored rows without a client_id in
+/// id order, which is the order they were sent in.
+fn match_rows(
+    rows: &[&NewRow],
+    stored: &mut [chat_message::Model],
+) -> Vec<Option<chat_message::Model>> {
+    stored.sort_by_key(|m| m.id);
+    let mut by_client: HashMap<(i64, &str), &chat_message::Model> = HashMap::new();
+    let mut plain = Vec::new();
+    for m in stored.iter() {
+        match m.client_id.as_deref() {
+            Some(cid) => {
+                by_client.insert((m.sender_id, cid), m);
+            }
+            None => plain.push(m),
+        }
+    }
+    let mut plain = plain.into_iter();
+    rows.iter()
+        .map(|r| match r.client_id.as_deref() {
+            Some(cid) => by_client.remove(&(r.sender_id, cid)).cloned(),
+            None => plain.next().cloned(),
+        })
+        .collect()
 }
 
 async fn touch_rooms(
@@ -172,4 +203,58 @@ async fn touch_rooms(
         .exec(db)
         .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(sender_id: i64, client_id: Option<&str>) -> NewRow {
+        NewRow {
+            room_id: 1,
+            sender_id,
+            body: "b".into(),
+            reply_to: None,
+            client_id: client_id.map(str::to_owned),
+            attachments: Vec::new(),
+            now: Utc::now(),
+        }
+    }
+
+    fn stored(id: i64, sender_id: i64, client_id: Option<&str>) -> chat_message::Model {
+        chat_message::Model {
+            id,
+            room_id: 1,
+            sender_id,
+            body: "b".into(),
+            reply_to: None,
+            client_id: client_id.map(str::to_owned),
+            created_at: Utc::now(),
+            edited_at: None,
+            deleted: false,
+        }
+    }
+
+    #[test]
+    fn sent_rows_find_their_stored_rows_and_repeats_find_none() {
+        let sent = [
+            row(1, None),
+            row(2, Some("a")),
+            row(1, Some("taken")),
+            row(3, None),
+            row(2, Some("a")),
+        ];
+        let refs: Vec<&NewRow> = sent.iter().collect();
+        // Returned in any order; "taken" was a repeat, the second "a" a repeat of the first.
+        let mut back = vec![
+            stored(12, 3, None),
+            stored(10, 1, None),
+            stored(11, 2, Some("a")),
+        ];
+        let ids: Vec<Option<i64>> = match_rows(&refs, &mut back)
+            .iter()
+            .map(|m| m.as_ref().map(|m| m.id))
+            .collect();
+        assert_eq!(ids, vec![Some(10), Some(11), None, Some(12), None]);
+    }
 }
