@@ -95,17 +95,25 @@ impl Realtime {
     /// Which of `user_ids` are online on any instance. If the presence store is unreachable,
     /// this instance's own connections are the best answer there is.
     pub async fn online(&self, user_ids: Vec<i64>) -> HashSet<i64> {
-        if user_ids.is_empty() {
-            return HashSet::new();
+        // A user with a connection on this instance is online: only the others are asked of
+        // the presence store (a round trip to Redis saved when all are here).
+        let (here, elsewhere): (HashSet<i64>, Vec<i64>) = {
+            let (h, e): (Vec<i64>, Vec<i64>) = user_ids
+                .into_iter()
+                .partition(|id| self.hub.is_connected(*id));
+            (h.into_iter().collect(), e)
+        };
+        if elsewhere.is_empty() {
+            return here;
         }
-        match self.presence.online(user_ids.clone()).await {
-            Ok(set) => set,
+        match self.presence.online(elsewhere).await {
+            Ok(mut set) => {
+                set.extend(here);
+                set
+            }
             Err(e) => {
                 tracing::warn!(error = %e, "presence store unavailable; answering from this instance");
-                user_ids
-                    .into_iter()
-                    .filter(|id| self.hub.is_connected(*id))
-                    .collect()
+                here
             }
         }
     }
