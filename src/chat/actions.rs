@@ -232,15 +232,18 @@ pub async fn add_members(
     let now = crate::db::now();
     let members: Vec<(i64, Role)> = new.iter().map(|id| (*id, Role::Member)).collect();
     store::add_members(&app.db, room.id, &members, now).await?;
-    for user_id in &new {
-        publish_to_room(
-            app,
-            room.id,
-            &[],
-            "member_joined",
-            &json!({"room": room.id, "user_id": user_id}),
-        )
-        .await;
+    // The member list is read once for all the `member_joined` events, not once per new member.
+    match store::member_ids(&app.db, room.id).await {
+        Ok(recipients) => {
+            for user_id in &new {
+                app.realtime.publish(
+                    &recipients,
+                    "member_joined",
+                    &json!({"room": room.id, "user_id": user_id}),
+                );
+            }
+        }
+        Err(e) => after_commit::<()>("member_joined events", Err(e.into())),
     }
     room_view(app, me, &room).await
 }
