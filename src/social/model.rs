@@ -89,7 +89,7 @@ pub struct UserBrief {
     pub username: String,
     pub first_name: String,
     pub last_name: String,
-    /// Absolute URL of the avatar image; null until media exists.
+    /// Absolute, signed URL of the avatar image, or null when none is set.
     pub avatar: Option<String>,
     /// Null when the viewer may not see this user's presence.
     #[schema(read_only)]
