@@ -588,3 +588,41 @@ async fn uploads_are_rate_limited_and_bounded_by_a_quota() {
     assert_eq!(res.status(), 429);
     assert!(res.headers().contains_key("retry-after"));
 }
+
+#[tokio::test]
+async fn attachments_go_over_the_websocket_like_over_rest() {
+    let app = TestApp::spawn().await;
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    app.befriend(&alice, &bob).await;
+    let room = json_of(
+        app.post(&alice, "/api/chat/direct/", json!({"user_id": bob.id}))
+            .await,
+    )
+    .await;
+    let photo = upload(&app, &alice, png(20, 20), "p.png").await;
+    let bobs = upload(&app, &bob, png(20, 20), "b.png").await;
+    let mut alice_ws = app.ws(&alice).await;
+    let mut bob_ws = app.ws(&bob).await;
+    alice_ws
+        .send(json!({"type": "chat_message", "data": {
+            "room": room["id"], "attachments": [photo["id"]], "client_id": "ws-a"}}))
+        .await;
+    let ack = alice_ws.next_event("ack").await;
+    assert_eq!(ack["client_id"], "ws-a");
+    assert_eq!(ack["message"]["attachments"][0]["id"], photo["id"]);
+    // The sender's connections get the message too.
+    let own = alice_ws.next_event("chat_message").await;
+    assert_eq!(own["attachments"][0]["id"], photo["id"]);
+    let got = bob_ws.next_event("chat_message").await;
+    let link = got["attachments"][0]["url"].as_str().unwrap();
+    assert_eq!(fetch(&app, link).await.status(), 200);
+    // Someone else's media is refused over the socket too, with the client_id.
+    alice_ws
+        .send(json!({"type": "chat_message", "data": {
+            "room": room["id"], "attachments": [bobs["id"]], "client_id": "ws-b"}}))
+        .await;
+    let err = alice_ws.next_event("error").await;
+    assert_eq!(err["client_id"], "ws-b");
+    assert_eq!(err["code"], "invalid");
+}
