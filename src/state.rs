@@ -324,7 +324,10 @@ impl UserCache {
 }
 
 impl Invalidate for UserCache {
-    fn invalidate(&self, user_id: i64) {
+    fn invalidate(&self, control: Control) {
+        let (Control::Changed(user_id) | Control::Revoked(user_id)) = control else {
+            return;
+        };
         // Both locks, entries first as in `put`, so no put slips between bump and removal.
         let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
         let mut friends = self.friends.write().unwrap_or_else(|e| e.into_inner());

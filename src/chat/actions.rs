@@ -7,7 +7,8 @@ use serde_json::json;
 
 use super::model::{Message, ReadMarker, Role, Room, RoomKind, SendBody, message_body, room_name};
 use super::{
-    message_event, message_event_with, message_view, message_view_with, room_view, store, writer,
+    members, message_event, message_event_with, message_view, message_view_with, room_view, store,
+    writer,
 };
 use crate::db::entities::{chat_member, chat_message, chat_room};
 use crate::error::{ApiError, REQUIRED, after_commit};
@@ -42,12 +43,13 @@ pub async fn publish_to_room(
     kind: &str,
     data: &impl serde::Serialize,
 ) {
-    match store::member_ids(&app.db, room_id).await {
-        Ok(mut ids) => {
+    match members::member_ids(app, room_id).await {
+        Ok(ids) => {
+            let mut ids = ids.to_vec();
             ids.extend_from_slice(also);
             app.realtime.publish(&ids, kind, data);
         }
-        Err(e) => after_commit::<()>("room event", Err(e.into())),
+        Err(e) => after_commit::<()>("room event", Err(e)),
     }
 }
 
@@ -220,9 +222,10 @@ pub async fn add_members(
     if wanted.len() > super::model::MAX_MEMBERS_AT_ONCE {
         return Err(ApiError::field("user_ids", "Too many members at once."));
     }
-    let present: HashSet<i64> = store::member_ids(&app.db, room.id)
+    let present: HashSet<i64> = members::member_ids(app, room.id)
         .await?
-        .into_iter()
+        .iter()
+        .copied()
         .collect();
     let new: Vec<i64> = wanted
         .into_iter()
@@ -232,8 +235,9 @@ pub async fn add_members(
     let now = crate::db::now();
     let members: Vec<(i64, Role)> = new.iter().map(|id| (*id, Role::Member)).collect();
     store::add_members(&app.db, room.id, &members, now).await?;
+    members::changed(app, room.id).await;
     // The member list is read once for all the `member_joined` events, not once per new member.
-    match store::member_ids(&app.db, room.id).await {
+    match members::member_ids(app, room.id).await {
         Ok(recipients) => {
             for user_id in &new {
                 app.realtime.publish(
@@ -243,7 +247,7 @@ pub async fn add_members(
                 );
             }
         }
-        Err(e) => after_commit::<()>("member_joined events", Err(e.into())),
+        Err(e) => after_commit::<()>("member_joined events", Err(e)),
     }
     room_view(app, me, &room).await
 }
@@ -297,6 +301,7 @@ pub async fn remove_member(
         }
     }
     txn.commit().await?;
+    members::changed(app, room.id).await;
     publish_to_room(
         app,
         room.id,
@@ -319,8 +324,9 @@ pub async fn send(
     room_id: i64,
     body: SendBody,
 ) -> Result<(Message, bool), ApiError> {
-    // The members, read once: whether `me` is one, and who gets the event.
-    let members = store::member_ids(&app.db, room_id).await?;
+    // The members, read once (from the cache, usually): whether `me` is one, and who gets
+    // the event.
+    let members = members::member_ids(app, room_id).await?;
     if !members.contains(&me.id) {
         return Err(ApiError::NotFound);
     }
@@ -557,9 +563,10 @@ pub async fn typing(
     is_typing: bool,
 ) -> Result<(), ApiError> {
     let (room, _) = member_room(app, me, room_id).await?;
-    let others: Vec<i64> = store::member_ids(&app.db, room.id)
+    let others: Vec<i64> = members::member_ids(app, room.id)
         .await?
-        .into_iter()
+        .iter()
+        .copied()
         .filter(|id| *id != me.id)
         .collect();
     app.realtime.publish(

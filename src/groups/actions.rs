@@ -9,7 +9,7 @@ use super::permissions::{Action, Actor, check};
 use super::{group_view, invite_view, request_view, store};
 use crate::chat::actions::{announce_room, publish_to_room};
 use crate::chat::model::{Member, Role, RoomKind};
-use crate::chat::{members_view, room_view, store as chat_store};
+use crate::chat::{self, members_view, room_view, store as chat_store};
 use crate::db::entities::{chat_member, group, group_invite, group_join_request};
 use crate::error::{ApiError, after_commit};
 use crate::http::CurrentUser;
@@ -62,6 +62,7 @@ async fn announce(app: &AppState, me: &CurrentUser, group: &group::Model) -> Res
 }
 
 async fn joined(app: &AppState, group: &group::Model, user_id: i64) {
+    chat::members::changed(app, group.room_id).await;
     publish_to_room(
         app,
         group.room_id,
@@ -158,6 +159,7 @@ pub async fn delete(app: &AppState, me: &CurrentUser, id: i64) -> Result<(), Api
     store::delete(&txn, found.group.id).await?;
     chat_store::delete_room(&txn, room_id).await?;
     txn.commit().await?;
+    chat::members::changed(app, room_id).await;
     for user_id in members {
         app.realtime.publish(
             &[user_id],
@@ -203,6 +205,7 @@ pub async fn remove(
     };
     check(found.actor, action).enforce()?;
     chat_store::remove_member(&app.db, found.group.room_id, user_id).await?;
+    chat::members::changed(app, found.group.room_id).await;
     publish_to_room(
         app,
         found.group.room_id,

@@ -11,11 +11,13 @@ use tokio::sync::{Notify, mpsc};
 use super::event::Frame;
 
 /// A message for every instance, not for a user's sockets: drop what you cached about a user,
-/// or also close their sockets because their tokens were revoked.
+/// or also close their sockets because their tokens were revoked, or drop what you cached
+/// about a room (its members changed).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Control {
     Changed(i64),
     Revoked(i64),
+    Room(i64),
 }
 
 impl Control {
@@ -23,6 +25,7 @@ impl Control {
         match self {
             Self::Changed(id) => format!("changed:{id}"),
             Self::Revoked(id) => format!("revoked:{id}"),
+            Self::Room(id) => format!("room:{id}"),
         }
     }
 
@@ -32,14 +35,16 @@ impl Control {
         match kind {
             "changed" => Some(Self::Changed(id)),
             "revoked" => Some(Self::Revoked(id)),
+            "room" => Some(Self::Room(id)),
             _ => None,
         }
     }
 }
 
-/// A cache of something per user, kept by a layer above; `Control` messages reach it here.
+/// A cache kept by a layer above (of users, of rooms); `Control` messages reach it here and
+/// it drops what the message is about.
 pub trait Invalidate: Send + Sync {
-    fn invalidate(&self, user_id: i64);
+    fn invalidate(&self, control: Control);
     /// Messages may have been missed (the broker was away): forget everything.
     fn clear(&self);
 }
@@ -136,9 +141,8 @@ impl Hub {
 
     /// Applies a control message from this or another instance.
     pub fn apply(&self, control: Control) {
-        let (Control::Changed(user_id) | Control::Revoked(user_id)) = control;
         for cache in self.caches.read().unwrap_or_else(|e| e.into_inner()).iter() {
-            cache.invalidate(user_id);
+            cache.invalidate(control);
         }
         if let Control::Revoked(user_id) = control {
             let users = self.users.read().unwrap_or_else(|e| e.into_inner());
@@ -172,7 +176,7 @@ mod tests {
 
     #[test]
     fn control_messages_round_trip() {
-        for c in [Control::Changed(7), Control::Revoked(-1)] {
+        for c in [Control::Changed(7), Control::Revoked(-1), Control::Room(3)] {
             assert_eq!(Control::decode(&c.encode()), Some(c));
         }
         assert_eq!(Control::decode("nope:1"), None);

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::helpers::{TestApp, json_of};
+use crate::helpers::{TestApp, TestUser, json_of};
 
 /// Fails loudly when a test that needs Redis is run without it: such a test is ignored by
 /// default and must never pass by doing nothing.
@@ -493,4 +493,86 @@ async fn a_message_to_a_big_room_reaches_members_on_every_instance_in_one_publis
     // Exactly once on the instance that published it too.
     near.send(json!({"type": "ping"})).await;
     near.next_event("pong").await;
+}
+
+#[tokio::test]
+#[ignore = "needs AGORA_TEST_REDIS_URL; run with --include-ignored"]
+async fn a_member_change_on_one_instance_holds_at_once_for_sends_on_another() {
+    require_redis();
+    let one = TestApp::spawn().await;
+    let two = one.spawn_peer().await;
+    let owner = one.register("owner").await;
+    let bob = one.register("bob").await;
+    let carol = one.register("carol").await;
+    one.befriend(&owner, &bob).await;
+    one.befriend(&owner, &carol).await;
+    let res = one
+        .post(
+            &owner,
+            "/api/chat/rooms/",
+            json!({"name": "crew", "member_ids": [bob.id]}),
+        )
+        .await;
+    let room = json_of(res).await["id"].as_i64().unwrap();
+    // Instance two learns the members, then they change on instance one.
+    assert_eq!(send(&two, room, &bob, "hello").await, 201);
+    assert_eq!(send(&two, room, &carol, "not yet").await, 404);
+    let res = one
+        .post(
+            &owner,
+            &format!("/api/chat/rooms/{room}/members/"),
+            json!({"user_ids": [carol.id]}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let mut carol_ws = two.ws(&carol).await;
+    assert_eq!(send(&two, room, &carol, "I am in").await, 201);
+    assert_eq!(send(&two, room, &owner, "welcome").await, 201);
+    assert_eq!(carol_ws.next_event("chat_message").await["body"], "I am in");
+    assert_eq!(carol_ws.next_event("chat_message").await["body"], "welcome");
+    let res = one
+        .delete(
+            &owner,
+            &format!("/api/chat/rooms/{room}/members/{}/", bob.id),
+        )
+        .await;
+    assert_eq!(res.status(), 204);
+    assert_eq!(send(&two, room, &bob, "still here?").await, 404);
+
+    // A group's room: joining, leaving and deleting the group on one, sending on two.
+    let res = one
+        .post(&owner, "/api/groups/", json!({"name": "Walkers"}))
+        .await;
+    let group = json_of(res).await;
+    let (gid, groom) = (
+        group["id"].as_i64().unwrap(),
+        group["room"].as_i64().unwrap(),
+    );
+    assert_eq!(send(&two, groom, &owner, "hi").await, 201);
+    assert_eq!(send(&two, groom, &carol, "hi").await, 404);
+    let res = one
+        .post(&carol, &format!("/api/groups/{gid}/join/"), json!({}))
+        .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(send(&two, groom, &carol, "hi").await, 201);
+    let res = one
+        .delete(&carol, &format!("/api/groups/{gid}/members/{}/", carol.id))
+        .await;
+    assert_eq!(res.status(), 204);
+    assert_eq!(send(&two, groom, &carol, "hi").await, 404);
+    let res = one.delete(&owner, &format!("/api/groups/{gid}/")).await;
+    assert_eq!(res.status(), 204);
+    assert_eq!(send(&two, groom, &owner, "hi").await, 404);
+}
+
+/// `user` posts `body` to `room` through `app`; the status.
+async fn send(app: &TestApp, room: i64, user: &TestUser, body: &str) -> u16 {
+    app.post(
+        user,
+        &format!("/api/chat/rooms/{room}/messages/"),
+        json!({"body": body}),
+    )
+    .await
+    .status()
+    .as_u16()
 }

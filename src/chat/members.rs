@@ -1,0 +1,130 @@
+//! Each room's member ids, cached on this instance so that a send (whether the sender is a
+//! member, and who gets the event), a typing frame and a room event need no query for them.
+//! Every change to who is in a room calls `changed` after its commit: the entry is dropped
+//! here and, through the bus, on every other instance before `changed` returns. Entries also
+//! expire, which bounds what a control message lost to a broker outage can leave behind (and
+//! an instance that reconnects to the broker forgets them all).
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use super::store;
+use crate::error::ApiError;
+use crate::realtime::hub::{Control, Invalidate};
+use crate::state::AppState;
+
+/// How long an entry is trusted without an invalidation.
+const TTL: Duration = Duration::from_secs(30);
+/// Rooms past which the cache starts over.
+const MAX_ROOMS: usize = 100_000;
+
+/// A room's member ids and when they were read.
+type Entry = (Arc<[i64]>, Instant);
+
+#[derive(Default)]
+struct Cache {
+    // A std lock: held for a map operation only, never across an `.await`.
+    rooms: RwLock<HashMap<i64, Entry>>,
+    /// Bumped by every invalidation: a list read before one is not cached after it.
+    generation: AtomicU64,
+}
+
+impl Cache {
+    fn get(&self, room_id: i64) -> Option<Arc<[i64]>> {
+        let rooms = self.rooms.read().unwrap_or_else(|e| e.into_inner());
+        rooms
+            .get(&room_id)
+            .filter(|(_, at)| at.elapsed() < TTL)
+            .map(|(ids, _)| ids.clone())
+    }
+
+    fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// Caches `ids` unless an invalidation happened since `generation` was read.
+    fn put(&self, generation: u64, room_id: i64, ids: Arc<[i64]>) {
+        let mut rooms = self.rooms.write().unwrap_or_else(|e| e.into_inner());
+        if self.generation() != generation {
+            return;
+        }
+        if rooms.len() >= MAX_ROOMS {
+            rooms.clear();
+        }
+        rooms.insert(room_id, (ids, Instant::now()));
+    }
+}
+
+impl Invalidate for Cache {
+    fn invalidate(&self, control: Control) {
+        if let Control::Room(room_id) = control {
+            let mut rooms = self.rooms.write().unwrap_or_else(|e| e.into_inner());
+            self.generation.fetch_add(1, Ordering::AcqRel);
+            rooms.remove(&room_id);
+        }
+    }
+
+    fn clear(&self) {
+        let mut rooms = self.rooms.write().unwrap_or_else(|e| e.into_inner());
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        rooms.clear();
+    }
+}
+
+/// The app's cache, registered with the hub so that control messages reach it.
+struct Members(Arc<Cache>);
+
+impl Members {
+    fn start(app: &AppState) -> Self {
+        let cache = Arc::new(Cache::default());
+        app.realtime.hub.add_cache(cache.clone());
+        Self(cache)
+    }
+}
+
+/// The ids of `room_id`'s members; empty when there is no such room. An empty list is never
+/// cached: a room about to be created would otherwise look empty until the entry expired.
+pub async fn member_ids(app: &AppState, room_id: i64) -> Result<Arc<[i64]>, ApiError> {
+    let cache = app.feature(Members::start);
+    if let Some(ids) = cache.0.get(room_id) {
+        return Ok(ids);
+    }
+    let generation = cache.0.generation();
+    let ids: Arc<[i64]> = store::member_ids(&app.db, room_id).await?.into();
+    if !ids.is_empty() {
+        cache.0.put(generation, room_id, ids.clone());
+    }
+    Ok(ids)
+}
+
+/// Who is in `room_id` changed (committed): every instance drops its list.
+pub async fn changed(app: &AppState, room_id: i64) {
+    app.realtime.broadcast(Control::Room(room_id)).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_invalidation_drops_the_room_and_refuses_a_list_read_before_it() {
+        let cache = Cache::default();
+        let before = cache.generation();
+        cache.put(before, 1, Arc::from([1, 2]));
+        cache.put(before, 2, Arc::from([3]));
+        let read_before = cache.generation();
+        cache.invalidate(Control::Room(1));
+        assert!(cache.get(1).is_none());
+        assert_eq!(cache.get(2).as_deref(), Some(&[3][..]));
+        // A list read before the invalidation may be stale: it is not cached.
+        cache.put(read_before, 1, Arc::from([1, 2]));
+        assert!(cache.get(1).is_none());
+        // A user's change is not a room's.
+        cache.invalidate(Control::Changed(2));
+        assert!(cache.get(2).is_some());
+        cache.clear();
+        assert!(cache.get(2).is_none());
+    }
+}
