@@ -30,6 +30,9 @@ pub struct Settings {
     pub bind: SocketAddr,
     pub data_dir: PathBuf,
     pub database_url: String,
+    /// PostgreSQL: connections opened at start and kept open, and the most the pool opens
+    /// (SQLite keeps its own small pool).
+    pub database_pool: Pool,
     pub redis_url: Option<String>,
     pub secret_key: crate::secret::Secret,
     pub access_token_lifetime: Duration,
@@ -70,6 +73,13 @@ pub struct Settings {
     /// caps the kernel memory a client that stops reading can hold.
     pub socket_send_buffer: Option<usize>,
     pub media: MediaSettings,
+}
+
+/// Bounds of the PostgreSQL connection pool.
+#[derive(Clone, Copy, Debug)]
+pub struct Pool {
+    pub min: u32,
+    pub max: u32,
 }
 
 /// Uploaded files: where they are kept and the limits on them.
@@ -197,9 +207,26 @@ impl Settings {
             None => stored_or_generated_secret(&data_dir)?,
         };
 
+        let pool_max = parse_num(
+            "AGORA_DATABASE_POOL_MAX",
+            var("AGORA_DATABASE_POOL_MAX"),
+            32,
+            1,
+        )?;
+        let pool_min = parse_num(
+            "AGORA_DATABASE_POOL_MIN",
+            var("AGORA_DATABASE_POOL_MIN"),
+            16.min(pool_max),
+            0,
+        )?
+        .min(pool_max);
         let settings = Self {
             bind,
             database_url,
+            database_pool: Pool {
+                min: pool_min,
+                max: pool_max,
+            },
             redis_url,
             secret_key: secret_key.into(),
             access_token_lifetime: Duration::from_secs(parse_num(
@@ -534,6 +561,20 @@ mod tests {
         assert!(s.database_url.starts_with("sqlite://"));
         assert_eq!(s.access_token_lifetime, Duration::from_secs(300));
         assert!(s.secret_key.expose().len() >= MIN_SECRET_BYTES);
+    }
+
+    #[test]
+    fn the_pool_keeps_16_of_32_connections_and_its_minimum_never_passes_its_maximum() {
+        let s = settings(&[]).expect("defaults are valid");
+        assert_eq!((s.database_pool.min, s.database_pool.max), (16, 32));
+        let s = settings(&[("AGORA_DATABASE_POOL_MAX", "4")]).expect("valid");
+        assert_eq!((s.database_pool.min, s.database_pool.max), (4, 4));
+        let s = settings(&[("AGORA_DATABASE_POOL_MIN", "0")]).expect("valid");
+        assert_eq!(s.database_pool.min, 0);
+        assert_eq!(
+            failing_var(&[("AGORA_DATABASE_POOL_MAX", "0")]),
+            "AGORA_DATABASE_POOL_MAX"
+        );
     }
 
     #[test]

@@ -112,9 +112,13 @@ async fn serve(settings: Settings) -> Result<(), String> {
 }
 
 async fn migrate(settings: Settings) -> Result<(), String> {
-    let conn = db::connect(&settings.database_url, Default::default())
-        .await
-        .map_err(|e| format!("database: {e}"))?;
+    let conn = db::connect(
+        &settings.database_url,
+        agora::config::Pool { min: 0, max: 2 },
+        Default::default(),
+    )
+    .await
+    .map_err(|e| format!("database: {e}"))?;
     db::migrate(&conn)
         .await
         .map_err(|e| format!("migration failed: {e}"))?;

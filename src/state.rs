@@ -126,7 +126,12 @@ impl AppState {
     /// Connects to the database and, unless turned off, migrates it.
     pub async fn build(settings: Settings) -> Result<Self, ApiError> {
         let queries = Arc::new(AtomicU64::new(0));
-        let db = db::connect(&settings.database_url, queries.clone()).await?;
+        let db = db::connect(
+            &settings.database_url,
+            settings.database_pool,
+            queries.clone(),
+        )
+        .await?;
         if settings.auto_migrate {
             db::migrate(&db).await?;
         }

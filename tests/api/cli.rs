@@ -10,6 +10,7 @@ fn agora(app: &TestApp, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_agora"));
     cmd.args(args)
         .env("AGORA_DATABASE_URL", &app.settings.database_url)
+        .env("AGORA_DATABASE_POOL_MIN", "0")
         .env("AGORA_DATA_DIR", &app.settings.data_dir)
         .env("AGORA_SECRET_KEY", crate::helpers::SECRET)
         .env("AGORA_ARGON2_MEMORY_KIB", "64")

@@ -290,6 +290,7 @@ async fn the_users_of_an_instance_that_dies_go_offline_after_the_ttl() {
     let mut two = Command::new(env!("CARGO_BIN_EXE_agora"))
         .env("AGORA_BIND", format!("127.0.0.1:{port}"))
         .env("AGORA_DATABASE_URL", &s.database_url)
+        .env("AGORA_DATABASE_POOL_MIN", "0")
         .env("AGORA_REDIS_URL", s.redis_url.as_deref().expect("redis"))
         .env("AGORA_REDIS_PREFIX", &s.redis_prefix)
         .env("AGORA_PRESENCE_TTL_SECS", "3")
