@@ -35,6 +35,8 @@ pub struct Latency {
 #[derive(Serialize, Debug)]
 pub struct FanOut {
     pub members: usize,
+    /// Instances the members were connected to (half on each with `--peer-url`).
+    pub instances: usize,
     pub messages: usize,
     /// From the send until the last member has the message.
     pub all_delivered: Percentiles,
@@ -251,10 +253,11 @@ async fn ws_throughput(base: &str, senders: &[(User, i64)], seconds: u64) -> Res
 }
 
 /// `messages` messages, one at a time, to a room of `members` online members: the time until
-/// the last member has each.
+/// the last member has each. With `peer`, every other member is connected to it instead.
 async fn fan_out(
     client: &reqwest::Client,
     base: &str,
+    peer: Option<&str>,
     owner: &User,
     members: usize,
     messages: usize,
@@ -276,8 +279,12 @@ async fn fan_out(
     .await?;
     let room = room["id"].as_i64().ok_or("no room id")?;
     let mut sockets = Vec::with_capacity(members);
-    for user in &users {
-        sockets.push(connect(base, user).await?);
+    for (i, user) in users.iter().enumerate() {
+        let instance = match peer {
+            Some(p) if i % 2 == 1 => p,
+            _ => base,
+        };
+        sockets.push(connect(instance, user).await?);
     }
     // Every member counts each message's arrival; the last arrival per message is what counts.
     let arrivals: Vec<_> = sockets
@@ -314,6 +321,7 @@ async fn fan_out(
         .collect();
     Ok(FanOut {
         members,
+        instances: if peer.is_some() { 2 } else { 1 },
         messages,
         all_delivered: Percentiles::of(micros),
     })
@@ -325,6 +333,7 @@ pub struct ChatArgs {
     pub seconds: u64,
     pub fan_out_members: usize,
     pub fan_out_messages: usize,
+    pub peer: Option<String>,
 }
 
 pub async fn run(
@@ -359,6 +368,7 @@ pub async fn run(
             fan_out(
                 client,
                 base,
+                a.peer.as_deref(),
                 &sender,
                 a.fan_out_members,
                 a.fan_out_messages,

@@ -71,6 +71,10 @@ struct Args {
     /// Chat: online members of the fan-out room (0 skips it).
     #[arg(long, default_value_t = 1000)]
     fan_out_members: usize,
+    /// Chat: a second instance of the same deployment (same database and Redis): half of the
+    /// fan-out room's members connect to it, so the message crosses instances.
+    #[arg(long)]
+    peer_url: Option<String>,
     /// Chat: messages timed for the fan-out (200, so that the p99 is not simply the slowest).
     #[arg(long, default_value_t = 200)]
     fan_out_messages: usize,
@@ -519,6 +523,7 @@ async fn run(args: Args) -> Result<(), String> {
             seconds: args.chat_seconds,
             fan_out_members: args.fan_out_members,
             fan_out_messages: args.fan_out_messages,
+            peer: args.peer_url.clone(),
         };
         report.chat = Some(chat::run(&client, &server.base, &a, tag).await?);
     }
@@ -615,8 +620,9 @@ fn print_table(r: &Report) {
         );
         if let Some(f) = &c.fan_out {
             println!(
-                "| chat fan-out to {} online members ({} messages), until the last member has it | p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms, max {:.2} ms |",
+                "| chat fan-out to {} online members on {} instance(s) ({} messages), until the last member has it | p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms, max {:.2} ms |",
                 f.members,
+                f.instances,
                 f.messages,
                 f.all_delivered.p50_ms,
                 f.all_delivered.p90_ms,
