@@ -46,28 +46,33 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 pub fn router(state: AppState) -> Router {
     let cors = cors_layer(&state.settings.cors_origins);
-    Router::new()
+    // Every route but the upload has a deadline for the whole request; the upload has one for
+    // a pause in its body (`media::upload_router`).
+    let timed = Router::new()
         .merge(auth::router())
         .merge(users::router())
         .merge(friends::router())
         .merge(notifications::router())
         .merge(chat::router())
         .merge(groups::router())
-        .merge(media::router(&state))
+        .merge(media::router())
         .merge(ws::router())
         .merge(http::docs::router(openapi()))
         .route("/health", axum::routing::get(ops::health))
         .route("/metrics", axum::routing::get(ops::metrics))
         .fallback(http::not_found)
         .method_not_allowed_fallback(http::method_not_allowed)
+        .layer(middleware::from_fn_with_state(
+            state.settings.request_timeout,
+            http::request_timeout,
+        ));
+    Router::new()
+        .merge(timed)
+        .merge(media::upload_router(&state))
         .layer(DefaultBodyLimit::max(state.settings.max_body_bytes))
         .layer(middleware::from_fn(http::refuse_nul_in_query))
         .layer(middleware::from_fn(ops::track))
         .layer(cors)
-        .layer(middleware::from_fn_with_state(
-            state.settings.request_timeout,
-            http::request_timeout,
-        ))
         .layer(middleware::from_fn_with_state(
             Arc::new(ProxyConfig::new(
                 state.settings.trusted_proxies.clone(),

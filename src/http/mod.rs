@@ -80,6 +80,58 @@ pub async fn request_timeout(
     }
 }
 
+/// Middleware for a route whose body may rightly take long (an upload on a slow link): no
+/// deadline for the whole request, but the body may pause at most `limit` between two of its
+/// chunks. Reading a body that paused longer fails with `BodyStalled`, which the handler
+/// answers with a 408 (see `stalled`).
+pub async fn body_idle_timeout(
+    axum::extract::State(limit): axum::extract::State<std::time::Duration>,
+    req: Request,
+    next: Next,
+) -> Response {
+    use futures_util::StreamExt;
+    let (parts, body) = req.into_parts();
+    let chunks =
+        futures_util::stream::unfold(Some(body.into_data_stream()), move |body| async move {
+            let mut body = body?;
+            match tokio::time::timeout(limit, body.next()).await {
+                Ok(Some(chunk)) => Some((chunk, Some(body))),
+                Ok(None) => None,
+                // The error ends the stream: nothing more is read from this body.
+                Err(_) => Some((Err(axum::Error::new(BodyStalled)), None)),
+            }
+        });
+    next.run(Request::from_parts(
+        parts,
+        axum::body::Body::from_stream(chunks),
+    ))
+    .await
+}
+
+/// A request body paused longer than the request timeout allows.
+#[derive(Debug)]
+pub struct BodyStalled;
+
+impl std::fmt::Display for BodyStalled {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the request body stalled")
+    }
+}
+
+impl std::error::Error for BodyStalled {}
+
+/// Whether `e`, or anything that caused it, is a `BodyStalled`.
+pub fn stalled(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(e);
+    while let Some(err) = cause {
+        if err.is::<BodyStalled>() {
+            return true;
+        }
+        cause = err.source();
+    }
+    false
+}
+
 pub async fn not_found() -> ApiError {
     ApiError::NotFound
 }

@@ -40,6 +40,8 @@ fn random_key(owner: i64) -> String {
 fn multipart_error(e: &axum::extract::multipart::MultipartError) -> ApiError {
     if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
         ApiError::TooLarge
+    } else if crate::http::stalled(e) {
+        ApiError::RequestTimeout
     } else {
         ApiError::rejected(format!("Multipart form parse error - {}", e.body_text()))
     }

@@ -24,17 +24,28 @@ use crate::state::AppState;
 pub use model::Media;
 pub use routes::ApiDoc;
 
-pub fn router(state: &AppState) -> Router<AppState> {
-    // The upload route alone takes bodies past the JSON limit: the file, plus room for the
-    // multipart framing. The file's own limit is checked while it streams in.
+/// The upload route, apart: it alone takes bodies past the JSON limit (the file, plus room for
+/// the multipart framing; the file's own limit is checked while it streams in), and it has no
+/// deadline for the whole request, only for a pause in its body (`http::body_idle_timeout`),
+/// so a large file on a slow link is not cut off.
+pub fn upload_router(state: &AppState) -> Router<AppState> {
     let upload_limit = usize::try_from(state.settings.media.max_bytes)
         .unwrap_or(usize::MAX)
         .saturating_add(64 * 1024);
+    Router::new().route(
+        "/api/media",
+        post(routes::upload)
+            .layer(DefaultBodyLimit::max(upload_limit))
+            .layer(axum::middleware::from_fn_with_state(
+                state.settings.request_timeout,
+                crate::http::body_idle_timeout,
+            )),
+    )
+}
+
+/// The other media routes.
+pub fn router() -> Router<AppState> {
     Router::new()
-        .route(
-            "/api/media",
-            post(routes::upload).layer(DefaultBodyLimit::max(upload_limit)),
-        )
         .route(
             "/api/media/{id}",
             get(routes::get_media).delete(routes::delete_media),

@@ -626,3 +626,59 @@ async fn attachments_go_over_the_websocket_like_over_rest() {
     assert_eq!(err["client_id"], "ws-b");
     assert_eq!(err["code"], "invalid");
 }
+
+/// Posts an upload of `parts` (a text file) over raw TCP, `pause` between parts, and stops
+/// sending after `sent` of them; the raw response.
+async fn paced_upload(
+    app: &TestApp,
+    user: &TestUser,
+    parts: &[&str],
+    sent: usize,
+    pause: std::time::Duration,
+) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let head = "--B\r\nContent-Disposition: form-data; name=\"file\"; filename=\"slow.txt\"\r\nContent-Type: text/plain\r\n\r\n";
+    let tail = "\r\n--B--\r\n";
+    let length = head.len() + parts.iter().map(|p| p.len()).sum::<usize>() + tail.len();
+    let mut tcp = tokio::net::TcpStream::connect(app.base.trim_start_matches("http://"))
+        .await
+        .unwrap();
+    let request = format!(
+        "POST /api/media/ HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\nContent-Type: multipart/form-data; boundary=B\r\nContent-Length: {length}\r\nConnection: close\r\n\r\n{head}",
+        user.access
+    );
+    tcp.write_all(request.as_bytes()).await.unwrap();
+    for (i, part) in parts.iter().take(sent).enumerate() {
+        if i > 0 {
+            tokio::time::sleep(pause).await;
+        }
+        tcp.write_all(part.as_bytes()).await.unwrap();
+    }
+    if sent == parts.len() {
+        tcp.write_all(tail.as_bytes()).await.unwrap();
+    }
+    let mut out = Vec::new();
+    tokio::time::timeout(crate::helpers::EVENT_DEADLINE, tcp.read_to_end(&mut out))
+        .await
+        .expect("the server answered before the deadline")
+        .ok();
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[tokio::test]
+async fn an_upload_may_outlast_the_request_timeout_but_not_pause_longer_than_it() {
+    let app = TestApp::spawn_with(|s| s.request_timeout = std::time::Duration::from_secs(1)).await;
+    let user = app.register("slowpoke").await;
+    let parts = ["first part, ", "second, ", "third, ", "and the last."];
+    // Steady: 1.5 s in all, never a pause of a second.
+    let pause = std::time::Duration::from_millis(500);
+    let response = paced_upload(&app, &user, &parts, parts.len(), pause).await;
+    assert!(response.starts_with("HTTP/1.1 201"), "{response}");
+    assert!(response.contains("\"size\":40"), "{response}");
+    // Stalled after the first part: a JSON 408.
+    let response = paced_upload(&app, &user, &parts, 1, pause).await;
+    assert!(response.starts_with("HTTP/1.1 408"), "{response}");
+    let body = response.split("\r\n\r\n").nth(1).unwrap_or_default();
+    let body: Value = serde_json::from_str(body).expect("a JSON body");
+    assert!(body["detail"].is_string(), "{body}");
+}
