@@ -46,6 +46,7 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 pub fn router(state: AppState) -> Router {
     let cors = cors_layer(&state.settings.cors_origins);
+    chat::connect(&state);
     // Every route but the upload has a deadline for the whole request; the upload has one for
     // a pause in its body (`media::upload_router`).
     let timed = Router::new()

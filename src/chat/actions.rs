@@ -476,6 +476,22 @@ pub async fn edit(
     Ok(message)
 }
 
+/// `message_updated` for each of `ids`, whose attachments changed without an edit (their
+/// media was deleted). After a commit: failures are logged.
+pub async fn announce_messages(app: &AppState, ids: Vec<i64>) {
+    for id in ids {
+        let announced = async {
+            if let Some(m) = store::find_message(&app.db, id).await? {
+                let event = message_event(app, &m).await?;
+                publish_to_room(app, m.room_id, &[], "message_updated", &event).await;
+            }
+            Ok(())
+        }
+        .await;
+        after_commit("message_updated", announced);
+    }
+}
+
 /// Deletes (as a tombstone) by the sender, a group room's owner or admin, or staff.
 #[tracing::instrument(skip_all, fields(user_id = me.id, message_id))]
 pub async fn delete(app: &AppState, me: &CurrentUser, message_id: i64) -> Result<(), ApiError> {

@@ -26,6 +26,15 @@ use model::{Member, Message, Role, Room, RoomKind};
 
 pub use routes::ApiDoc;
 
+/// Hooks chat into the layers below it, once at start: deleted media announces the messages it
+/// leaves (`message_updated`).
+pub fn connect(app: &AppState) {
+    crate::media::on_detached(
+        app,
+        Arc::new(|app, ids| Box::pin(async move { actions::announce_messages(&app, ids).await })),
+    );
+}
+
 pub fn router() -> Router<AppState> {
     Router::new()
         .route(

@@ -221,10 +221,13 @@ pub async fn delete(app: &AppState, me: &CurrentUser, id: i64) -> Result<(), Api
         return Err(ApiError::Forbidden);
     }
     let txn = crate::db::begin_write(&app.db).await?;
-    let users = store::delete(&txn, m.id).await?;
+    let deleted = store::delete(&txn, m.id).await?;
     txn.commit().await?;
-    for user_id in users {
+    for user_id in deleted.users {
         app.user_changed(user_id).await;
+    }
+    if !deleted.messages.is_empty() {
+        super::detached(app, deleted.messages).await;
     }
     discard(app, &m.storage_key, m.thumbnail_key.as_deref()).await;
     Ok(())

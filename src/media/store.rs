@@ -76,9 +76,17 @@ pub async fn bytes_used(db: &impl ConnectionTrait, owner_id: i64) -> Result<u64,
     Ok(total.flatten().map_or(0, |t| u64::try_from(t).unwrap_or(0)))
 }
 
-/// Deletes the row; the attachments that used it go with it (cascade), and the avatars and
-/// covers that used it are cleared. Returns the users whose row changed.
-pub async fn delete(db: &impl ConnectionTrait, id: i64) -> Result<Vec<i64>, DbErr> {
+/// What deleting a media row changed besides the row.
+pub struct Deleted {
+    /// Users whose avatar or cover it was.
+    pub users: Vec<i64>,
+    /// Chat messages it was attached to.
+    pub messages: Vec<i64>,
+}
+
+/// Deletes the row; the attachments that used it go with it, and the avatars and covers that
+/// used it are cleared.
+pub async fn delete(db: &impl ConnectionTrait, id: i64) -> Result<Deleted, DbErr> {
     let users: Vec<i64> = user::Entity::find()
         .select_only()
         .column(user::Column::Id)
@@ -102,12 +110,19 @@ pub async fn delete(db: &impl ConnectionTrait, id: i64) -> Result<Vec<i64>, DbEr
         .filter(group::Column::AvatarId.eq(id))
         .exec(db)
         .await?;
+    let messages: Vec<i64> = chat_attachment::Entity::find()
+        .select_only()
+        .column(chat_attachment::Column::MessageId)
+        .filter(chat_attachment::Column::MediaId.eq(id))
+        .into_tuple()
+        .all(db)
+        .await?;
     chat_attachment::Entity::delete_many()
         .filter(chat_attachment::Column::MediaId.eq(id))
         .exec(db)
         .await?;
     media::Entity::delete_by_id(id).exec(db).await?;
-    Ok(users)
+    Ok(Deleted { users, messages })
 }
 
 /// The users whose avatar (`cover` false) or cover is this media.

@@ -627,6 +627,43 @@ async fn attachments_go_over_the_websocket_like_over_rest() {
     assert_eq!(err["code"], "invalid");
 }
 
+#[tokio::test]
+async fn deleting_attached_media_updates_the_message_for_the_room() {
+    let app = TestApp::spawn().await;
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    app.befriend(&alice, &bob).await;
+    let room = json_of(
+        app.post(&alice, "/api/chat/direct/", json!({"user_id": bob.id}))
+            .await,
+    )
+    .await;
+    let photo = upload(&app, &alice, png(20, 20), "p.png").await;
+    let notes = upload(&app, &alice, b"notes".to_vec(), "n.txt").await;
+    let mut bob_ws = app.ws(&bob).await;
+    let (status, sent) = status_body(
+        app.post(
+            &alice,
+            &format!("/api/chat/rooms/{}/messages/", room["id"]),
+            json!({"body": "look", "attachments": [photo["id"], notes["id"]]}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 201, "{sent}");
+    assert_eq!(bob_ws.next_event("chat_message").await["id"], sent["id"]);
+    let res = app
+        .delete(&alice, &format!("/api/media/{}/", photo["id"]))
+        .await;
+    assert_eq!(res.status(), 204);
+    let updated = bob_ws.next_event("message_updated").await;
+    assert_eq!(updated["id"], sent["id"]);
+    assert_eq!(updated["body"], "look");
+    let left = updated["attachments"].as_array().unwrap();
+    assert_eq!(left.len(), 1, "{updated}");
+    assert_eq!(left[0]["id"], notes["id"]);
+}
+
 /// Posts an upload of `parts` (a text file) over raw TCP, `pause` between parts, and stops
 /// sending after `sent` of them; the raw response.
 async fn paced_upload(
