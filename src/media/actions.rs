@@ -47,6 +47,16 @@ fn multipart_error(e: &axum::extract::multipart::MultipartError) -> ApiError {
     }
 }
 
+/// Images being decoded and re-encoded at once: one per core.
+struct ImageSlots(tokio::sync::Semaphore);
+
+impl ImageSlots {
+    fn new(_: &AppState) -> Self {
+        let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+        Self(tokio::sync::Semaphore::new(cores))
+    }
+}
+
 fn quota_full() -> ApiError {
     ApiError::rejected("Your media storage quota is full: delete some files first.")
 }
@@ -160,6 +170,14 @@ async fn receive(
         }
         let max_pixels = app.settings.media.max_pixels;
         let span = tracing::Span::current();
+        // A decoded image can take hundreds of MB (a small PNG may hold 50 megapixels): at most
+        // one per core is decoded at a time, the others wait their turn.
+        let slots = app.feature(ImageSlots::new);
+        let _slot = slots
+            .0
+            .acquire()
+            .await
+            .map_err(|_| ApiError::Unavailable(1))?;
         let processed = tokio::task::spawn_blocking(move || {
             span.in_scope(|| process::process_image(&bytes, content_type, max_pixels))
         })
