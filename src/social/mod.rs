@@ -320,8 +320,11 @@ pub async fn all_friends(
 pub async fn block(app: &AppState, blocker: i64, blocked: i64) -> Result<(), ApiError> {
     let txn = crate::db::begin_write(&app.db).await?;
     store::block(&txn, blocker, blocked).await?;
-    let unfriended = store::unfriend(&txn, blocker, blocked).await?;
+    // Pending requests first: closing one waits for an accept of it that is committing, so
+    // the friendship that accept makes is there to be ended next (the other way round, an
+    // accept racing the block left the two friends on PostgreSQL).
     store::cancel_pending_between(&txn, blocker, blocked).await?;
+    let unfriended = store::unfriend(&txn, blocker, blocked).await?;
     txn.commit().await?;
     if unfriended {
         // Both friend counts changed.

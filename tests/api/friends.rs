@@ -386,6 +386,37 @@ async fn concurrent_requests_between_two_users_make_exactly_one() {
     }
 }
 
+#[tokio::test]
+async fn an_accept_racing_a_block_never_leaves_the_two_friends() {
+    let app = TestApp::spawn().await;
+    for i in 0..12 {
+        let a = app.register(&format!("ra{i}")).await;
+        let b = app.register(&format!("rb{i}")).await;
+        let request = json_of(
+            app.post(&a, "/api/friends/request/", json!({"receiver": b.id}))
+                .await,
+        )
+        .await;
+        let answer = format!("/api/friends/request/{}/", request["id"]);
+        let block = format!("/api/users/{}/block/", b.id);
+        let (accepted, blocked) = tokio::join!(
+            app.put(&b, &answer, json!({"action": "accept"})),
+            app.post(&a, &block, json!({})),
+        );
+        assert_eq!(blocked.status(), 204, "pair {i}");
+        assert!(
+            [200, 400].contains(&accepted.status().as_u16()),
+            "pair {i}: {}",
+            accepted.status()
+        );
+        // Whichever came first, the block stands and they are not friends.
+        let friends = json_of(app.get(&b, "/api/friends/").await).await;
+        assert_eq!(friends["count"], 0, "pair {i}: {friends}");
+        let me = json_of(app.get(&a, "/api/users/me/").await).await;
+        assert_eq!(me["friend_count"], 0, "pair {i}: {me}");
+    }
+}
+
 fn usernames(page: &serde_json::Value) -> Vec<String> {
     page["results"]
         .as_array()
