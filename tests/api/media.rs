@@ -589,8 +589,8 @@ async fn uploads_are_rate_limited_and_bounded_by_a_quota() {
     assert!(res.headers().contains_key("retry-after"));
 }
 
-#[tokio::test]
-async fn attachments_go_over_the_websocket_like_over_rest() {
+/// A server with alice and bob, friends, and their direct room.
+async fn friends_in_a_room() -> (TestApp, TestUser, TestUser, Value) {
     let app = TestApp::spawn().await;
     let alice = app.register("alice").await;
     let bob = app.register("bob").await;
@@ -600,6 +600,12 @@ async fn attachments_go_over_the_websocket_like_over_rest() {
             .await,
     )
     .await;
+    (app, alice, bob, room)
+}
+
+#[tokio::test]
+async fn attachments_go_over_the_websocket_like_over_rest() {
+    let (app, alice, bob, room) = friends_in_a_room().await;
     let photo = upload(&app, &alice, png(20, 20), "p.png").await;
     let bobs = upload(&app, &bob, png(20, 20), "b.png").await;
     let mut alice_ws = app.ws(&alice).await;
@@ -629,15 +635,7 @@ async fn attachments_go_over_the_websocket_like_over_rest() {
 
 #[tokio::test]
 async fn deleting_attached_media_updates_the_message_for_the_room() {
-    let app = TestApp::spawn().await;
-    let alice = app.register("alice").await;
-    let bob = app.register("bob").await;
-    app.befriend(&alice, &bob).await;
-    let room = json_of(
-        app.post(&alice, "/api/chat/direct/", json!({"user_id": bob.id}))
-            .await,
-    )
-    .await;
+    let (app, alice, bob, room) = friends_in_a_room().await;
     let photo = upload(&app, &alice, png(20, 20), "p.png").await;
     let notes = upload(&app, &alice, b"notes".to_vec(), "n.txt").await;
     let mut bob_ws = app.ws(&bob).await;
