@@ -702,11 +702,11 @@ async fn paced_upload(
 
 #[tokio::test]
 async fn an_upload_may_outlast_the_request_timeout_but_not_pause_longer_than_it() {
-    let app = TestApp::spawn_with(|s| s.request_timeout = std::time::Duration::from_secs(1)).await;
+    let app = TestApp::spawn_with(|s| s.request_timeout = std::time::Duration::from_secs(2)).await;
     let user = app.register("slowpoke").await;
     let parts = ["first part, ", "second, ", "third, ", "and the last."];
-    // Steady: 1.5 s in all, never a pause of a second.
-    let pause = std::time::Duration::from_millis(500);
+    // Steady: 2.4 s in all, never a pause of two seconds (wide margins for a busy machine).
+    let pause = std::time::Duration::from_millis(800);
     let response = paced_upload(&app, &user, &parts, parts.len(), pause).await;
     assert!(response.starts_with("HTTP/1.1 201"), "{response}");
     assert!(response.contains("\"size\":40"), "{response}");
