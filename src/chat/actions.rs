@@ -7,8 +7,8 @@ use serde_json::json;
 
 use super::model::{Message, ReadMarker, Role, Room, RoomKind, SendBody, message_body, room_name};
 use super::{
-    members, message_event, message_event_with, message_view, message_view_with, room_view, store,
-    writer,
+    members, message_event, message_event_with, message_events, message_view, message_view_with,
+    room_view, store, writer,
 };
 use crate::db::entities::{chat_member, chat_message, chat_room};
 use crate::error::{ApiError, REQUIRED, after_commit};
@@ -477,19 +477,18 @@ pub async fn edit(
 }
 
 /// `message_updated` for each of `ids`, whose attachments changed without an edit (their
-/// media was deleted). After a commit: failures are logged.
+/// media was deleted): two queries however many messages. After a commit: failures are logged.
 pub async fn announce_messages(app: &AppState, ids: Vec<i64>) {
-    for id in ids {
-        let announced = async {
-            if let Some(m) = store::find_message(&app.db, id).await? {
-                let event = message_event(app, &m).await?;
-                publish_to_room(app, m.room_id, &[], "message_updated", &event).await;
-            }
-            Ok(())
+    let announced = async {
+        let messages = store::find_messages(&app.db, &ids).await?;
+        let events = message_events(app, &messages).await?;
+        for (m, event) in messages.iter().zip(&events) {
+            publish_to_room(app, m.room_id, &[], "message_updated", event).await;
         }
-        .await;
-        after_commit("message_updated", announced);
+        Ok(())
     }
+    .await;
+    after_commit("message_updated", announced);
 }
 
 /// Deletes (as a tombstone) by the sender, a group room's owner or admin, or staff.

@@ -237,8 +237,30 @@ pub async fn message_view_with(
 
 /// A message as every member may see it, for events.
 pub async fn message_event(app: &AppState, m: &chat_message::Model) -> Result<Message, ApiError> {
-    let attachments = Attachments::load(app, &[m]).await?;
-    event_of(app, m, &attachments).await
+    message_events(app, std::slice::from_ref(m))
+        .await?
+        .pop()
+        .ok_or(ApiError::NotFound)
+}
+
+/// `message_event` of each of `messages`: one query for all their attachments.
+pub async fn message_events(
+    app: &AppState,
+    messages: &[chat_message::Model],
+) -> Result<Vec<Message>, ApiError> {
+    let refs: Vec<&chat_message::Model> = messages.iter().collect();
+    let attachments = Attachments::load(app, &refs).await?;
+    let users = users_by_id(app, messages.iter().map(|m| m.sender_id)).await?;
+    Ok(messages
+        .iter()
+        .map(|m| {
+            message_of(
+                m,
+                neutral_brief(&users, m.sender_id, &attachments.links),
+                &attachments,
+            )
+        })
+        .collect())
 }
 
 /// `message_event` with the attachments already known.

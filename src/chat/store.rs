@@ -200,6 +200,18 @@ pub async fn find_message(
     chat_message::Entity::find_by_id(id).one(db).await
 }
 
+/// The messages of `ids` that exist, in id order.
+pub async fn find_messages(
+    db: &impl ConnectionTrait,
+    ids: &[i64],
+) -> Result<Vec<chat_message::Model>, DbErr> {
+    chat_message::Entity::find()
+        .filter(chat_message::Column::Id.is_in(ids.to_vec()))
+        .order_by_asc(chat_message::Column::Id)
+        .all(db)
+        .await
+}
+
 /// The newest message of each of `room_ids` (one query, on the (room_id, id) index).
 pub async fn last_messages(
     db: &impl ConnectionTrait,
