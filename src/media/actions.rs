@@ -173,7 +173,7 @@ async fn receive(
         // A decoded image can take hundreds of MB (a small PNG may hold 50 megapixels): at most
         // one per core is decoded at a time, the others wait their turn.
         let slots = app.feature(ImageSlots::new);
-        let _slot = slots
+        let slot = slots
             .0
             .acquire()
             .await
@@ -184,6 +184,8 @@ async fn receive(
         .await
         .map_err(|e| ApiError::Internal(format!("image task: {e}")))?
         .map_err(|e: ImageError| ApiError::field("file", e.to_string()))?;
+        // The decoded image is gone; storing the result needs no slot.
+        drop(slot);
         let thumb_key = format!("{key}.thumb");
         new.size = processed.bytes.len() as u64;
         new.width = Some(processed.width);
