@@ -554,30 +554,16 @@ impl PresenceStore for RedisBackend {
             let now = Self::now_ms();
             let keys: Vec<String> = user_ids.iter().map(|id| self.presence_key(*id)).collect();
             // One command for the whole list (a page of 20 friends was 20 ZCOUNTs, and their
-            // encoding and replies were most of the request's CPU). A Redis Cluster refuses a
-            // script over keys in several slots: the pipeline of ZCOUNTs then does it.
-            let live: Vec<bool> = match self
+            // encoding and replies were most of the request's CPU).
+            let live: Vec<i64> = self
                 .client
-                .eval::<Vec<i64>, _, _, _>(ONLINE_SCRIPT, keys.clone(), now)
+                .eval(ONLINE_SCRIPT, keys, now)
                 .await
-            {
-                Ok(flags) => flags.into_iter().map(|f| f > 0).collect(),
-                Err(_) => {
-                    let pipeline = self.client.pipeline();
-                    for key in &keys {
-                        let _: () = pipeline
-                            .zcount(key, now, 1e18)
-                            .await
-                            .map_err(|e| e.to_string())?;
-                    }
-                    let counts: Vec<Value> = pipeline.all().await.map_err(|e| e.to_string())?;
-                    counts.iter().map(|n| n.as_i64().unwrap_or(0) > 0).collect()
-                }
-            };
+                .map_err(|e| e.to_string())?;
             Ok(user_ids
                 .into_iter()
                 .zip(live)
-                .filter(|(_, on)| *on)
+                .filter(|(_, on)| *on > 0)
                 .map(|(id, _)| id)
                 .collect())
         })
