@@ -268,6 +268,17 @@ const USER_CACHE_MAX: usize = 100_000;
 /// A cached value and when it was cached.
 type Stamped<T> = (T, Instant);
 
+/// One cached id list.
+type StampedIds = Stamped<Arc<[i64]>>;
+
+/// The id lists kept per user beside their row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum IdList {
+    Friends,
+    /// Users who blocked them or whom they blocked.
+    Blocked,
+}
+
 /// The authenticated users' rows, so an authenticated request needs no query for its caller.
 /// Every change to a user row goes through `AppState::user_changed` or `revoke_sessions`,
 /// which invalidate it here and, through the bus, on every other instance.
@@ -275,9 +286,10 @@ type Stamped<T> = (T, Instant);
 pub struct UserCache {
     // A std lock: held for a map operation only, never across an `.await`.
     entries: RwLock<HashMap<i64, Stamped<Arc<user::Model>>>>,
-    /// Each user's friend ids. A friendship change changes both users' `friend_count`, so
-    /// it invalidates both lists like any other change to their rows.
-    friends: RwLock<HashMap<i64, Stamped<Arc<[i64]>>>>,
+    /// Each user's friend ids and the ids of users blocked either way with them. A friendship
+    /// change changes both users' `friend_count`, and a block or unblock is announced for
+    /// both users, so each invalidates both users' lists like any other change to their rows.
+    lists: RwLock<HashMap<(i64, IdList), StampedIds>>,
     /// Bumped by every invalidation: a row read before one is not cached after it.
     generation: AtomicU64,
 }
@@ -291,24 +303,24 @@ impl UserCache {
             .map(|(u, _)| u.clone())
     }
 
-    pub fn friend_ids(&self, user_id: i64) -> Option<Arc<[i64]>> {
-        let friends = self.friends.read().unwrap_or_else(|e| e.into_inner());
-        friends
-            .get(&user_id)
+    pub fn ids(&self, user_id: i64, list: IdList) -> Option<Arc<[i64]>> {
+        let lists = self.lists.read().unwrap_or_else(|e| e.into_inner());
+        lists
+            .get(&(user_id, list))
             .filter(|(_, at)| at.elapsed() < USER_CACHE_TTL)
             .map(|(ids, _)| ids.clone())
     }
 
-    /// Caches `user_id`'s friend ids unless an invalidation happened since `generation`.
-    pub fn put_friend_ids(&self, generation: u64, user_id: i64, ids: Arc<[i64]>) {
-        let mut friends = self.friends.write().unwrap_or_else(|e| e.into_inner());
+    /// Caches one of `user_id`'s id lists unless an invalidation happened since `generation`.
+    pub fn put_ids(&self, generation: u64, user_id: i64, list: IdList, ids: Arc<[i64]>) {
+        let mut lists = self.lists.write().unwrap_or_else(|e| e.into_inner());
         if self.generation() != generation {
             return;
         }
-        if friends.len() >= USER_CACHE_MAX {
-            friends.clear();
+        if lists.len() >= USER_CACHE_MAX {
+            lists.clear();
         }
-        friends.insert(user_id, (ids, Instant::now()));
+        lists.insert((user_id, list), (ids, Instant::now()));
     }
 
     pub fn generation(&self) -> u64 {
@@ -335,18 +347,19 @@ impl Invalidate for UserCache {
         };
         // Both locks, entries first as in `put`, so no put slips between bump and removal.
         let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
-        let mut friends = self.friends.write().unwrap_or_else(|e| e.into_inner());
+        let mut lists = self.lists.write().unwrap_or_else(|e| e.into_inner());
         self.generation.fetch_add(1, Ordering::AcqRel);
         entries.remove(&user_id);
-        friends.remove(&user_id);
+        lists.remove(&(user_id, IdList::Friends));
+        lists.remove(&(user_id, IdList::Blocked));
     }
 
     fn clear(&self) {
         let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
-        let mut friends = self.friends.write().unwrap_or_else(|e| e.into_inner());
+        let mut lists = self.lists.write().unwrap_or_else(|e| e.into_inner());
         self.generation.fetch_add(1, Ordering::AcqRel);
         entries.clear();
-        friends.clear();
+        lists.clear();
     }
 }
 

@@ -135,12 +135,14 @@ pub async fn open_direct(
         ));
     }
     let other = crate::users::active_user(app, user_id, "user_id").await?;
+    // Asked before the room is looked up: a block or a narrowed `allow_messages_from` closes
+    // an existing room to new messages as it would refuse a new one.
+    if !social::may_message(&app.db, me.id, &other).await? {
+        return Err(ApiError::Forbidden);
+    }
     let key = store::direct_key(me.id, other.id);
     if let Some(room) = store::direct_room(&app.db, &key).await? {
         return Ok((room_view(app, me, &room).await?, false));
-    }
-    if !social::may_message(&app.db, me.id, &other).await? {
-        return Err(ApiError::Forbidden);
     }
     let now = crate::db::now();
     let txn = crate::db::begin_write(&app.db).await?;
@@ -313,6 +315,16 @@ pub async fn remove_member(
     Ok(())
 }
 
+/// In a direct room, whether `me` may still write to the other member (no block either way,
+/// and their `allow_messages_from` still admits `me`): asked at every send, edit and typing
+/// frame, not only when the room was made. A 403 otherwise.
+async fn may_write(app: &AppState, me: &CurrentUser, room: &members::Room) -> Result<(), ApiError> {
+    match room.peer_of(me.id) {
+        Some(peer) if !social::may_message_now(app, me.id, peer).await? => Err(ApiError::Forbidden),
+        _ => Ok(()),
+    }
+}
+
 /// Sends a message and returns it as `me` sees it; with a `client_id` already used by `me`,
 /// returns the stored message instead (false: nothing new was stored). The database decides
 /// what a repeat is (a unique index on sender and client_id), so a send costs no read before
@@ -326,10 +338,12 @@ pub async fn send(
 ) -> Result<(Message, bool), ApiError> {
     // The members, read once (from the cache, usually): whether `me` is one, and who gets
     // the event.
-    let members = members::member_ids(app, room_id).await?;
-    if !members.contains(&me.id) {
+    let room = members::room(app, room_id).await?;
+    if !room.contains(me.id) {
         return Err(ApiError::NotFound);
     }
+    may_write(app, me, &room).await?;
+    let members = room.ids;
     let new = body.validate()?;
     app.send_limiter.check(me.id)?;
     let attachments = media::owned(app, me.id, &new.attachments, media::Use::Any)
@@ -463,6 +477,7 @@ pub async fn edit(
     if message.sender_id != me.id {
         return Err(ApiError::Forbidden);
     }
+    may_write(app, me, &members::room(app, message.room_id).await?).await?;
     let body = message_body(body).map_err(|e| ApiError::field("body", e))?;
     if message.deleted {
         return Err(ApiError::rejected("A deleted message cannot be edited."));
@@ -540,14 +555,15 @@ pub async fn mark_read(
         ));
     }
     if store::mark_read(&app.db, room.id, me.id, message_id).await? {
-        publish_to_room(
-            app,
-            room.id,
-            &[],
-            "message_read",
-            &json!({"room": room.id, "user_id": me.id, "message_id": message_id}),
-        )
-        .await;
+        let event = json!({"room": room.id, "user_id": me.id, "message_id": message_id});
+        // Across a block in a direct room, only `me`'s own devices hear of it.
+        let cached = members::room(app, room.id).await?;
+        match cached.peer_of(me.id) {
+            Some(peer) if social::blocked_now(app, me.id, peer).await? => {
+                app.realtime.publish(&[me.id], "message_read", &event);
+            }
+            _ => publish_to_room(app, room.id, &[], "message_read", &event).await,
+        }
     }
     let marker = store::membership(&app.db, room.id, me.id)
         .await?
@@ -577,17 +593,16 @@ pub async fn typing(
     room_id: i64,
     is_typing: bool,
 ) -> Result<(), ApiError> {
-    let (room, _) = member_room(app, me, room_id).await?;
-    let others: Vec<i64> = members::member_ids(app, room.id)
-        .await?
-        .iter()
-        .copied()
-        .filter(|id| *id != me.id)
-        .collect();
+    let room = members::room(app, room_id).await?;
+    if !room.contains(me.id) {
+        return Err(ApiError::NotFound);
+    }
+    may_write(app, me, &room).await?;
+    let others: Vec<i64> = room.ids.iter().copied().filter(|id| *id != me.id).collect();
     app.realtime.publish(
         &others,
         "typing",
-        &json!({"room": room.id, "user_id": me.id, "is_typing": is_typing}),
+        &json!({"room": room_id, "user_id": me.id, "is_typing": is_typing}),
     );
     Ok(())
 }

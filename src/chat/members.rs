@@ -20,8 +20,30 @@ const TTL: Duration = Duration::from_secs(30);
 /// Rooms past which the cache starts over.
 const MAX_ROOMS: usize = 100_000;
 
-/// A room's member ids and when they were read.
-type Entry = (Arc<[i64]>, Instant);
+/// A room's member ids, whether it is a direct room, and when they were read.
+type Entry = (Room, Instant);
+
+/// What a send needs to know of its room: who is in it, and whether it is a direct room (where
+/// the two must still be allowed to message each other).
+#[derive(Clone, Debug)]
+pub struct Room {
+    pub ids: Arc<[i64]>,
+    pub direct: bool,
+}
+
+impl Room {
+    pub fn contains(&self, user_id: i64) -> bool {
+        self.ids.contains(&user_id)
+    }
+
+    /// In a direct room, the member who is not `me`.
+    pub fn peer_of(&self, me: i64) -> Option<i64> {
+        if !self.direct {
+            return None;
+        }
+        self.ids.iter().copied().find(|id| *id != me)
+    }
+}
 
 #[derive(Default)]
 struct Cache {
@@ -32,12 +54,12 @@ struct Cache {
 }
 
 impl Cache {
-    fn get(&self, room_id: i64) -> Option<Arc<[i64]>> {
+    fn get(&self, room_id: i64) -> Option<Room> {
         let rooms = self.rooms.read().unwrap_or_else(|e| e.into_inner());
         rooms
             .get(&room_id)
             .filter(|(_, at)| at.elapsed() < TTL)
-            .map(|(ids, _)| ids.clone())
+            .map(|(room, _)| room.clone())
     }
 
     fn generation(&self) -> u64 {
@@ -45,7 +67,7 @@ impl Cache {
     }
 
     /// Caches `ids` unless an invalidation happened since `generation` was read.
-    fn put(&self, generation: u64, room_id: i64, ids: Arc<[i64]>) {
+    fn put(&self, generation: u64, room_id: i64, room: Room) {
         let mut rooms = self.rooms.write().unwrap_or_else(|e| e.into_inner());
         if self.generation() != generation {
             return;
@@ -53,7 +75,7 @@ impl Cache {
         if rooms.len() >= MAX_ROOMS {
             rooms.clear();
         }
-        rooms.insert(room_id, (ids, Instant::now()));
+        rooms.insert(room_id, (room, Instant::now()));
     }
 }
 
@@ -87,16 +109,26 @@ impl Members {
 /// The ids of `room_id`'s members; empty when there is no such room. An empty list is never
 /// cached: a room about to be created would otherwise look empty until the entry expired.
 pub async fn member_ids(app: &AppState, room_id: i64) -> Result<Arc<[i64]>, ApiError> {
+    Ok(room(app, room_id).await?.ids)
+}
+
+/// `room_id`'s members and kind (no members when there is no such room).
+pub async fn room(app: &AppState, room_id: i64) -> Result<Room, ApiError> {
     let cache = app.feature(Members::start);
-    if let Some(ids) = cache.0.get(room_id) {
-        return Ok(ids);
+    if let Some(room) = cache.0.get(room_id) {
+        return Ok(room);
     }
     let generation = cache.0.generation();
     let ids: Arc<[i64]> = store::member_ids(&app.db, room_id).await?.into();
-    if !ids.is_empty() {
-        cache.0.put(generation, room_id, ids.clone());
+    if ids.is_empty() {
+        return Ok(Room { ids, direct: false });
     }
-    Ok(ids)
+    let direct = store::find_room(&app.db, room_id)
+        .await?
+        .is_some_and(|r| super::model::RoomKind::of(&r.kind) == super::model::RoomKind::Direct);
+    let room = Room { ids, direct };
+    cache.0.put(generation, room_id, room.clone());
+    Ok(room)
 }
 
 /// Who is in `room_id` changed (committed): every instance drops its list.
@@ -112,14 +144,18 @@ mod tests {
     fn an_invalidation_drops_the_room_and_refuses_a_list_read_before_it() {
         let cache = Cache::default();
         let before = cache.generation();
-        cache.put(before, 1, Arc::from([1, 2]));
-        cache.put(before, 2, Arc::from([3]));
+        let room = |ids: &[i64]| Room {
+            ids: Arc::from(ids),
+            direct: false,
+        };
+        cache.put(before, 1, room(&[1, 2]));
+        cache.put(before, 2, room(&[3]));
         let read_before = cache.generation();
         cache.invalidate(Control::Room(1));
         assert!(cache.get(1).is_none());
-        assert_eq!(cache.get(2).as_deref(), Some(&[3][..]));
+        assert_eq!(cache.get(2).map(|r| r.ids).as_deref(), Some(&[3][..]));
         // A list read before the invalidation may be stale: it is not cached.
-        cache.put(read_before, 1, Arc::from([1, 2]));
+        cache.put(read_before, 1, room(&[1, 2]));
         assert!(cache.get(1).is_none());
         // A user's change is not a room's.
         cache.invalidate(Control::Changed(2));

@@ -65,6 +65,24 @@ pub async fn notify_many(
     text: String,
     data: Value,
 ) -> Result<Vec<Notification>, ApiError> {
+    // No notification crosses a block, whatever feature asks for it: this is the one place
+    // every notification passes through.
+    let unblocked: Vec<i64>;
+    let recipients = match sender {
+        Some(sender) => {
+            let blocked = social::store::blocked_among(&app.db, sender, recipients).await?;
+            unblocked = recipients
+                .iter()
+                .copied()
+                .filter(|r| !blocked.contains(r))
+                .collect();
+            &unblocked[..]
+        }
+        None => recipients,
+    };
+    if recipients.is_empty() {
+        return Ok(Vec::new());
+    }
     let settings = store::settings_of(&app.db, recipients).await?;
     let wanted: Vec<&notification_setting::Model> = settings
         .iter()

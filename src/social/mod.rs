@@ -15,7 +15,7 @@ use sea_orm::{ConnectionTrait, DbErr, EntityTrait};
 use crate::db::entities::user;
 use crate::error::ApiError;
 use crate::http::CurrentUser;
-use crate::state::{AppState, MediaLinks};
+use crate::state::{AppState, IdList, MediaLinks};
 use model::{FriendshipStatus, UserBrief, UserListItem};
 
 /// Who may see a profile.
@@ -91,6 +91,8 @@ pub struct Relations {
     friends: HashSet<i64>,
     sent: HashSet<i64>,
     received: HashSet<i64>,
+    /// Users blocked either way with the viewer (met in a room they still share).
+    blocked: HashSet<i64>,
     online: HashSet<i64>,
     links: MediaLinks,
 }
@@ -108,7 +110,17 @@ impl Relations {
             .collect();
         let friends = store::friends_among(&app.db, viewer.id, &ids).await?;
         let (sent, received) = store::pending_among(&app.db, viewer.id, &ids).await?;
-        Ok(Self::with_presence(app, viewer, targets, friends, sent, received).await)
+        let mut rel = Self::with_presence(app, viewer, targets, friends, sent, received).await;
+        if !viewer.is_staff && !ids.is_empty() {
+            // From the cache: a page's briefs usually cost no query for it.
+            let blocked = cached_ids(app, viewer.id, IdList::Blocked).await?;
+            rel.blocked = ids
+                .iter()
+                .copied()
+                .filter(|id| blocked.contains(id))
+                .collect();
+        }
+        Ok(rel)
     }
 
     /// Relations to users already known to be the viewer's friends (the friends list): no
@@ -131,6 +143,7 @@ impl Relations {
             friends,
             sent,
             received,
+            blocked: HashSet::new(),
             online: HashSet::new(),
             links: app.media_links(),
         };
@@ -188,7 +201,19 @@ impl Relations {
             .then(|| self.online.contains(&target.id))
     }
 
+    /// A user blocked either way shows only their id and username (which the history they
+    /// share already holds): no names, no avatar, no presence.
     pub fn brief(&self, target: &user::Model) -> UserBrief {
+        if self.blocked.contains(&target.id) {
+            return UserBrief {
+                id: target.id,
+                username: target.username.clone(),
+                first_name: String::new(),
+                last_name: String::new(),
+                avatar: None,
+                is_online: None,
+            };
+        }
         brief_of(target, self.is_online(target), &self.links)
     }
 
@@ -297,15 +322,7 @@ pub async fn all_friends(
     app: &AppState,
     user_id: i64,
 ) -> Result<Option<Vec<Arc<user::Model>>>, ApiError> {
-    let ids = match app.users.friend_ids(user_id) {
-        Some(ids) => ids,
-        None => {
-            let generation = app.users.generation();
-            let ids: Arc<[i64]> = store::friend_ids(&app.db, user_id).await?.into();
-            app.users.put_friend_ids(generation, user_id, ids.clone());
-            ids
-        }
-    };
+    let ids = cached_ids(app, user_id, IdList::Friends).await?;
     if ids.len() > FRIENDS_IN_MEMORY_MAX {
         return Ok(None);
     }
@@ -313,6 +330,56 @@ pub async fn all_friends(
     rows.retain(|u| u.is_active);
     rows.sort_unstable_by(|a, b| a.username_lower.cmp(&b.username_lower));
     Ok(Some(rows))
+}
+
+/// One of `user_id`'s id lists, from the cache (a query when it misses).
+pub async fn cached_ids(
+    app: &AppState,
+    user_id: i64,
+    list: IdList,
+) -> Result<Arc<[i64]>, ApiError> {
+    if let Some(ids) = app.users.ids(user_id, list) {
+        return Ok(ids);
+    }
+    let generation = app.users.generation();
+    let ids: Arc<[i64]> = match list {
+        IdList::Friends => store::friend_ids(&app.db, user_id).await?,
+        IdList::Blocked => store::blocked_either_way_ids(&app.db, user_id).await?,
+    }
+    .into();
+    app.users.put_ids(generation, user_id, list, ids.clone());
+    Ok(ids)
+}
+
+/// `may_message`, asked at every use of a direct room (a send, an edit, a typing frame) from
+/// the caches, so the hot path of a send costs no query: the recipient's row, the sender's
+/// blocks and friends. A recipient who is gone or inactive cannot be messaged.
+pub async fn may_message_now(
+    app: &AppState,
+    sender: i64,
+    recipient: i64,
+) -> Result<bool, ApiError> {
+    let Some(other) = app.users_by_id(&[recipient]).await?.pop() else {
+        return Ok(false);
+    };
+    if !other.is_active
+        || cached_ids(app, sender, IdList::Blocked)
+            .await?
+            .contains(&recipient)
+    {
+        return Ok(false);
+    }
+    Ok(match MessagePolicy::of(&other.allow_messages_from) {
+        MessagePolicy::Everyone => true,
+        MessagePolicy::Friends => cached_ids(app, sender, IdList::Friends)
+            .await?
+            .contains(&recipient),
+    })
+}
+
+/// Whether `a` and `b` blocked one another, either way, from the cache.
+pub async fn blocked_now(app: &AppState, a: i64, b: i64) -> Result<bool, ApiError> {
+    Ok(cached_ids(app, a, IdList::Blocked).await?.contains(&b))
 }
 
 /// `blocker` blocks `blocked`, which ends their friendship and every pending request between
@@ -324,14 +391,23 @@ pub async fn block(app: &AppState, blocker: i64, blocked: i64) -> Result<(), Api
     // the friendship that accept makes is there to be ended next (the other way round, an
     // accept racing the block left the two friends on PostgreSQL).
     store::cancel_pending_between(&txn, blocker, blocked).await?;
-    let unfriended = store::unfriend(&txn, blocker, blocked).await?;
+    store::unfriend(&txn, blocker, blocked).await?;
     txn.commit().await?;
-    if unfriended {
-        // Both friend counts changed.
+    // Both users' blocks (and maybe friend counts) changed: every instance drops its copies
+    // before this returns, so the next send in a direct room of theirs is refused everywhere.
+    app.user_changed(blocker).await;
+    app.user_changed(blocked).await;
+    Ok(())
+}
+
+/// `blocker` lifts their block of `blocked`; false when there was none.
+pub async fn unblock(app: &AppState, blocker: i64, blocked: i64) -> Result<bool, ApiError> {
+    let lifted = store::unblock(&app.db, blocker, blocked).await?;
+    if lifted {
         app.user_changed(blocker).await;
         app.user_changed(blocked).await;
     }
-    Ok(())
+    Ok(lifted)
 }
 
 /// Whether `viewer` may see group `g`: a public group, or one they belong to or are invited

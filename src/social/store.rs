@@ -444,6 +444,59 @@ pub fn not_blocked_either_way(viewer: i64) -> Condition {
         .add(user::Column::Id.not_in_subquery(blocking_viewer))
 }
 
+/// The users `user_id` blocked or was blocked by: one query.
+pub async fn blocked_either_way_ids(
+    db: &impl ConnectionTrait,
+    user_id: i64,
+) -> Result<Vec<i64>, DbErr> {
+    let rows = user_block::Entity::find()
+        .filter(
+            Condition::any()
+                .add(user_block::Column::BlockerId.eq(user_id))
+                .add(user_block::Column::BlockedId.eq(user_id)),
+        )
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(|b| other_party(&b, user_id)).collect())
+}
+
+/// The user on the other side of a block from `user_id`.
+fn other_party(b: &user_block::Model, user_id: i64) -> i64 {
+    if b.blocker_id == user_id {
+        b.blocked_id
+    } else {
+        b.blocker_id
+    }
+}
+
+/// Which of `others` blocked `user_id` or were blocked by them: one query for a whole page.
+pub async fn blocked_among(
+    db: &impl ConnectionTrait,
+    user_id: i64,
+    others: &[i64],
+) -> Result<HashSet<i64>, DbErr> {
+    if others.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let rows = user_block::Entity::find()
+        .filter(
+            Condition::any()
+                .add(
+                    Condition::all()
+                        .add(user_block::Column::BlockerId.eq(user_id))
+                        .add(user_block::Column::BlockedId.is_in(others.to_vec())),
+                )
+                .add(
+                    Condition::all()
+                        .add(user_block::Column::BlockedId.eq(user_id))
+                        .add(user_block::Column::BlockerId.is_in(others.to_vec())),
+                ),
+        )
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(|b| other_party(&b, user_id)).collect())
+}
+
 /// Whether either of `a` and `b` has blocked the other: one query.
 pub async fn blocked_either_way(db: &impl ConnectionTrait, a: i64, b: i64) -> Result<bool, DbErr> {
     let n = user_block::Entity::find()

@@ -294,7 +294,7 @@ pub async fn unblock_user(
     me: CurrentUser,
     Path(id): Path<i64>,
 ) -> Result<StatusCode, ApiError> {
-    if graph::unblock(&app.db, me.id, id).await? {
+    if social::unblock(&app, me.id, id).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::NotFound)

@@ -20,7 +20,7 @@ async fn group(app: &TestApp, owner: &TestUser, name: &str, members: &[&TestUser
     body
 }
 
-async fn send(app: &TestApp, user: &TestUser, room: i64, body: Value) -> (u16, Value) {
+pub(crate) async fn send(app: &TestApp, user: &TestUser, room: i64, body: Value) -> (u16, Value) {
     status_body(
         app.post(user, &format!("/api/chat/rooms/{room}/messages/"), body)
             .await,
@@ -28,14 +28,14 @@ async fn send(app: &TestApp, user: &TestUser, room: i64, body: Value) -> (u16, V
     .await
 }
 
-async fn say(app: &TestApp, user: &TestUser, room: i64, text: &str) -> Value {
+pub(crate) async fn say(app: &TestApp, user: &TestUser, room: i64, text: &str) -> Value {
     let (status, body) = send(app, user, room, json!({"body": text})).await;
     assert_eq!(status, 201, "{body}");
     body
 }
 
 /// The direct room of `a` and `b`, opened by `a`.
-async fn direct(app: &TestApp, a: &TestUser, b: &TestUser) -> Value {
+pub(crate) async fn direct(app: &TestApp, a: &TestUser, b: &TestUser) -> Value {
     let res = app
         .post(a, "/api/chat/direct/", json!({"user_id": b.id}))
         .await;

@@ -13,29 +13,35 @@ async fn create(app: &TestApp, owner: &TestUser, body: Value) -> Value {
     group
 }
 
-async fn public(app: &TestApp, owner: &TestUser, name: &str) -> Value {
+pub(crate) async fn public(app: &TestApp, owner: &TestUser, name: &str) -> Value {
     create(app, owner, json!({"name": name})).await
 }
 
-async fn private(app: &TestApp, owner: &TestUser, name: &str) -> Value {
+pub(crate) async fn private(app: &TestApp, owner: &TestUser, name: &str) -> Value {
     create(app, owner, json!({"name": name, "visibility": "private"})).await
 }
 
-fn path(group: &Value, rest: &str) -> String {
+pub(crate) fn path(group: &Value, rest: &str) -> String {
     format!("/api/groups/{}/{rest}", group["id"])
 }
 
-async fn join(app: &TestApp, user: &TestUser, group: &Value) -> (u16, Value) {
+pub(crate) async fn join(app: &TestApp, user: &TestUser, group: &Value) -> (u16, Value) {
     status_body(app.post(user, &path(group, "join/"), json!({})).await).await
 }
 
 /// `user` joins the public `group`.
-async fn joined(app: &TestApp, user: &TestUser, group: &Value) {
+pub(crate) async fn joined(app: &TestApp, user: &TestUser, group: &Value) {
     let (status, body) = join(app, user, group).await;
     assert_eq!(status, 200, "{body}");
 }
 
-async fn set_role(app: &TestApp, by: &TestUser, group: &Value, user: &TestUser, role: &str) -> u16 {
+pub(crate) async fn set_role(
+    app: &TestApp,
+    by: &TestUser,
+    group: &Value,
+    user: &TestUser,
+    role: &str,
+) -> u16 {
     app.patch(
         by,
         &path(group, &format!("members/{}/", user.id)),
@@ -46,7 +52,12 @@ async fn set_role(app: &TestApp, by: &TestUser, group: &Value, user: &TestUser, 
     .as_u16()
 }
 
-async fn remove(app: &TestApp, by: &TestUser, group: &Value, user: &TestUser) -> (u16, Value) {
+pub(crate) async fn remove(
+    app: &TestApp,
+    by: &TestUser,
+    group: &Value,
+    user: &TestUser,
+) -> (u16, Value) {
     status_body(
         app.delete(by, &path(group, &format!("members/{}/", user.id)))
             .await,
@@ -54,7 +65,7 @@ async fn remove(app: &TestApp, by: &TestUser, group: &Value, user: &TestUser) ->
     .await
 }
 
-async fn transfer(app: &TestApp, by: &TestUser, group: &Value, to: i64) -> (u16, Value) {
+pub(crate) async fn transfer(app: &TestApp, by: &TestUser, group: &Value, to: i64) -> (u16, Value) {
     status_body(
         app.post(by, &path(group, "transfer/"), json!({"user_id": to}))
             .await,
@@ -87,7 +98,11 @@ async fn answer_invite(app: &TestApp, by: &TestUser, invite: &Value, action: &st
 }
 
 /// user id → role, as the group's member list has it.
-async fn group_members(app: &TestApp, viewer: &TestUser, group: &Value) -> BTreeMap<i64, String> {
+pub(crate) async fn group_members(
+    app: &TestApp,
+    viewer: &TestUser,
+    group: &Value,
+) -> BTreeMap<i64, String> {
     let (status, page) = status_body(
         app.get(viewer, &path(group, "members/?page_size=100"))
             .await,
@@ -127,7 +142,7 @@ async fn assert_mirrored(app: &TestApp, viewer: &TestUser, group: &Value) {
     assert_eq!(fresh["member_count"], in_group.len());
 }
 
-async fn notifications_of(app: &TestApp, user: &TestUser, kind: &str) -> Vec<Value> {
+pub(crate) async fn notifications_of(app: &TestApp, user: &TestUser, kind: &str) -> Vec<Value> {
     let page = json_of(app.get(user, "/api/notifications/").await).await;
     page["results"]
         .as_array()

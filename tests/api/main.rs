@@ -10,6 +10,7 @@ mod cluster;
 mod conventions;
 mod friends;
 mod groups;
+mod hardening;
 mod hostile;
 mod media;
 mod notifications;

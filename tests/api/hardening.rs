@@ -1,0 +1,196 @@
+//! The holes an attack on chat, groups, media and accounts found (issue 16), each tried again
+//! through the front door: blocks that reach existing rooms and every notification, bounded
+//! images, fair socket slots, links no client can forge, races on roles and quotas, and the
+//! account rules of login and registration.
+
+use serde_json::{Value, json};
+
+use crate::chat::{direct, send};
+use crate::groups;
+use crate::helpers::{TestApp, TestUser, json_of, status_body};
+
+async fn block(app: &TestApp, by: &TestUser, whom: &TestUser) {
+    let res = app
+        .post(by, &format!("/api/users/{}/block/", whom.id), json!({}))
+        .await;
+    assert_eq!(res.status(), 204);
+}
+
+/// A friend request from `from` to `to`, used as a marker: `to`'s socket gets its
+/// `notification` after anything published to it before.
+async fn marker(app: &TestApp, from: &TestUser, to: &TestUser) {
+    app.request_friend(from, to).await;
+}
+
+fn member<'a>(room: &'a Value, user: &TestUser) -> &'a Value {
+    room["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["user"]["id"] == user.id)
+        .map(|m| &m["user"])
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_block_closes_an_existing_direct_room_to_every_write_both_ways() {
+    let app = TestApp::spawn().await;
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    let carol = app.register("carol").await;
+    app.patch(&alice, "/api/users/me/", json!({"first_name": "Alice"}))
+        .await;
+    let room = direct(&app, &bob, &alice).await["id"].as_i64().unwrap();
+    let (status, old) = send(&app, &bob, room, json!({"body": "hi"})).await;
+    assert_eq!(status, 201, "{old}");
+    let mut alice_ws = app.ws(&alice).await;
+    let mut bob_ws = app.ws(&bob).await;
+
+    block(&app, &alice, &bob).await;
+
+    // Opening the room again, sending, editing: refused.
+    let res = app
+        .post(&bob, "/api/chat/direct/", json!({"user_id": alice.id}))
+        .await;
+    assert_eq!(res.status(), 403);
+    let (status, _) = send(&app, &bob, room, json!({"body": "still there?"})).await;
+    assert_eq!(status, 403);
+    let res = app
+        .patch(
+            &bob,
+            &format!("/api/chat/messages/{}/", old["id"]),
+            json!({"body": "edited"}),
+        )
+        .await;
+    assert_eq!(res.status(), 403);
+    // Over the socket: an error frame each, and the socket stays open.
+    bob_ws
+        .send(json!({"type": "chat_message", "data": {"room": room, "body": "ws", "client_id": "b-1"}}))
+        .await;
+    let err = bob_ws.next_event("error").await;
+    assert_eq!(err["code"], "permission_denied", "{err}");
+    assert_eq!(err["client_id"], "b-1");
+    bob_ws
+        .send(json!({"type": "typing", "data": {"room": room, "is_typing": true}}))
+        .await;
+    assert_eq!(
+        bob_ws.next_event("error").await["code"],
+        "permission_denied"
+    );
+    // Marking read still works for bob, but alice is not told.
+    let res = app
+        .post(
+            &bob,
+            &format!("/api/chat/rooms/{room}/read/"),
+            json!({"message_id": old["id"]}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    // The blocker cannot write either.
+    let (status, _) = send(&app, &alice, room, json!({"body": "bye"})).await;
+    assert_eq!(status, 403);
+
+    // Nothing of bob's reached alice: the first event after the marker's is the marker.
+    marker(&app, &carol, &alice).await;
+    let note = alice_ws.next_event("notification").await;
+    assert_eq!(note["type"], "friend_request", "{note}");
+    alice_ws.next_event("friend_request").await;
+
+    // Bob still sees the room and its history, but alice only as an id and a username.
+    let (status, seen) =
+        status_body(app.get(&bob, &format!("/api/chat/rooms/{room}/")).await).await;
+    assert_eq!(status, 200, "{seen}");
+    let brief = member(&seen, &alice);
+    assert_eq!(brief["username"], "alice");
+    assert_eq!(brief["first_name"], "");
+    assert_eq!(brief["avatar"], Value::Null);
+    let (status, _) = status_body(
+        app.get(&bob, &format!("/api/chat/rooms/{room}/messages/"))
+            .await,
+    )
+    .await;
+    assert_eq!(status, 200);
+
+    // Lifting the block opens the room again, on every instance's caches.
+    let res = app
+        .delete(&alice, &format!("/api/users/{}/block/", bob.id))
+        .await;
+    assert_eq!(res.status(), 204);
+    let (status, body) = send(&app, &bob, room, json!({"body": "back"})).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(alice_ws.next_event("chat_message").await["body"], "back");
+    let seen = json_of(app.get(&bob, &format!("/api/chat/rooms/{room}/")).await).await;
+    assert_eq!(member(&seen, &alice)["first_name"], "Alice");
+}
+
+#[tokio::test]
+async fn narrowing_allow_messages_from_closes_an_existing_direct_room_to_strangers() {
+    let app = TestApp::spawn().await;
+    let dave = app.register("dave").await;
+    let erin = app.register("erin").await;
+    let room = direct(&app, &dave, &erin).await["id"].as_i64().unwrap();
+    let res = app
+        .patch(
+            &erin,
+            "/api/users/me/",
+            json!({"profile": {"allow_messages_from": "friends"}}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let (status, _) = send(&app, &dave, room, json!({"body": "hello?"})).await;
+    assert_eq!(status, 403);
+    let res = app
+        .post(&dave, "/api/chat/direct/", json!({"user_id": erin.id}))
+        .await;
+    assert_eq!(res.status(), 403);
+    // Erin may still write to dave, who takes messages from everyone.
+    let (status, _) = send(&app, &erin, room, json!({"body": "hi dave"})).await;
+    assert_eq!(status, 201);
+    // Once friends, dave may write again.
+    app.befriend(&dave, &erin).await;
+    let (status, _) = send(&app, &dave, room, json!({"body": "friends now"})).await;
+    assert_eq!(status, 201);
+}
+
+#[tokio::test]
+async fn no_notification_crosses_a_block_whatever_its_path() {
+    let app = TestApp::spawn().await;
+    let owner = app.register("owner").await;
+    let pest = app.register("pest").await;
+    let friend = app.register("friend").await;
+    // A join request to the blocker's private group notifies no one.
+    let closed = groups::private(&app, &owner, "Closed").await;
+    block(&app, &owner, &pest).await;
+    let (status, body) = groups::join(&app, &pest, &closed).await;
+    assert_eq!(status, 202, "{body}");
+    assert!(
+        groups::notifications_of(&app, &owner, "group_join_request")
+            .await
+            .is_empty()
+    );
+    // A mention in a shared group room notifies no one across the block, either way.
+    let open = groups::public(&app, &friend, "Open").await;
+    groups::joined(&app, &owner, &open).await;
+    groups::joined(&app, &pest, &open).await;
+    let room = open["room"].as_i64().unwrap();
+    let (status, _) = send(&app, &pest, room, json!({"body": "hey @owner and @friend"})).await;
+    assert_eq!(status, 201);
+    let (status, _) = send(&app, &owner, room, json!({"body": "@pest @friend"})).await;
+    assert_eq!(status, 201);
+    assert!(
+        groups::notifications_of(&app, &owner, "mention")
+            .await
+            .is_empty()
+    );
+    assert!(
+        groups::notifications_of(&app, &pest, "mention")
+            .await
+            .is_empty()
+    );
+    assert_eq!(
+        groups::notifications_of(&app, &friend, "mention")
+            .await
+            .len(),
+        2
+    );
+}
