@@ -80,6 +80,8 @@ pub struct Processed {
 pub enum ImageError {
     #[error("The image is larger than {0} pixels.")]
     TooLarge(u64),
+    #[error("An animation may hold at most {0} pixels over all its frames.")]
+    AnimationTooLarge(u64),
     #[error("The file is not a valid image.")]
     Invalid,
 }
@@ -103,9 +105,7 @@ pub fn process_image(
     max_pixels: u64,
 ) -> Result<Processed, ImageError> {
     let format = format_of(content_type).ok_or(ImageError::Invalid)?;
-    let mut limits = Limits::default();
-    // Room for the decoded pixels (up to 8 bytes each) and the decoder's own buffers.
-    limits.max_alloc = Some(max_pixels.saturating_mul(8).saturating_add(64 << 20));
+    let limits = limits_for(max_pixels);
     let reader = |limits: Limits| {
         let mut r = ImageReader::with_format(Cursor::new(bytes), format);
         r.limits(limits);
@@ -114,8 +114,19 @@ pub fn process_image(
     let (w, h) = reader(limits.clone())
         .into_dimensions()
         .map_err(|_| ImageError::Invalid)?;
-    if u64::from(w) * u64::from(h) > max_pixels {
+    let canvas = u64::from(w) * u64::from(h);
+    if canvas > max_pixels {
         return Err(ImageError::TooLarge(max_pixels));
+    }
+    // Every frame of an animation is decoded to a full canvas: bound them all, counted before
+    // any is decoded (a 1 KB GIF can declare a 2000×2000 canvas and hundreds of 1×1 frames).
+    let frames = if format == ImageFormat::Gif {
+        gif_frames(bytes)?
+    } else {
+        1
+    };
+    if canvas.saturating_mul(frames) > max_pixels {
+        return Err(ImageError::AnimationTooLarge(max_pixels));
     }
     let mut decoder = reader(limits)
         .into_decoder()
@@ -125,7 +136,7 @@ pub fn process_image(
     img.apply_orientation(orientation);
 
     let out = match format {
-        ImageFormat::Gif => reencode_gif(bytes, &img)?,
+        ImageFormat::Gif => reencode_gif(bytes, &img, frames > 1, limits_for(max_pixels))?,
         _ => encode(&img, format)?,
     };
     // Never larger than the picture itself.
@@ -146,6 +157,32 @@ pub fn process_image(
         thumbnail,
         thumbnail_type,
     })
+}
+
+/// The decoder's limits for an image of at most `max_pixels`: room for the decoded pixels (up
+/// to 8 bytes each) and the decoder's own buffers.
+fn limits_for(max_pixels: u64) -> Limits {
+    let mut limits = Limits::default();
+    limits.max_alloc = Some(max_pixels.saturating_mul(8).saturating_add(64 << 20));
+    limits
+}
+
+/// How many frames a GIF has, read without decoding any of them.
+fn gif_frames(bytes: &[u8]) -> Result<u64, ImageError> {
+    let mut options = gif::DecodeOptions::new();
+    options.skip_frame_decoding(true);
+    let mut decoder = options
+        .read_info(Cursor::new(bytes))
+        .map_err(|_| ImageError::Invalid)?;
+    let mut frames = 0u64;
+    while decoder
+        .next_frame_info()
+        .map_err(|_| ImageError::Invalid)?
+        .is_some()
+    {
+        frames += 1;
+    }
+    Ok(frames)
 }
 
 fn encode(img: &DynamicImage, format: ImageFormat) -> Result<Vec<u8>, ImageError> {
@@ -185,17 +222,28 @@ fn encode(img: &DynamicImage, format: ImageFormat) -> Result<Vec<u8>, ImageError
 }
 
 /// A GIF keeps its frames (and timing); comments and application extensions are dropped.
-fn reencode_gif(bytes: &[u8], first: &DynamicImage) -> Result<Vec<u8>, ImageError> {
-    let frames = GifDecoder::new(Cursor::new(bytes))
-        .and_then(|d| d.into_frames().collect_frames())
+/// Frames are decoded and encoded one at a time, under the decoder's limits, so memory holds
+/// one canvas, not the whole animation.
+fn reencode_gif(
+    bytes: &[u8],
+    first: &DynamicImage,
+    animated: bool,
+    limits: Limits,
+) -> Result<Vec<u8>, ImageError> {
+    let mut decoder = GifDecoder::new(Cursor::new(bytes)).map_err(|_| ImageError::Invalid)?;
+    decoder
+        .set_limits(limits)
         .map_err(|_| ImageError::Invalid)?;
     let mut out = Vec::new();
     {
         let mut enc = GifEncoder::new(&mut out);
-        if frames.len() > 1 {
+        if animated {
             enc.set_repeat(image::codecs::gif::Repeat::Infinite)
                 .map_err(|_| ImageError::Invalid)?;
-            enc.encode_frames(frames).map_err(|_| ImageError::Invalid)?;
+            for frame in decoder.into_frames() {
+                let frame = frame.map_err(|_| ImageError::Invalid)?;
+                enc.encode_frame(frame).map_err(|_| ImageError::Invalid)?;
+            }
         } else {
             enc.encode_frame(image::Frame::new(first.to_rgba8()))
                 .map_err(|_| ImageError::Invalid)?;
@@ -243,6 +291,26 @@ mod tests {
         let thumb = image::load_from_memory(&p.thumbnail).expect("thumbnail");
         assert_eq!((thumb.width(), thumb.height()), (320, 160));
         assert_eq!(p.thumbnail_type, "image/png");
+    }
+
+    #[test]
+    fn an_animation_is_bounded_by_its_frames_times_its_canvas() {
+        // Ten frames of a 100×100 canvas: 100,000 pixels in all.
+        let mut frames = Vec::new();
+        for _ in 0..10 {
+            frames.push(image::Frame::new(image::RgbaImage::new(100, 100)));
+        }
+        let mut gif = Vec::new();
+        GifEncoder::new(&mut gif)
+            .encode_frames(frames)
+            .expect("gif");
+        assert_eq!(gif_frames(&gif), Ok(10));
+        assert_eq!(
+            process_image(&gif, "image/gif", 99_999).expect_err("refused"),
+            ImageError::AnimationTooLarge(99_999)
+        );
+        let kept = process_image(&gif, "image/gif", 100_000).expect("processed");
+        assert_eq!(gif_frames(&kept.bytes), Ok(10));
     }
 
     #[test]

@@ -589,6 +589,51 @@ async fn uploads_are_rate_limited_and_bounded_by_a_quota() {
     assert!(res.headers().contains_key("retry-after"));
 }
 
+/// A GIF whose `frames` frames of one pixel each sit on a `side`×`side` canvas: tiny on the
+/// wire, a full canvas per frame once decoded.
+fn animation(side: u16, frames: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut enc = gif::Encoder::new(&mut out, side, side, &[0, 0, 0, 255, 255, 255]).unwrap();
+    let dot = gif::Frame {
+        width: 1,
+        height: 1,
+        buffer: std::borrow::Cow::Owned(vec![1]),
+        ..gif::Frame::default()
+    };
+    (0..frames).for_each(|_| enc.write_frame(&dot).unwrap());
+    drop(enc);
+    out
+}
+
+#[tokio::test]
+async fn an_animation_costs_at_most_its_frames_times_its_canvas_in_pixels() {
+    let app = TestApp::spawn().await;
+    let alice = app.register("alice").await;
+    // 1.4 KB that would decode to 60 canvases of 4 megapixels (about 1 GB before the bound).
+    let bomb = animation(2000, 60);
+    assert!(bomb.len() < 2000);
+    let (status, err) = upload_as(&app, &alice, bomb, "bomb.gif", "image/gif").await;
+    assert_eq!(status, 400, "{err}");
+    assert!(
+        err["file"][0].as_str().unwrap().contains("all its frames"),
+        "{err}"
+    );
+    assert!(stored_keys(&app).await.is_empty());
+    // A small animation keeps all its frames.
+    let ok = upload(&app, &alice, animation(64, 30), "ok.gif").await;
+    let bytes = fetch(&app, ok["url"].as_str().unwrap())
+        .await
+        .bytes()
+        .await
+        .unwrap();
+    let mut decoder = gif::DecodeOptions::new().read_info(&bytes[..]).unwrap();
+    let mut frames = 0;
+    while decoder.read_next_frame().unwrap().is_some() {
+        frames += 1;
+    }
+    assert_eq!(frames, 30);
+}
+
 /// A server with alice and bob, friends, and their direct room.
 async fn friends_in_a_room() -> (TestApp, TestUser, TestUser, Value) {
     let app = TestApp::spawn().await;
