@@ -140,8 +140,20 @@ pub async fn serve(
     let (closing, closing_rx) = tokio::sync::watch::channel(false);
     let connections = tokio_util::task::TaskTracker::new();
     let send_buffer = state.settings.socket_send_buffer;
+    // At most `AGORA_MAX_CONNECTIONS` connections are served at once (as mini-redis caps its
+    // own): past it the loop stops accepting and new ones wait in the kernel's backlog. A
+    // connection gives its permit back when it ends, or when it becomes a WebSocket, which the
+    // WebSocket caps count instead.
+    let permits = Arc::new(tokio::sync::Semaphore::new(state.settings.max_connections));
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
+        let permit = tokio::select! {
+            permit = permits.clone().acquire_owned() => match permit {
+                Ok(permit) => permit,
+                Err(_) => break,
+            },
+            () = &mut shutdown => break,
+        };
         let (tcp, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(conn) => conn,
@@ -174,6 +186,7 @@ pub async fn serve(
             .with_upgrades();
         let mut closing = closing_rx.clone();
         connections.spawn(async move {
+            let _permit = permit;
             let mut conn = std::pin::pin!(conn);
             loop {
                 tokio::select! {

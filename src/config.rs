@@ -54,6 +54,10 @@ pub struct Settings {
     pub chat_burst: u32,
     /// Open WebSockets past which an upgrade is a 503.
     pub ws_max_connections: usize,
+    /// Open WebSockets of one user on one instance past which an upgrade is a 429.
+    pub ws_max_per_user: usize,
+    /// Open HTTP connections (not yet upgraded) past which new ones wait to be accepted.
+    pub max_connections: usize,
     /// How long shutdown waits for sockets and background tasks to end.
     pub shutdown_timeout: Duration,
     /// How long a client may take to send a request's head (after which the connection drops).
@@ -306,6 +310,18 @@ impl Settings {
                 "AGORA_WS_MAX_CONNECTIONS",
                 var("AGORA_WS_MAX_CONNECTIONS"),
                 25_000,
+                1,
+            )?,
+            ws_max_per_user: parse_num(
+                "AGORA_WS_MAX_PER_USER",
+                var("AGORA_WS_MAX_PER_USER"),
+                10,
+                1,
+            )?,
+            max_connections: parse_num(
+                "AGORA_MAX_CONNECTIONS",
+                var("AGORA_MAX_CONNECTIONS"),
+                10_000,
                 1,
             )?,
             shutdown_timeout: Duration::from_secs(parse_num(

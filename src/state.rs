@@ -52,6 +52,8 @@ pub struct Inner {
     shutdown: watch::Sender<bool>,
     /// One permit per open WebSocket (`AGORA_WS_MAX_CONNECTIONS`).
     pub ws_slots: Arc<Semaphore>,
+    /// Each user's share of `ws_slots` (`AGORA_WS_MAX_PER_USER`).
+    pub ws_user_slots: Arc<crate::realtime::slots::UserSlots>,
     /// Every socket task, so shutdown can wait for them to end.
     pub sockets: TaskTracker,
     /// Every background task (the Redis ones included).
@@ -152,6 +154,7 @@ impl AppState {
             queries,
             shutdown: watch::channel(false).0,
             ws_slots: Arc::new(Semaphore::new(settings.ws_max_connections)),
+            ws_user_slots: crate::realtime::slots::UserSlots::new(settings.ws_max_per_user),
             sockets: TaskTracker::new(),
             tasks,
             features: std::sync::Mutex::default(),

@@ -7,6 +7,7 @@ pub mod event;
 pub mod hub;
 pub mod presence;
 pub mod redis;
+pub mod slots;
 
 use std::collections::HashSet;
 use std::sync::Arc;

@@ -46,6 +46,7 @@ const CLOSE_TOKEN_EXPIRED: u16 = 4401;
         with 1007, a protocol violation with 1002; token expiry without `authenticate` closes with 4401.",
     responses((status = 101, description = "Switching protocols"), (status = 400, description = "Not a WebSocket request"),
         (status = 401, description = "Missing, invalid or expired access token"),
+        (status = 429, description = "The user already holds AGORA_WS_MAX_PER_USER sockets on this instance; see Retry-After"),
         (status = 503, description = "Too many open WebSockets, or shutting down; see Retry-After")),
     security(("bearer" = [])))]
 pub async fn upgrade(
@@ -58,9 +59,14 @@ pub async fn upgrade(
     if app.shutting_down() {
         return Err(ApiError::Unavailable(5));
     }
+    // Past a user's share the upgrade is refused, so one account cannot hold every slot.
+    let Some(user_slot) = app.ws_user_slots.try_acquire(me.id) else {
+        metrics::counter!("agora_ws_refused_total", "reason" => "per_user").increment(1);
+        return Err(ApiError::Throttled(5));
+    };
     // Past the cap the upgrade is refused: each open socket holds one permit until it ends.
     let Ok(slot) = app.ws_slots.clone().try_acquire_owned() else {
-        metrics::counter!("agora_ws_refused_total").increment(1);
+        metrics::counter!("agora_ws_refused_total", "reason" => "full").increment(1);
         return Err(ApiError::Unavailable(5));
     };
     let tracked = app.sockets.token();
@@ -75,7 +81,7 @@ pub async fn upgrade(
         .on_upgrade(move |socket| async move {
             // Links in what this socket's frames cause (media URLs) use the upgrade's origin.
             with_base(origin.base, run(app, socket, me)).await;
-            drop((slot, tracked));
+            drop((slot, user_slot, tracked));
         }))
 }
 

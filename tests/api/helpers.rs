@@ -122,6 +122,8 @@ impl TestApp {
             chat_rate_per_second: 0,
             chat_burst: 50,
             ws_max_connections: 1000,
+            ws_max_per_user: 100,
+            max_connections: 10_000,
             shutdown_timeout: Duration::from_secs(5),
             header_read_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(30),

@@ -1,7 +1,7 @@
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::{self, Message};
 
-use crate::helpers::{TestApp, json_of};
+use crate::helpers::{TestApp, TestUser, json_of};
 
 async fn refused_status(url: String) -> u16 {
     match tokio_tungstenite::connect_async(url).await {
@@ -264,19 +264,10 @@ async fn a_graceful_shutdown_closes_sockets_with_1001() {
 async fn past_the_connection_cap_an_upgrade_is_a_503_with_retry_after() {
     let app = TestApp::spawn_with(|s| s.ws_max_connections = 2).await;
     let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
     let first = app.ws(&alice).await;
-    let _second = app.ws(&alice).await;
-    let err = tokio_tungstenite::connect_async(app.ws_url(&alice.access))
-        .await
-        .expect_err("a third socket is refused");
-    let tokio_tungstenite::tungstenite::Error::Http(res) = err else {
-        panic!("expected an HTTP refusal, got {err}");
-    };
-    assert_eq!(res.status(), 503);
-    let retry = res.headers().get("retry-after").expect("Retry-After");
-    assert!(retry.to_str().unwrap().parse::<u64>().unwrap() >= 1);
-    let body: Value = serde_json::from_slice(res.body().as_deref().unwrap_or_default()).unwrap();
-    assert!(body["detail"].is_string(), "{body}");
+    let _second = app.ws(&bob).await;
+    refused(&app, &alice, 503).await;
     // A closed socket gives its slot back.
     first.close().await;
     let deadline = tokio::time::Instant::now() + crate::helpers::EVENT_DEADLINE;
@@ -288,6 +279,75 @@ async fn past_the_connection_cap_an_upgrade_is_a_503_with_retry_after() {
         tokio::task::yield_now().await;
     }
     app.ws(&alice).await;
+}
+
+/// An upgrade by `user` that the server refuses with `status`, `Retry-After` and a JSON body.
+async fn refused(app: &TestApp, user: &TestUser, status: u16) {
+    let err = tokio_tungstenite::connect_async(app.ws_url(&user.access))
+        .await
+        .expect_err("the socket is refused");
+    let tokio_tungstenite::tungstenite::Error::Http(res) = err else {
+        panic!("expected an HTTP refusal, got {err}");
+    };
+    assert_eq!(res.status(), status);
+    let retry = res.headers().get("retry-after").expect("Retry-After");
+    assert!(retry.to_str().unwrap().parse::<u64>().unwrap() >= 1);
+    let body: Value = serde_json::from_slice(res.body().as_deref().unwrap_or_default()).unwrap();
+    assert!(body["detail"].is_string(), "{body}");
+}
+
+#[tokio::test]
+async fn one_user_cannot_hold_every_socket_slot() {
+    let app = TestApp::spawn_with(|s| {
+        s.ws_max_connections = 4;
+        s.ws_max_per_user = 2;
+    })
+    .await;
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    let _a1 = app.ws(&alice).await;
+    let _a2 = app.ws(&alice).await;
+    refused(&app, &alice, 429).await;
+    // The others still get theirs.
+    let _b1 = app.ws(&bob).await;
+    let _b2 = app.ws(&bob).await;
+    assert_eq!(app.state.ws_slots.available_permits(), 0);
+}
+
+#[tokio::test]
+async fn past_the_connection_cap_new_connections_wait_for_a_free_one() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = TestApp::spawn_with(|s| s.max_connections = 2).await;
+    let addr = app.base.trim_start_matches("http://").to_owned();
+    let idle = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let _idle2 = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let mut third = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    third
+        .write_all(b"GET /health/ HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = Vec::new();
+    // Not served while two connections hold both permits (an answer would come in microseconds).
+    let early = tokio::time::timeout(
+        std::time::Duration::from_millis(300),
+        third.read_to_end(&mut answer),
+    )
+    .await;
+    assert!(early.is_err(), "served past the cap: {answer:?}");
+    // One closes: the third is accepted and answered.
+    drop(idle);
+    tokio::time::timeout(
+        crate::helpers::EVENT_DEADLINE,
+        third.read_to_end(&mut answer),
+    )
+    .await
+    .expect("answered once a connection closed")
+    .unwrap();
+    assert!(
+        answer.starts_with(b"HTTP/1.1 200"),
+        "{}",
+        String::from_utf8_lossy(&answer)
+    );
 }
 
 #[tokio::test]
