@@ -389,13 +389,35 @@ impl MediaLinks {
 }
 
 impl AppState {
+    /// Links for the response being served: on the request's (or socket's) origin, which is
+    /// `AGORA_PUBLIC_URL` when set; outside a request, `event_links`.
     pub fn media_links(&self) -> MediaLinks {
-        let base = crate::http::origin::current_base().unwrap_or_else(|| {
-            match &self.settings.public_url {
-                Some(u) => u.as_str().trim_end_matches('/').into(),
-                None => format!("http://{}", self.settings.bind).into(),
-            }
-        });
+        let base = crate::http::origin::current_base().unwrap_or_else(|| self.event_base());
+        self.links_on(base)
+    }
+
+    /// Links for what is delivered to other users (events, notifications): never built from
+    /// the headers of the request that caused them. Absolute on `AGORA_PUBLIC_URL` when set,
+    /// else relative to the server (`/api/media/...`), which each client resolves against the
+    /// address it reached the server at.
+    pub fn event_links(&self) -> MediaLinks {
+        self.links_on(self.event_base())
+    }
+
+    fn event_base(&self) -> Arc<str> {
+        match &self.settings.public_url {
+            Some(u) => u.as_str().trim_end_matches('/').into(),
+            None => "".into(),
+        }
+    }
+
+    /// Runs `f`, which builds something for other users than the caller (a view inside an
+    /// event), with `event_links` as the links of everything it builds.
+    pub async fn for_others<F: Future>(&self, f: F) -> F::Output {
+        crate::http::origin::with_base(self.event_base(), f).await
+    }
+
+    fn links_on(&self, base: Arc<str>) -> MediaLinks {
         let ttl = i64::try_from(self.settings.media.url_ttl.as_secs()).unwrap_or(3600);
         let expires = (chrono::Utc::now().timestamp() + ttl).div_euclid(60) * 60 + 60;
         MediaLinks {

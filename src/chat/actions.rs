@@ -53,10 +53,16 @@ pub async fn publish_to_room(
     }
 }
 
-/// `room_updated` to every member: the room without what depends on who looks.
-pub async fn announce_room(app: &AppState, view: &Room) {
-    let event = view.clone().for_everyone();
-    publish_to_room(app, view.id, &[], "room_updated", &event).await;
+/// `room_updated` to every member: the room without what depends on who looks, its links
+/// not built from `me`'s request. After a commit: a failure is logged.
+pub async fn announce_room(app: &AppState, me: &CurrentUser, room: &chat_room::Model) {
+    match app.for_others(room_view(app, me, room)).await {
+        Ok(view) => {
+            let event = view.for_everyone();
+            publish_to_room(app, room.id, &[], "room_updated", &event).await;
+        }
+        Err(e) => after_commit::<()>("room_updated", Err(e)),
+    }
 }
 
 /// Every one of `ids` must be an active friend of `me`; otherwise a field error on `field`.
@@ -116,9 +122,8 @@ pub async fn create_group(
     members.extend(others.iter().map(|id| (*id, Role::Member)));
     store::add_members(&txn, room.id, &members, now).await?;
     txn.commit().await?;
-    let view = room_view(app, me, &room).await?;
-    announce_room(app, &view).await;
-    Ok(view)
+    announce_room(app, me, &room).await;
+    room_view(app, me, &room).await
 }
 
 /// The direct room of `me` and `user_id`, created if missing; true when it was created.
@@ -167,9 +172,8 @@ pub async fn open_direct(
     )
     .await?;
     txn.commit().await?;
-    let view = room_view(app, me, &created).await?;
-    announce_room(app, &view).await;
-    Ok((view, true))
+    announce_room(app, me, &created).await;
+    Ok((room_view(app, me, &created).await?, true))
 }
 
 /// Direct rooms are fixed: renaming them, adding to them or removing others is a 403. A
@@ -202,9 +206,8 @@ pub async fn rename(
     let room = store::find_room(&app.db, room.id)
         .await?
         .ok_or(ApiError::NotFound)?;
-    let view = room_view(app, me, &room).await?;
-    announce_room(app, &view).await;
-    Ok(view)
+    announce_room(app, me, &room).await;
+    room_view(app, me, &room).await
 }
 
 #[tracing::instrument(skip_all, fields(user_id = me.id, room_id))]

@@ -102,7 +102,11 @@ struct Attachments {
 }
 
 impl Attachments {
-    async fn load(app: &AppState, messages: &[&chat_message::Model]) -> Result<Self, ApiError> {
+    async fn load(
+        app: &AppState,
+        messages: &[&chat_message::Model],
+        links: MediaLinks,
+    ) -> Result<Self, ApiError> {
         let ids: Vec<i64> = messages
             .iter()
             .filter(|m| !m.deleted)
@@ -110,7 +114,7 @@ impl Attachments {
             .collect();
         Ok(Self {
             by_message: crate::media::store::attachments_of(&app.db, &ids).await?,
-            links: app.media_links(),
+            links,
         })
     }
 
@@ -204,7 +208,12 @@ pub async fn messages_view(
     messages: &[chat_message::Model],
 ) -> Result<Vec<Message>, ApiError> {
     let briefs = Briefs::load(app, me, messages.iter().map(|m| m.sender_id)).await?;
-    let attachments = Attachments::load(app, &messages.iter().collect::<Vec<_>>()).await?;
+    let attachments = Attachments::load(
+        app,
+        &messages.iter().collect::<Vec<_>>(),
+        briefs.links().clone(),
+    )
+    .await?;
     Ok(messages
         .iter()
         .map(|m| message_of(m, briefs.of(m.sender_id), &attachments))
@@ -249,7 +258,7 @@ pub async fn message_events(
     messages: &[chat_message::Model],
 ) -> Result<Vec<Message>, ApiError> {
     let refs: Vec<&chat_message::Model> = messages.iter().collect();
-    let attachments = Attachments::load(app, &refs).await?;
+    let attachments = Attachments::load(app, &refs, app.event_links()).await?;
     let users = users_by_id(app, messages.iter().map(|m| m.sender_id)).await?;
     Ok(messages
         .iter()
@@ -269,7 +278,7 @@ pub async fn message_event_with(
     m: &chat_message::Model,
     attachments: &[media::Model],
 ) -> Result<Message, ApiError> {
-    let known = Attachments::known(m.id, attachments, app.media_links());
+    let known = Attachments::known(m.id, attachments, app.event_links());
     event_of(app, m, &known).await
 }
 
@@ -296,7 +305,8 @@ pub async fn rooms_view(
     let ids: Vec<i64> = rooms.iter().map(|r| r.id).collect();
     let members = store::members_of(&app.db, &ids).await?;
     let last = store::last_messages(&app.db, &ids).await?;
-    let attachments = Attachments::load(app, &last.iter().collect::<Vec<_>>()).await?;
+    let attachments =
+        Attachments::load(app, &last.iter().collect::<Vec<_>>(), app.media_links()).await?;
     let unread = store::unread_counts(&app.db, me.id, &ids).await?;
     let briefs = Briefs::load(
         app,

@@ -94,7 +94,7 @@ pub async fn publish_event(
     request: &friend_request::Model,
 ) -> Result<(), ApiError> {
     let viewer = Viewer::user(recipient);
-    let friend_request = view(app, viewer, request).await?;
+    let friend_request = app.for_others(view(app, viewer, request)).await?;
     app.realtime.publish(
         &[recipient],
         "friend_request",

@@ -9,7 +9,7 @@ use super::permissions::{Action, Actor, check};
 use super::{group_view, invite_view, request_view, store};
 use crate::chat::actions::{announce_room, publish_to_room};
 use crate::chat::model::{Member, Role, RoomKind};
-use crate::chat::{self, members_view, room_view, store as chat_store};
+use crate::chat::{self, members_view, store as chat_store};
 use crate::db::entities::{chat_member, group, group_invite, group_join_request};
 use crate::error::{ApiError, after_commit};
 use crate::http::CurrentUser;
@@ -57,7 +57,7 @@ async fn announce(app: &AppState, me: &CurrentUser, group: &group::Model) -> Res
     let room = chat_store::find_room(&app.db, group.room_id)
         .await?
         .ok_or(ApiError::NotFound)?;
-    announce_room(app, &room_view(app, me, &room).await?).await;
+    announce_room(app, me, &room).await;
     Ok(())
 }
 

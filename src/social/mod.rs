@@ -258,7 +258,8 @@ pub async fn brief_for_each(
     } else {
         false
     };
-    let links = app.media_links();
+    // Built for others than the caller: links never from the caller's request.
+    let links = app.event_links();
     Ok(viewers
         .iter()
         .map(|v| {

@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 use crate::chat::{direct, send};
 use crate::groups;
 use crate::helpers::{TestApp, TestUser, json_of, status_body};
+use crate::media::{fetch, png, upload};
 
 async fn block(app: &TestApp, by: &TestUser, whom: &TestUser) {
     let res = app
@@ -193,4 +194,89 @@ async fn no_notification_crosses_a_block_whatever_its_path() {
             .len(),
         2
     );
+}
+
+/// A request by `user` that claims to be for `evil.example`.
+async fn forged_host(app: &TestApp, user: &TestUser, path: &str, body: Value) -> (u16, Value) {
+    let res = app
+        .client
+        .post(app.url(path))
+        .header("host", "evil.example")
+        .bearer_auth(&user.access)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    status_body(res).await
+}
+
+/// A signed media link fit to be delivered to someone else: relative to the server (no
+/// `AGORA_PUBLIC_URL` here), never on the sender's `Host`, and working.
+async fn assert_safe_link(app: &TestApp, link: &Value) {
+    let link = link.as_str().unwrap();
+    assert!(link.starts_with("/api/media/"), "{link}");
+    assert_eq!(fetch(app, link).await.status(), 200, "{link}");
+}
+
+#[tokio::test]
+async fn links_delivered_to_others_never_come_from_the_senders_host_header() {
+    let app = TestApp::spawn().await;
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    let carol = app.register("carol").await;
+    app.befriend(&alice, &bob).await;
+    let avatar = upload(&app, &alice, png(8, 8), "a.png").await;
+    let res = app
+        .patch(&alice, "/api/users/me/", json!({"avatar": avatar["id"]}))
+        .await;
+    assert_eq!(res.status(), 200);
+    let photo = upload(&app, &alice, png(8, 8), "p.png").await;
+    let room = direct(&app, &alice, &bob).await["id"].as_i64().unwrap();
+    let mut bob_ws = app.ws(&bob).await;
+    let mut carol_ws = app.ws(&carol).await;
+
+    let (status, sent) = forged_host(
+        &app,
+        &alice,
+        &format!("/api/chat/rooms/{room}/messages/"),
+        json!({"body": "look", "attachments": [photo["id"]]}),
+    )
+    .await;
+    assert_eq!(status, 201, "{sent}");
+    // Alice's own answer is built for her request, as DRF builds absolute links.
+    assert!(
+        sent["attachments"][0]["url"]
+            .as_str()
+            .unwrap()
+            .starts_with("http://evil.example/")
+    );
+    let got = bob_ws.next_event("chat_message").await;
+    assert_safe_link(&app, &got["attachments"][0]["url"]).await;
+    assert_safe_link(&app, &got["sender"]["avatar"]).await;
+
+    // A friend request and its notification: alice's brief as carol receives it.
+    let (status, _) = forged_host(
+        &app,
+        &alice,
+        "/api/friends/request/",
+        json!({"receiver": carol.id}),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let note = carol_ws.next_event("notification").await;
+    assert_safe_link(&app, &note["sender"]["avatar"]).await;
+    let request = carol_ws.next_event("friend_request").await;
+    assert_safe_link(&app, &request["friend_request"]["sender"]["avatar"]).await;
+
+    // A room's announcement to its members.
+    let (status, _) = forged_host(
+        &app,
+        &alice,
+        "/api/chat/rooms/",
+        json!({"name": "trip", "member_ids": [bob.id]}),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let announced = bob_ws.next_event("room_updated").await;
+    assert_safe_link(&app, &member(&announced, &alice)["avatar"]).await;
 }

@@ -16,7 +16,7 @@ fn encoded(img: &DynamicImage, format: ImageFormat) -> Vec<u8> {
     out.into_inner()
 }
 
-fn png(w: u32, h: u32) -> Vec<u8> {
+pub(crate) fn png(w: u32, h: u32) -> Vec<u8> {
     encoded(&DynamicImage::new_rgb8(w, h), ImageFormat::Png)
 }
 
@@ -53,7 +53,7 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
 
-async fn upload_as(
+pub(crate) async fn upload_as(
     app: &TestApp,
     user: &TestUser,
     bytes: Vec<u8>,
@@ -75,7 +75,12 @@ async fn upload_as(
     status_body(res).await
 }
 
-async fn upload(app: &TestApp, user: &TestUser, bytes: Vec<u8>, filename: &str) -> Value {
+pub(crate) async fn upload(
+    app: &TestApp,
+    user: &TestUser,
+    bytes: Vec<u8>,
+    filename: &str,
+) -> Value {
     let (status, body) = upload_as(app, user, bytes, filename, "application/octet-stream").await;
     assert_eq!(status, 201, "{body}");
     body
@@ -88,8 +93,14 @@ async fn can_see(app: &TestApp, user: &TestUser, m: &Value) -> bool {
         == 200
 }
 
-/// GET an absolute (signed) link without credentials.
-async fn fetch(app: &TestApp, url: &str) -> reqwest::Response {
+/// GET a signed link without credentials; a relative one (in events) is resolved against the
+/// server, as a client does.
+pub(crate) async fn fetch(app: &TestApp, url: &str) -> reqwest::Response {
+    let url = if url.starts_with('/') {
+        app.url(url)
+    } else {
+        url.to_owned()
+    };
     app.client.get(url).send().await.unwrap()
 }
 
