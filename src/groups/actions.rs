@@ -53,6 +53,24 @@ async fn member(
         .ok_or(ApiError::NotFound)
 }
 
+/// Inside `txn`, with the group's room locked: `me` as an actor and `user_id`'s membership,
+/// as they are after every role change before this one committed. Every role change (set,
+/// remove, leave, transfer) checks its permission on these, so two racing changes cannot both
+/// pass on what the other is about to change (a group left without an owner, or with two).
+async fn locked_roles(
+    txn: &impl sea_orm::ConnectionTrait,
+    me: &CurrentUser,
+    group: &group::Model,
+    user_id: i64,
+) -> Result<(Actor, Option<chat_member::Model>), ApiError> {
+    chat_store::lock_room(txn, group.room_id).await?;
+    let mine = chat_store::membership(txn, group.room_id, me.id)
+        .await?
+        .map(|m| Role::of(&m.role));
+    let target = chat_store::membership(txn, group.room_id, user_id).await?;
+    Ok((Actor::of(mine, me.is_staff), target))
+}
+
 async fn announce(app: &AppState, me: &CurrentUser, group: &group::Model) -> Result<(), ApiError> {
     let room = chat_store::find_room(&app.db, group.room_id)
         .await?
@@ -179,9 +197,12 @@ pub async fn set_role(
     role: Role,
 ) -> Result<Member, ApiError> {
     let found = visible(app, me, id).await?;
-    let target = member(app, &found.group, user_id).await?;
-    check(found.actor, Action::SetRole(Role::of(&target.role))).enforce()?;
-    chat_store::set_role(&app.db, found.group.room_id, user_id, role).await?;
+    let txn = crate::db::begin_write(&app.db).await?;
+    let (actor, target) = locked_roles(&txn, me, &found.group, user_id).await?;
+    let target = target.ok_or(ApiError::NotFound)?;
+    check(actor, Action::SetRole(Role::of(&target.role))).enforce()?;
+    chat_store::set_role(&txn, found.group.room_id, user_id, role).await?;
+    txn.commit().await?;
     after_commit("group room", announce(app, me, &found.group).await);
     let updated = member(app, &found.group, user_id).await?;
     super::single(members_view(app, me, std::slice::from_ref(&updated)).await?)
@@ -196,15 +217,17 @@ pub async fn remove(
     user_id: i64,
 ) -> Result<(), ApiError> {
     let found = visible(app, me, id).await?;
-    let target = member(app, &found.group, user_id).await?;
-    let target_role = Role::of(&target.role);
+    let txn = crate::db::begin_write(&app.db).await?;
+    let (actor, target) = locked_roles(&txn, me, &found.group, user_id).await?;
+    let target_role = Role::of(&target.ok_or(ApiError::NotFound)?.role);
     let action = if user_id == me.id {
         Action::Leave(target_role)
     } else {
         Action::Remove(target_role)
     };
-    check(found.actor, action).enforce()?;
-    chat_store::remove_member(&app.db, found.group.room_id, user_id).await?;
+    check(actor, action).enforce()?;
+    chat_store::remove_member(&txn, found.group.room_id, user_id).await?;
+    txn.commit().await?;
     chat::members::changed(app, found.group.room_id).await;
     publish_to_room(
         app,
@@ -227,11 +250,11 @@ pub async fn transfer(
     let found = visible(app, me, id).await?;
     // Only someone who may transfer learns whether the user is a member.
     check(found.actor, Action::Transfer(Role::Member)).enforce()?;
-    let target = chat_store::membership(&app.db, found.group.room_id, user_id)
-        .await?
-        .ok_or_else(|| ApiError::field("user_id", "This user is not a member of the group."))?;
-    check(found.actor, Action::Transfer(Role::of(&target.role))).enforce()?;
     let txn = crate::db::begin_write(&app.db).await?;
+    let (actor, target) = locked_roles(&txn, me, &found.group, user_id).await?;
+    let target = target
+        .ok_or_else(|| ApiError::field("user_id", "This user is not a member of the group."))?;
+    check(actor, Action::Transfer(Role::of(&target.role))).enforce()?;
     chat_store::hand_over(&txn, found.group.room_id, user_id).await?;
     txn.commit().await?;
     after_commit("group room", announce(app, me, &found.group).await);

@@ -280,3 +280,47 @@ async fn links_delivered_to_others_never_come_from_the_senders_host_header() {
     let announced = bob_ws.next_event("room_updated").await;
     assert_safe_link(&app, &member(&announced, &alice)["avatar"]).await;
 }
+
+#[tokio::test]
+async fn racing_role_changes_leave_every_group_exactly_one_owner() {
+    let app = TestApp::spawn().await;
+    let owner = app.register("owner").await;
+    let admin = app.register("admin").await;
+    let m1 = app.register("m1").await;
+    let m2 = app.register("m2").await;
+    for round in 0..4 {
+        let group = groups::public(&app, &owner, &format!("race {round}")).await;
+        for user in [&admin, &m1, &m2] {
+            groups::joined(&app, user, &group).await;
+        }
+        assert_eq!(
+            groups::set_role(&app, &owner, &group, &admin, "admin").await,
+            200
+        );
+        // The owner hands the group to m1 and to m2 while the admin removes m1.
+        let (to_m1, removed, to_m2) = tokio::join!(
+            groups::transfer(&app, &owner, &group, m1.id),
+            groups::remove(&app, &admin, &group, &m1),
+            groups::transfer(&app, &owner, &group, m2.id),
+        );
+        let members = groups::group_members(&app, &admin, &group).await;
+        let owners: Vec<i64> = members
+            .iter()
+            .filter(|(_, role)| *role == "owner")
+            .map(|(id, _)| *id)
+            .collect();
+        assert_eq!(
+            owners.len(),
+            1,
+            "round {round}: {members:?} after {to_m1:?} {removed:?} {to_m2:?}"
+        );
+        // Exactly one of the two transfers happened, and the owner is someone still there.
+        assert_eq!(
+            [to_m1.0, to_m2.0].iter().filter(|s| **s == 200).count(),
+            1,
+            "round {round}: {to_m1:?} {to_m2:?}"
+        );
+        let detail = json_of(app.get(&admin, &groups::path(&group, "")).await).await;
+        assert_eq!(detail["owner"]["id"], owners[0], "{detail}");
+    }
+}
