@@ -167,10 +167,7 @@ pub async fn set_role(
 /// room then run one after another, each seeing the last one's result.
 pub async fn lock_room(txn: &impl ConnectionTrait, room_id: i64) -> Result<(), DbErr> {
     chat_room::Entity::update_many()
-        .col_expr(
-            chat_room::Column::Id,
-            Expr::col(chat_room::Column::Id).into(),
-        )
+        .col_expr(chat_room::Column::Id, Expr::col(chat_room::Column::Id))
         .filter(chat_room::Column::Id.eq(room_id))
         .exec(txn)
         .await?;
