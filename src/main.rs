@@ -150,13 +150,13 @@ async fn create_superuser(
         return Err(format!("password: {}", problems.join(" ")));
     }
     let state = AppState::build(settings).await.map_err(|e| describe(&e))?;
-    if user_store::username_taken(&state.db, username.as_str(), None)
+    if user_store::login_taken(&state.db, username.as_str(), None)
         .await
         .map_err(|e| e.to_string())?
     {
         return Err("username: A user with that username already exists.".into());
     }
-    if user_store::email_taken(&state.db, email.as_str(), None)
+    if user_store::login_taken(&state.db, email.as_str(), None)
         .await
         .map_err(|e| e.to_string())?
     {

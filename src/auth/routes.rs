@@ -12,6 +12,7 @@ use super::{issue_pair, store};
 use crate::error::{ApiError, FieldErrors};
 use crate::http::{CurrentUser, Json, Origin};
 use crate::secret::Secret;
+use crate::security::LoginLimiter;
 use crate::security::passwords::{self, UserAttributes};
 use crate::security::tokens::{Claims, TokenError, TokenType};
 use crate::state::AppState;
@@ -91,12 +92,12 @@ pub async fn register(
         }
     }
     if let Some(u) = &username
-        && user_store::username_taken(&app.db, u.as_str(), None).await?
+        && user_store::login_taken(&app.db, u.as_str(), None).await?
     {
         errors.add("username", "A user with that username already exists.");
     }
     if let Some(e) = &email
-        && user_store::email_taken(&app.db, e.as_str(), None).await?
+        && user_store::login_taken(&app.db, e.as_str(), None).await?
     {
         errors.add("email", "A user with that email already exists.");
     }
@@ -156,15 +157,18 @@ pub async fn login(
         return Err(ApiError::Fields(errors));
     };
     errors.into_result()?;
-    app.login_limiter.before_attempt(origin.ip, &login).await?;
+    app.login_limiter.before_attempt(origin.ip).await?;
 
     let user = user_store::find_by_login(&app.db, &login).await?;
+    // Failures count against the account, whether its username or its email was typed.
+    let account = LoginLimiter::account_key(user.as_ref().map(|u| u.id), &login);
+    app.login_limiter.before_password(&account).await?;
     let hash = user.as_ref().map(|u| u.password.clone());
     let ok = app.passwords.verify(password, hash).await?;
     let user = match user {
         Some(u) if ok && u.is_active => u,
         _ => {
-            app.login_limiter.failed(&login).await;
+            app.login_limiter.failed(&account).await;
             return Err(ApiError::InvalidCredentials);
         }
     };

@@ -121,35 +121,48 @@ impl LoginLimiter {
         }
     }
 
-    fn username_key(username: &str) -> String {
-        format!("login:user:{}", username.trim().to_lowercase())
+    /// What failures are counted against: the account the login names, whichever of its
+    /// identifiers (username, email, any case) was typed; for a login that names no account,
+    /// the identifier itself.
+    pub fn account_key(user_id: Option<i64>, login: &str) -> String {
+        match user_id {
+            Some(id) => format!("login:account:{id}"),
+            None => format!("login:unknown:{}", login.trim().to_lowercase()),
+        }
     }
 
-    /// Counts an attempt from `addr` and refuses it if that address, or `username`'s failures,
-    /// are over their limits. Call before checking the password.
-    pub async fn before_attempt(&self, addr: IpAddr, username: &str) -> Result<(), ApiError> {
-        let window = Window::now(WINDOW);
+    fn retry(window: &Window) -> ApiError {
         let secs = u64::try_from(window.left.as_millis().div_ceil(1000)).unwrap_or(60);
-        let retry = ApiError::Throttled(secs.max(1));
+        ApiError::Throttled(secs.max(1))
+    }
+
+    /// Counts an attempt from `addr` and refuses it past the address's limit. Call first.
+    pub async fn before_attempt(&self, addr: IpAddr) -> Result<(), ApiError> {
+        let window = Window::now(WINDOW);
         if self.per_address > 0
             && self.add(&format!("login:addr:{addr}"), 1, window).await > self.per_address
         {
-            return Err(retry);
-        }
-        if self.failures_per_username > 0
-            && self.add(&Self::username_key(username), 0, window).await
-                >= self.failures_per_username
-        {
-            return Err(retry);
+            return Err(Self::retry(&window));
         }
         Ok(())
     }
 
-    /// Counts a failed attempt against `username`.
-    pub async fn failed(&self, username: &str) {
+    /// Refuses an attempt on `account` (an `account_key`) past its failures. Call before
+    /// checking the password.
+    pub async fn before_password(&self, account: &str) -> Result<(), ApiError> {
+        let window = Window::now(WINDOW);
+        if self.failures_per_username > 0
+            && self.add(account, 0, window).await >= self.failures_per_username
+        {
+            return Err(Self::retry(&window));
+        }
+        Ok(())
+    }
+
+    /// Counts a failed attempt against `account` (an `account_key`).
+    pub async fn failed(&self, account: &str) {
         if self.failures_per_username > 0 {
-            self.add(&Self::username_key(username), 1, Window::now(WINDOW))
-                .await;
+            self.add(account, 1, Window::now(WINDOW)).await;
         }
     }
 }

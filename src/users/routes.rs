@@ -176,12 +176,12 @@ async fn check_unique_and_media(
     errors: &mut FieldErrors,
 ) -> Result<(), ApiError> {
     if let Some(u) = &patch.username
-        && store::username_taken(&app.db, u.as_str(), Some(id)).await?
+        && store::login_taken(&app.db, u.as_str(), Some(id)).await?
     {
         errors.add("username", "A user with that username already exists.");
     }
     if let Some(e) = &patch.email
-        && store::email_taken(&app.db, e.as_str(), Some(id)).await?
+        && store::login_taken(&app.db, e.as_str(), Some(id)).await?
     {
         errors.add("email", "A user with that email already exists.");
     }

@@ -38,25 +38,19 @@ pub async fn find_by_login(
         .await
 }
 
-pub async fn username_taken(
+/// Whether another user logs in with `login`, as their username or as their email: a username
+/// may hold `@` and login takes either, so usernames and emails share one namespace.
+pub async fn login_taken(
     db: &impl ConnectionTrait,
-    username: &str,
+    login: &str,
     except: Option<i64>,
 ) -> Result<bool, DbErr> {
-    let mut q =
-        user::Entity::find().filter(user::Column::UsernameLower.eq(username.to_lowercase()));
-    if let Some(id) = except {
-        q = q.filter(user::Column::Id.ne(id));
-    }
-    Ok(q.count(db).await? > 0)
-}
-
-pub async fn email_taken(
-    db: &impl ConnectionTrait,
-    email: &str,
-    except: Option<i64>,
-) -> Result<bool, DbErr> {
-    let mut q = user::Entity::find().filter(user::Column::EmailLower.eq(email.to_lowercase()));
+    let lower = login.to_lowercase();
+    let mut q = user::Entity::find().filter(
+        Condition::any()
+            .add(user::Column::UsernameLower.eq(lower.clone()))
+            .add(user::Column::EmailLower.eq(lower)),
+    );
     if let Some(id) = except {
         q = q.filter(user::Column::Id.ne(id));
     }

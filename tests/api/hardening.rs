@@ -324,3 +324,75 @@ async fn racing_role_changes_leave_every_group_exactly_one_owner() {
         assert_eq!(detail["owner"]["id"], owners[0], "{detail}");
     }
 }
+
+#[tokio::test]
+async fn failed_logins_lock_the_account_whichever_identifier_is_typed() {
+    let app = TestApp::spawn_with(|s| s.login_failures_per_username = 3).await;
+    app.register("lockme").await;
+    app.register("other").await;
+    assert_eq!(app.login("lockme", "wrong-password").await.status(), 401);
+    assert_eq!(
+        app.login("LOCKME@example.com", "wrong-password")
+            .await
+            .status(),
+        401
+    );
+    assert_eq!(app.login("LockMe", "wrong-password").await.status(), 401);
+    // Locked, through the username and through the email, in any case.
+    for login in ["lockme", "LockMe@Example.com", "lockme@example.com"] {
+        assert_eq!(
+            app.login(login, crate::helpers::PASSWORD).await.status(),
+            429,
+            "{login}"
+        );
+    }
+    // Another account is not.
+    assert_eq!(
+        app.login("other@example.com", crate::helpers::PASSWORD)
+            .await
+            .status(),
+        200
+    );
+}
+
+#[tokio::test]
+async fn a_username_cannot_be_someone_elses_email_nor_the_reverse() {
+    let app = TestApp::spawn().await;
+    let victim = app.register("victim").await;
+    let register = |username: &str, email: &str| {
+        app.post_anon(
+            "/api/auth/register/",
+            json!({"username": username, "email": email, "password": crate::helpers::PASSWORD}),
+        )
+    };
+    // A squatter's username equal to the victim's email (in any case) is refused.
+    let (status, body) =
+        status_body(register("Victim@Example.com", "squat@example.com").await).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body["username"].is_array(), "{body}");
+    // An email equal to someone's username (which may hold `@`) is refused too.
+    let res = register("mail@example.org", "mail-owner@example.com").await;
+    assert_eq!(res.status(), 201);
+    let (status, body) = status_body(register("someone", "MAIL@example.org").await).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body["email"].is_array(), "{body}");
+    // The same rules on a profile change.
+    let res = app
+        .patch(
+            &victim,
+            "/api/users/me/",
+            json!({"username": "mail-owner@example.com"}),
+        )
+        .await;
+    assert_eq!(res.status(), 400);
+    // The victim still logs in by email, as themself.
+    let login = json_of(
+        app.login("victim@example.com", crate::helpers::PASSWORD)
+            .await,
+    )
+    .await;
+    assert_eq!(login["user"]["id"], victim.id);
+    // A user may have their own email as their username.
+    let (status, body) = status_body(register("self@example.com", "self@example.com").await).await;
+    assert_eq!(status, 201, "{body}");
+}
