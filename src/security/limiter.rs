@@ -229,29 +229,40 @@ mod tests {
         let l = limiter(2, 0);
         let a: IpAddr = "10.0.0.1".parse().expect("ip");
         let b: IpAddr = "10.0.0.2".parse().expect("ip");
-        assert!(l.before_attempt(a, "x").await.is_ok());
-        assert!(l.before_attempt(a, "y").await.is_ok());
+        assert!(l.before_attempt(a).await.is_ok());
+        assert!(l.before_attempt(a).await.is_ok());
         assert!(matches!(
-            l.before_attempt(a, "z").await,
+            l.before_attempt(a).await,
             Err(ApiError::Throttled(_))
         ));
-        assert!(l.before_attempt(b, "x").await.is_ok());
+        assert!(l.before_attempt(b).await.is_ok());
     }
 
     #[tokio::test]
-    async fn the_username_limit_counts_failures_only() {
+    async fn the_account_limit_counts_failures_only() {
         let l = limiter(0, 2);
-        let a: IpAddr = "10.0.0.1".parse().expect("ip");
+        let alice = LoginLimiter::account_key(Some(1), "Alice");
         for _ in 0..5 {
-            assert!(l.before_attempt(a, "Alice").await.is_ok());
+            assert!(l.before_password(&alice).await.is_ok());
         }
-        l.failed("alice").await;
-        assert!(l.before_attempt(a, "alice").await.is_ok());
-        l.failed(" ALICE ").await;
+        l.failed(&alice).await;
+        assert!(l.before_password(&alice).await.is_ok());
+        // The same account typed another way.
+        l.failed(&LoginLimiter::account_key(Some(1), "alice@example.com"))
+            .await;
         assert!(
-            matches!(l.before_attempt(a, "alice").await, Err(ApiError::Throttled(s)) if (1..=60).contains(&s))
+            matches!(l.before_password(&alice).await, Err(ApiError::Throttled(s)) if (1..=60).contains(&s))
         );
-        assert!(l.before_attempt(a, "bob").await.is_ok());
+        assert!(
+            l.before_password(&LoginLimiter::account_key(Some(2), "bob"))
+                .await
+                .is_ok()
+        );
+        // A login naming no account counts against what was typed, ignoring case and spaces.
+        let ghost = LoginLimiter::account_key(None, " Ghost ");
+        l.failed(&ghost).await;
+        l.failed(&LoginLimiter::account_key(None, "ghost")).await;
+        assert!(l.before_password(&ghost).await.is_err());
     }
 
     #[test]
