@@ -162,16 +162,10 @@ pub async fn set_role(
 }
 
 /// Makes `user_id` the owner of the room and the owner until now an admin.
-/// Takes `room_id`'s row lock until the transaction ends (a no-op write, so it works on both
-/// databases; SQLite's `BEGIN IMMEDIATE` already holds the one write lock): role changes of a
-/// room then run one after another, each seeing the last one's result.
+/// Takes `room_id`'s row lock until the transaction ends: role changes of a room then run
+/// one after another, each seeing the last one's result.
 pub async fn lock_room(txn: &impl ConnectionTrait, room_id: i64) -> Result<(), DbErr> {
-    chat_room::Entity::update_many()
-        .col_expr(chat_room::Column::Id, Expr::col(chat_room::Column::Id))
-        .filter(chat_room::Column::Id.eq(room_id))
-        .exec(txn)
-        .await?;
-    Ok(())
+    crate::db::lock_row::<chat_room::Entity>(txn, chat_room::Column::Id, room_id).await
 }
 
 pub async fn hand_over(db: &impl ConnectionTrait, room_id: i64, user_id: i64) -> Result<(), DbErr> {

@@ -65,6 +65,25 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<sea_orm::DatabaseTra
     .await
 }
 
+/// Takes the row lock of the row of `E` whose `id_column` is `id`, until the transaction ends:
+/// a write that changes nothing, so it works the same on both databases (on SQLite, whose
+/// `BEGIN IMMEDIATE` already holds the one write lock, it costs nothing more). Transactions
+/// that check and then write under the same row's lock run one after another.
+pub async fn lock_row<E: EntityTrait>(
+    txn: &impl ConnectionTrait,
+    id_column: E::Column,
+    id: i64,
+) -> Result<(), DbErr> {
+    use sea_orm::sea_query::Expr;
+    use sea_orm::{ColumnTrait, QueryFilter};
+    E::update_many()
+        .col_expr(id_column, Expr::col(id_column))
+        .filter(id_column.eq(id))
+        .exec(txn)
+        .await?;
+    Ok(())
+}
+
 pub fn is_sqlite(url: &str) -> bool {
     url.starts_with("sqlite:")
 }

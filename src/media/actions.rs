@@ -5,7 +5,7 @@ use axum::extract::multipart::Field;
 
 use super::process::{self, ImageError, SNIFF_BYTES};
 use super::store::{self, NewMedia};
-use crate::db::entities::media;
+use crate::db::entities::{media, user};
 use crate::error::ApiError;
 use crate::http::CurrentUser;
 use crate::state::AppState;
@@ -81,16 +81,12 @@ pub async fn upload(
         };
         if field.name() == Some("file") {
             let stored = receive(app, me, field).await?;
-            if quota > 0 && used.saturating_add(stored.size) > quota {
-                discard(app, &stored.storage_key, stored.thumbnail_key.as_deref()).await;
-                return Err(quota_full());
-            }
             let (key, thumb) = (stored.storage_key.clone(), stored.thumbnail_key.clone());
-            return match store::insert(&app.db, stored, crate::db::now()).await {
+            return match commit(app, me.id, stored).await {
                 Ok(row) => Ok(row),
                 Err(e) => {
                     discard(app, &key, thumb.as_deref()).await;
-                    Err(e.into())
+                    Err(e)
                 }
             };
         }
@@ -103,6 +99,23 @@ pub async fn upload(
             .is_some()
         {}
     }
+}
+
+/// Records a received file, checking the quota again under the owner's row lock in the same
+/// transaction: uploads racing each other commit one after another, each counting the others.
+async fn commit(app: &AppState, owner: i64, stored: NewMedia) -> Result<media::Model, ApiError> {
+    let quota = app.settings.media.quota_bytes;
+    let txn = crate::db::begin_write(&app.db).await?;
+    if quota > 0 {
+        crate::db::lock_row::<user::Entity>(&txn, user::Column::Id, owner).await?;
+        let used = store::bytes_used(&txn, owner).await?;
+        if used.saturating_add(stored.size) > quota {
+            return Err(quota_full());
+        }
+    }
+    let row = store::insert(&txn, stored, crate::db::now()).await?;
+    txn.commit().await?;
+    Ok(row)
 }
 
 async fn discard(app: &AppState, key: &str, thumb: Option<&str>) {

@@ -600,6 +600,32 @@ async fn uploads_are_rate_limited_and_bounded_by_a_quota() {
     assert!(res.headers().contains_key("retry-after"));
 }
 
+#[tokio::test]
+async fn parallel_uploads_cannot_overshoot_the_quota_together() {
+    let app = TestApp::spawn_with(|s| s.media.quota_bytes = 1_000).await;
+    let alice = app.register("alice").await;
+    // Each fits alone; any two together do not. Before the check moved into the commit, all
+    // three were stored.
+    let (a, b, c) = tokio::join!(
+        upload_as(&app, &alice, vec![b'a'; 900], "a.txt", "text/plain"),
+        upload_as(&app, &alice, vec![b'b'; 900], "b.txt", "text/plain"),
+        upload_as(&app, &alice, vec![b'c'; 900], "c.txt", "text/plain"),
+    );
+    let statuses = [a.0, b.0, c.0];
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 201).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 400).count(),
+        2,
+        "{statuses:?}"
+    );
+    // The refused ones left nothing in storage.
+    assert_eq!(stored_keys(&app).await.len(), 1);
+}
+
 /// A GIF whose `frames` frames of one pixel each sit on a `side`×`side` canvas: tiny on the
 /// wire, a full canvas per frame once decoded.
 fn animation(side: u16, frames: usize) -> Vec<u8> {
