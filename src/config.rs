@@ -42,6 +42,8 @@ pub struct Settings {
     pub auto_migrate: bool,
     /// Login attempts allowed per minute from one client address; 0 turns it off.
     pub login_rate_per_address: u32,
+    /// Registrations a minute from one client address; 0: no limit.
+    pub register_rate_per_address: u32,
     /// Failed login attempts allowed per minute for one username; 0 turns it off.
     pub login_failures_per_username: u32,
     /// Peers whose `X-Forwarded-*` / `Forwarded` headers are believed.
@@ -260,6 +262,12 @@ impl Settings {
                 "AGORA_LOGIN_RATE_LIMIT_PER_ADDRESS",
                 var("AGORA_LOGIN_RATE_LIMIT_PER_ADDRESS").or_else(|| var("AGORA_LOGIN_RATE_LIMIT")),
                 60,
+                0,
+            )?,
+            register_rate_per_address: parse_num(
+                "AGORA_REGISTER_RATE_LIMIT_PER_ADDRESS",
+                var("AGORA_REGISTER_RATE_LIMIT_PER_ADDRESS"),
+                20,
                 0,
             )?,
             login_failures_per_username: parse_num(

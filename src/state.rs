@@ -147,7 +147,8 @@ impl AppState {
             settings.login_rate_per_address,
             settings.login_failures_per_username,
             realtime.counters.clone(),
-        );
+        )
+        .with_registrations(settings.register_rate_per_address);
         Ok(Self(Arc::new(Inner {
             realtime,
             users,

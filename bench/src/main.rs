@@ -211,6 +211,7 @@ fn start_server(args: &Args) -> Result<Server, String> {
         .env("AGORA_DATA_DIR", dir.path())
         .env_remove("AGORA_DATABASE_URL")
         .env("AGORA_LOGIN_RATE_LIMIT", "0")
+        .env("AGORA_REGISTER_RATE_LIMIT_PER_ADDRESS", "0")
         .env("AGORA_CHAT_RATE_PER_SECOND", "0")
         .env("AGORA_MEDIA_UPLOADS_PER_MINUTE", "0")
         .env("AGORA_MEDIA_QUOTA_BYTES", "0")

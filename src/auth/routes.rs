@@ -41,12 +41,16 @@ fn too_long() -> String {
 }
 
 #[utoipa::path(post, path = "/api/auth/register/", tag = "auth", request_body = RegisterBody,
-    responses((status = 201, body = AuthResponse), (status = 400, description = "Field errors")))]
+    responses((status = 201, body = AuthResponse), (status = 400, description = "Field errors"),
+        (status = 429, description = "Too many registrations from this address; see Retry-After")))]
 #[tracing::instrument(skip_all)]
 pub async fn register(
     State(app): State<AppState>,
+    origin: Origin,
     Json(body): Json<RegisterBody>,
 ) -> Result<(StatusCode, Json<AuthResponse>), ApiError> {
+    // Throttled before anything else, as DRF's throttles run before the view.
+    app.login_limiter.before_register(origin.ip).await?;
     let mut errors = FieldErrors::new();
     required(&mut errors, "username", body.username.as_deref());
     required(&mut errors, "email", body.email.as_deref());

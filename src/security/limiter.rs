@@ -90,11 +90,13 @@ impl Counters for LocalCounters {
     }
 }
 
-/// Login attempts per minute: all of them per client address, failed ones per username.
-/// Either running out is a 429 with `Retry-After`.
+/// Login attempts per minute: all of them per client address, failed ones per account; and
+/// registrations per minute per client address (each costs a password hash). Any running out
+/// is a 429 with `Retry-After`.
 pub struct LoginLimiter {
     per_address: u64,
     failures_per_username: u64,
+    registrations_per_address: u64,
     counters: Arc<dyn Counters>,
     /// Used while the shared store cannot be reached: a limit still holds per instance.
     fallback: LocalCounters,
@@ -106,6 +108,7 @@ impl LoginLimiter {
         Self {
             per_address: per_address.into(),
             failures_per_username: failures_per_username.into(),
+            registrations_per_address: 0,
             counters,
             fallback: LocalCounters::default(),
         }
@@ -136,15 +139,35 @@ impl LoginLimiter {
         ApiError::Throttled(secs.max(1))
     }
 
-    /// Counts an attempt from `addr` and refuses it past the address's limit. Call first.
-    pub async fn before_attempt(&self, addr: IpAddr) -> Result<(), ApiError> {
+    /// With a limit on registrations per address (`0`: none).
+    pub fn with_registrations(mut self, per_address: u32) -> Self {
+        self.registrations_per_address = per_address.into();
+        self
+    }
+
+    /// Counts one under `key` and refuses it past `limit` (`0`: no limit).
+    async fn count(&self, key: &str, limit: u64) -> Result<(), ApiError> {
         let window = Window::now(WINDOW);
-        if self.per_address > 0
-            && self.add(&format!("login:addr:{addr}"), 1, window).await > self.per_address
-        {
+        if limit > 0 && self.add(key, 1, window).await > limit {
             return Err(Self::retry(&window));
         }
         Ok(())
+    }
+
+    /// Counts a login attempt from `addr` and refuses it past the address's limit. Call first.
+    pub async fn before_attempt(&self, addr: IpAddr) -> Result<(), ApiError> {
+        self.count(&format!("login:addr:{addr}"), self.per_address)
+            .await
+    }
+
+    /// Counts a registration from `addr` and refuses it past the address's limit. Call before
+    /// hashing the password.
+    pub async fn before_register(&self, addr: IpAddr) -> Result<(), ApiError> {
+        self.count(
+            &format!("register:addr:{addr}"),
+            self.registrations_per_address,
+        )
+        .await
     }
 
     /// Refuses an attempt on `account` (an `account_key`) past its failures. Call before

@@ -117,6 +117,7 @@ impl TestApp {
             auto_migrate: true,
             login_rate_per_address: 1000,
             login_failures_per_username: 1000,
+            register_rate_per_address: 0,
             trusted_proxies: Vec::new(),
             public_url: None,
             chat_rate_per_second: 0,

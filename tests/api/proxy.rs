@@ -174,3 +174,42 @@ async fn two_instances_share_the_login_counts() {
     one.register("bob").await;
     assert_eq!(two.login("bob", PASSWORD).await.status(), 429);
 }
+
+async fn register_via(app: &TestApp, forwarded_for: &str, username: &str) -> Response {
+    app.client
+        .post(app.url("/api/auth/register/"))
+        .header("x-forwarded-for", forwarded_for)
+        .json(
+            &json!({"username": username, "email": format!("{username}@example.com"),
+                      "password": PASSWORD}),
+        )
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn registrations_are_limited_per_address_on_every_instance() {
+    let app = TestApp::spawn_with(|s| {
+        trusted_loopback(s);
+        s.register_rate_per_address = 3;
+    })
+    .await;
+    // With Redis, a second instance shares the count.
+    let peer = if TestApp::has_redis() {
+        Some(app.spawn_peer().await)
+    } else {
+        None
+    };
+    let second = peer.as_ref().unwrap_or(&app);
+    for (i, instance) in [&app, second, &app].into_iter().enumerate() {
+        let res = register_via(instance, "203.0.113.7", &format!("user{i}")).await;
+        assert_eq!(res.status(), 201);
+    }
+    let res = register_via(second, "203.0.113.7", "one_too_many").await;
+    assert_eq!(res.status(), 429);
+    assert!(res.headers().contains_key("retry-after"));
+    // Another address has its own budget.
+    let res = register_via(&app, "203.0.113.8", "neighbour").await;
+    assert_eq!(res.status(), 201);
+}
