@@ -48,20 +48,12 @@ impl ProxyConfig {
         } else {
             Forwarded::default()
         };
-        // Walk the chain from the nearest hop back: the first address that is not one of our
-        // proxies is the client. Everything left of it could have been written by the client.
-        let mut ip = peer;
-        for hop in forwarded.chain.iter().rev() {
-            ip = *hop;
-            if !self.is_trusted(*hop) {
-                break;
-            }
-        }
+        let (ip, hop) = forwarded.client_hop(peer, |ip| self.is_trusted(ip));
         let base: Arc<str> = match &self.public_url {
             Some(url) => url.as_str().into(),
             None => {
-                let scheme = forwarded.proto.unwrap_or("http");
-                let host = forwarded
+                let scheme = hop.proto.unwrap_or("http");
+                let host = hop
                     .host
                     .or_else(|| header_str(headers, header::HOST).filter(|h| valid_host(h)))
                     .unwrap_or("localhost");
@@ -85,57 +77,106 @@ fn valid_host(host: &str) -> bool {
         && !host.contains('@')
 }
 
-/// What a trusted proxy said about the request.
-#[derive(Default)]
-struct Forwarded<'a> {
-    /// Client first, nearest proxy last.
-    chain: Vec<IpAddr>,
+/// What one proxy hop recorded about the connection it received: the address it came from,
+/// and the scheme and host the request asked for there.
+#[derive(Clone, Copy, Default)]
+struct Hop<'a> {
+    from: Option<IpAddr>,
     proto: Option<&'static str>,
     host: Option<&'a str>,
 }
 
+/// What the proxies said about the request, one hop each, client side first, nearest last.
+#[derive(Default)]
+struct Forwarded<'a> {
+    hops: Vec<Hop<'a>>,
+}
+
 impl<'a> Forwarded<'a> {
-    /// RFC 7239 `Forwarded` when present, else the `X-Forwarded-*` trio.
+    /// RFC 7239 `Forwarded` when present (one element per hop), else the `X-Forwarded-*` trio,
+    /// whose lists are lined up from their ends: each proxy appends its value last.
     fn read(headers: &'a HeaderMap) -> Self {
-        let mut out = Self::default();
         let standard: Vec<&str> = headers
             .get_all(header::FORWARDED)
             .iter()
             .filter_map(|v| v.to_str().ok())
             .collect();
         if !standard.is_empty() {
-            for element in standard.iter().flat_map(|v| v.split(',')) {
-                for pair in element.split(';') {
-                    let Some((key, value)) = pair.trim().split_once('=') else {
-                        continue;
-                    };
-                    let value = value.trim().trim_matches('"');
-                    match key.trim().to_ascii_lowercase().as_str() {
-                        "for" => out.chain.extend(parse_node(value)),
-                        "proto" if out.proto.is_none() => out.proto = scheme(value),
-                        "host" if out.host.is_none() => {
-                            out.host = Some(value).filter(|h| valid_host(h))
+            let hops = standard
+                .iter()
+                .flat_map(|v| v.split(','))
+                .map(|element| {
+                    let mut hop = Hop::default();
+                    for pair in element.split(';') {
+                        let Some((key, value)) = pair.trim().split_once('=') else {
+                            continue;
+                        };
+                        let value = value.trim().trim_matches('"');
+                        match key.trim().to_ascii_lowercase().as_str() {
+                            "for" => hop.from = parse_node(value),
+                            "proto" => hop.proto = scheme(value),
+                            "host" => hop.host = Some(value).filter(|h| valid_host(h)),
+                            _ => {}
                         }
-                        _ => {}
+                    }
+                    hop
+                })
+                .collect();
+            return Self { hops };
+        }
+        let list = |name: &'static str| -> Vec<&'a str> {
+            headers
+                .get_all(name)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|v| v.split(','))
+                .map(str::trim)
+                .collect()
+        };
+        let (fors, protos, hosts) = (
+            list("x-forwarded-for"),
+            list("x-forwarded-proto"),
+            list("x-forwarded-host"),
+        );
+        let n = fors.len().max(protos.len()).max(hosts.len());
+        // The i-th hop from the end of each list.
+        let nth_back = |l: &[&'a str], i: usize| l.len().checked_sub(i + 1).map(|at| l[at]);
+        let mut hops: Vec<Hop<'a>> = (0..n)
+            .map(|i| Hop {
+                from: nth_back(&fors, i).and_then(parse_node),
+                proto: nth_back(&protos, i).and_then(scheme),
+                host: nth_back(&hosts, i).filter(|h| valid_host(h)),
+            })
+            .collect();
+        hops.reverse();
+        Self { hops }
+    }
+
+    /// Walks back from the nearest hop while the connection came from one of our proxies: the
+    /// first hop that received it from anyone else recorded the client. Everything left of it
+    /// could have been written by the client. The scheme and host are the ones recorded
+    /// nearest the client among the hops walked (all written by our proxies: one that sets
+    /// the header once, as nginx's `proxy_set_header` does, is the only one to record them).
+    /// With no hops, `peer` is the client.
+    fn client_hop(&self, peer: IpAddr, trusted: impl Fn(IpAddr) -> bool) -> (IpAddr, Hop<'a>) {
+        let mut client = peer;
+        let mut seen = Hop::default();
+        for hop in self.hops.iter().rev() {
+            seen.proto = hop.proto.or(seen.proto);
+            seen.host = hop.host.or(seen.host);
+            match hop.from {
+                Some(from) => {
+                    client = from;
+                    if !trusted(from) {
+                        break;
                     }
                 }
-            }
-            return out;
-        }
-        for value in headers.get_all("x-forwarded-for").iter() {
-            if let Ok(v) = value.to_str() {
-                out.chain
-                    .extend(v.split(',').filter_map(|a| parse_node(a.trim())));
+                // A hop that does not say where its connection came from cannot be walked past.
+                None => break,
             }
         }
-        out.proto = header_str(headers, "x-forwarded-proto")
-            .and_then(|v| v.split(',').next())
-            .and_then(|v| scheme(v.trim()));
-        out.host = header_str(headers, "x-forwarded-host")
-            .and_then(|v| v.split(',').next())
-            .map(str::trim)
-            .filter(|h| valid_host(h));
-        out
+        seen.from = Some(client);
+        (client, seen)
     }
 }
 
@@ -276,6 +317,39 @@ mod tests {
         )]);
         let o = config(&["10.0.0.0/8"], None).resolve(ip("10.0.0.1"), &h);
         assert_eq!(o.ip, ip("2001:db8::1"));
+        assert_eq!(&*o.base, "https://app.test");
+    }
+
+    #[test]
+    fn host_and_scheme_come_from_the_hop_that_met_the_client_not_from_the_client() {
+        // The client wrote its own X-Forwarded-Host and -Proto; our proxy appended the real ones.
+        let h = headers(&[
+            ("host", "backend:8000"),
+            ("x-forwarded-for", "5.5.5.5"),
+            ("x-forwarded-proto", "http, https"),
+            ("x-forwarded-host", "evil.test, api.example.com"),
+        ]);
+        let o = config(&["10.0.0.0/8"], None).resolve(ip("10.0.0.1"), &h);
+        assert_eq!(o.ip, ip("5.5.5.5"));
+        assert_eq!(&*o.base, "https://api.example.com");
+        // Two proxies of ours: the outer one met the client and recorded what it asked for.
+        let h = headers(&[
+            ("x-forwarded-for", "5.5.5.5, 10.0.0.7"),
+            (
+                "x-forwarded-host",
+                "evil.test, api.example.com, inner.internal",
+            ),
+        ]);
+        let o = config(&["10.0.0.0/8"], None).resolve(ip("10.0.0.1"), &h);
+        assert_eq!(o.ip, ip("5.5.5.5"));
+        assert_eq!(&*o.base, "http://api.example.com");
+        // The same with RFC 7239: the client's own element comes first and is not believed.
+        let h = headers(&[(
+            "forwarded",
+            "for=6.6.6.6;host=evil.test;proto=http, for=5.5.5.5;host=app.test;proto=https",
+        )]);
+        let o = config(&["10.0.0.0/8"], None).resolve(ip("10.0.0.1"), &h);
+        assert_eq!(o.ip, ip("5.5.5.5"));
         assert_eq!(&*o.base, "https://app.test");
     }
 

@@ -213,3 +213,36 @@ async fn registrations_are_limited_per_address_on_every_instance() {
     let res = register_via(&app, "203.0.113.8", "neighbour").await;
     assert_eq!(res.status(), 201);
 }
+
+#[tokio::test]
+async fn a_forwarded_host_is_taken_from_the_hop_that_met_the_client() {
+    let app = TestApp::spawn_with(trusted_loopback).await;
+    app.register("alice").await;
+    // The client sent its own X-Forwarded-Host and -Proto; our proxy (the loopback) appended
+    // what the client really asked for.
+    let link = next_link(
+        &app,
+        &[
+            ("x-forwarded-for", "203.0.113.7"),
+            ("x-forwarded-proto", "http, https"),
+            ("x-forwarded-host", "evil.test, api.example.com"),
+        ],
+    )
+    .await;
+    assert!(
+        link.starts_with("https://api.example.com/api/users/?"),
+        "{link}"
+    );
+    let link = next_link(
+        &app,
+        &[(
+            "forwarded",
+            "for=198.51.100.9;host=evil.test;proto=http, for=198.51.100.1;proto=https;host=social.test",
+        )],
+    )
+    .await;
+    assert!(
+        link.starts_with("https://social.test/api/users/?"),
+        "{link}"
+    );
+}
