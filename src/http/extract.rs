@@ -262,16 +262,18 @@ where
     }
 }
 
-/// The bearer token of a request: the `Authorization` header, else `?token=` (for browsers'
-/// WebSocket and `<img>` requests, which cannot set headers).
+/// The bearer token of a request's `Authorization` header.
 pub fn bearer_token(parts: &Parts) -> Option<String> {
-    if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
-        let value = value.to_str().ok()?;
-        let (scheme, token) = value.trim().split_once(' ')?;
-        return scheme
-            .eq_ignore_ascii_case("bearer")
-            .then(|| token.trim().to_owned());
-    }
+    let value = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.trim().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_owned())
+}
+
+/// `?token=`: only where a browser cannot send a header (the WebSocket upgrade), so a token
+/// does not travel in the URLs of other requests, their logs and their pagination links.
+fn query_token(parts: &Parts) -> Option<String> {
     url::form_urlencoded::parse(parts.uri.query()?.as_bytes())
         .find(|(k, _)| k == "token")
         .map(|(_, v)| v.into_owned())
@@ -319,6 +321,21 @@ impl<S: Authenticator> FromRequestParts<S> for CurrentUser {
         let me = app.authenticate(&token).await?;
         parts.extensions.insert(me.clone());
         Ok(me)
+    }
+}
+
+/// The caller of a WebSocket upgrade: the `Authorization` header, else `?token=`, which only
+/// this extractor reads (a browser's WebSocket cannot set headers).
+pub struct SocketUser(pub CurrentUser);
+
+impl<S: Authenticator> FromRequestParts<S> for SocketUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &S) -> Result<Self, ApiError> {
+        let token = bearer_token(parts)
+            .or_else(|| query_token(parts))
+            .ok_or(ApiError::NotAuthenticated)?;
+        Ok(Self(app.authenticate(&token).await?))
     }
 }
 

@@ -8,8 +8,8 @@ pub mod origin;
 mod pagination;
 
 pub use extract::{
-    Authenticator, CurrentUser, Json, Path, Query, bearer_token, json_type_name, parse_json,
-    parse_value,
+    Authenticator, CurrentUser, Json, Path, Query, SocketUser, bearer_token, json_type_name,
+    parse_json, parse_value,
 };
 pub use origin::{Origin, ProxyConfig};
 pub use pagination::{Page, PageParams, Paginated};

@@ -68,6 +68,8 @@ impl<S: Send + Sync> FromRequestParts<S> for Page {
                         .filter(|n| *n >= 1)
                         .map_or(DEFAULT_PAGE_SIZE, |n| n.min(MAX_PAGE_SIZE))
                 }
+                // A credential is never copied into a link (it would land in logs and histories).
+                "token" => {}
                 _ => other_params.push((k.into_owned(), v.into_owned())),
             }
         }

@@ -19,7 +19,7 @@ use crate::error::ApiError;
 use crate::error::REQUIRED;
 use crate::http::origin::with_base;
 use crate::http::parse_value;
-use crate::http::{Authenticator, CurrentUser, Origin};
+use crate::http::{Authenticator, CurrentUser, Origin, SocketUser};
 use crate::realtime::event::{self, Frame};
 use crate::state::AppState;
 
@@ -51,7 +51,7 @@ const CLOSE_TOKEN_EXPIRED: u16 = 4401;
     security(("bearer" = [])))]
 pub async fn upgrade(
     State(app): State<AppState>,
-    me: CurrentUser,
+    SocketUser(me): SocketUser,
     origin: Origin,
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {

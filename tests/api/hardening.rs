@@ -396,3 +396,40 @@ async fn a_username_cannot_be_someone_elses_email_nor_the_reverse() {
     let (status, body) = status_body(register("self@example.com", "self@example.com").await).await;
     assert_eq!(status, 201, "{body}");
 }
+
+#[tokio::test]
+async fn a_query_token_opens_only_the_websocket_and_never_reaches_a_link() {
+    let app = TestApp::spawn().await;
+    let alice = app.register("alice").await;
+    app.register("bob").await;
+    let with_query = |path: &str| format!("{}{path}token={}", app.base, alice.access);
+    let res = app
+        .client
+        .get(with_query("/api/users/me/?"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    let res = app
+        .client
+        .post(with_query("/api/friends/request/?"))
+        .json(&json!({"receiver": 2}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    // The WebSocket upgrade still takes it.
+    app.ws(&alice).await;
+    // A token in the query of an authenticated request is not copied into its links.
+    let page = json_of(
+        app.client
+            .get(with_query("/api/users/?page_size=1&"))
+            .bearer_auth(&alice.access)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let next = page["next"].as_str().unwrap();
+    assert!(!next.contains("token"), "{next}");
+}
