@@ -40,24 +40,28 @@ pub async fn send_request(
         ));
     }
     let receiver = crate::users::active_user(app, receiver_id, "receiver").await?;
-    if store::has_blocked(&app.db, receiver.id, me.id).await? {
+    // Checked and inserted in one transaction under the pair's locks: a block committing in
+    // between cannot be missed.
+    let txn = crate::db::begin_write(&app.db).await?;
+    store::lock_pair(&txn, me.id, receiver.id).await?;
+    if store::has_blocked(&txn, receiver.id, me.id).await? {
         return Err(ApiError::Forbidden);
     }
-    if store::has_blocked(&app.db, me.id, receiver.id).await? {
+    if store::has_blocked(&txn, me.id, receiver.id).await? {
         return Err(ApiError::rejected(
             "You have blocked this user. Unblock them first.",
         ));
     }
-    if store::are_friends(&app.db, me.id, receiver.id).await? {
+    if store::are_friends(&txn, me.id, receiver.id).await? {
         return Err(ApiError::rejected("You are already friends."));
     }
-    if store::pending_between(&app.db, me.id, receiver.id)
+    if store::pending_between(&txn, me.id, receiver.id)
         .await?
         .is_some()
     {
         return Err(already_pending());
     }
-    let request = store::create_request(&app.db, me.id, receiver.id)
+    let request = store::create_request(&txn, me.id, receiver.id)
         .await
         .map_err(|e| {
             // A concurrent request between the same two users got there first.
@@ -67,6 +71,7 @@ pub async fn send_request(
                 e.into()
             }
         })?;
+    txn.commit().await?;
     let note = notifications::notify(
         app,
         receiver.id,
@@ -121,17 +126,17 @@ pub async fn respond(
     if request.status != RequestStatus::Pending.as_str() {
         return Err(no_longer_pending());
     }
-    // Either side may have blocked the other since the request was sent.
-    if answer == Answer::Accept
-        && store::blocked_either_way(&app.db, request.sender_id, me.id).await?
-    {
-        return Err(no_longer_pending());
-    }
     let (status, event) = match answer {
         Answer::Accept => (RequestStatus::Accepted, "accepted"),
         Answer::Reject => (RequestStatus::Rejected, "rejected"),
     };
     let txn = crate::db::begin_write(&app.db).await?;
+    store::lock_pair(&txn, request.sender_id, me.id).await?;
+    // Either side may have blocked the other since the request was sent.
+    if answer == Answer::Accept && store::blocked_either_way(&txn, request.sender_id, me.id).await?
+    {
+        return Err(no_longer_pending());
+    }
     if !store::close_request(&txn, request.id, status.as_str()).await? {
         return Err(no_longer_pending());
     }
@@ -190,6 +195,7 @@ pub async fn cancel(app: &AppState, me: &CurrentUser, id: i64) -> Result<(), Api
 #[tracing::instrument(skip_all, fields(user_id = me.id, friend = other))]
 pub async fn unfriend(app: &AppState, me: &CurrentUser, other: i64) -> Result<(), ApiError> {
     let txn = crate::db::begin_write(&app.db).await?;
+    store::lock_pair(&txn, me.id, other).await?;
     let ended = store::unfriend(&txn, me.id, other).await?;
     txn.commit().await?;
     if ended {

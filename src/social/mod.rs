@@ -387,6 +387,7 @@ pub async fn blocked_now(app: &AppState, a: i64, b: i64) -> Result<bool, ApiErro
 /// them, both ways, in one transaction. No event is sent: the blocked user is not told.
 pub async fn block(app: &AppState, blocker: i64, blocked: i64) -> Result<(), ApiError> {
     let txn = crate::db::begin_write(&app.db).await?;
+    store::lock_pair(&txn, blocker, blocked).await?;
     store::block(&txn, blocker, blocked).await?;
     // Pending requests first: closing one waits for an accept of it that is committing, so
     // the friendship that accept makes is there to be ended next (the other way round, an

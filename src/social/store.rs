@@ -185,6 +185,18 @@ fn pair_key(a: i64, b: i64) -> String {
     format!("{}:{}", Ord::min(a, b), Ord::max(a, b))
 }
 
+/// Takes the row locks of users `a` and `b`, smaller id first, until the transaction ends.
+/// Every change to the relation of two users (a request, an answer, a block, an unfriending)
+/// takes them first, in this one order, so such changes of one pair run one after another and
+/// each checks what the others committed (no request slips in between a block's check and its
+/// end; no deadlock between two of them).
+pub async fn lock_pair(txn: &impl ConnectionTrait, a: i64, b: i64) -> Result<(), DbErr> {
+    for id in [Ord::min(a, b), Ord::max(a, b)] {
+        crate::db::lock_row::<user::Entity>(txn, user::Column::Id, id).await?;
+    }
+    Ok(())
+}
+
 /// A new pending request; a unique violation means one between the two already exists.
 pub async fn create_request(
     db: &impl ConnectionTrait,

@@ -433,3 +433,33 @@ async fn a_query_token_opens_only_the_websocket_and_never_reaches_a_link() {
     let next = page["next"].as_str().unwrap();
     assert!(!next.contains("token"), "{next}");
 }
+
+#[tokio::test]
+async fn a_friend_request_racing_a_block_never_outlives_it() {
+    let app = TestApp::spawn().await;
+    for pair in 0..12 {
+        let blocker = app.register(&format!("blocker{pair}")).await;
+        let pest = app.register(&format!("pest{pair}")).await;
+        let block_path = format!("/api/users/{}/block/", pest.id);
+        let (blocked, requested) = tokio::join!(
+            app.post(&blocker, &block_path, json!({})),
+            app.post(
+                &pest,
+                "/api/friends/request/",
+                json!({"receiver": blocker.id})
+            ),
+        );
+        assert_eq!(blocked.status(), 204);
+        assert!(
+            [201, 403].contains(&requested.status().as_u16()),
+            "{}",
+            requested.status()
+        );
+        let pending = json_of(
+            app.get(&blocker, "/api/friends/request/?direction=incoming")
+                .await,
+        )
+        .await;
+        assert_eq!(pending["count"], 0, "pair {pair}: {pending}");
+    }
+}
