@@ -104,6 +104,9 @@ pub struct MediaSettings {
     pub uploads_per_minute: u32,
     /// Bytes a user may keep stored; 0 turns the quota off.
     pub quota_bytes: u64,
+    /// Bytes of images being received that an instance holds in memory at once, all uploads
+    /// together (at least `max_bytes`); past it an image upload is a 503.
+    pub buffer_bytes: u64,
 }
 
 impl MediaSettings {
@@ -117,6 +120,7 @@ impl MediaSettings {
             max_pixels: 50_000_000,
             uploads_per_minute: 30,
             quota_bytes: 1024 * 1024 * 1024,
+            buffer_bytes: 256 * 1024 * 1024,
         }
     }
 }
@@ -492,13 +496,20 @@ fn media_settings(
             secret_access_key: var("AGORA_MEDIA_S3_SECRET_ACCESS_KEY").map(Into::into),
         }),
     };
+    let max_bytes = parse_num(
+        "AGORA_MEDIA_MAX_BYTES",
+        var("AGORA_MEDIA_MAX_BYTES"),
+        defaults.max_bytes,
+        1,
+    )?;
     Ok(MediaSettings {
         s3,
-        max_bytes: parse_num(
-            "AGORA_MEDIA_MAX_BYTES",
-            var("AGORA_MEDIA_MAX_BYTES"),
-            defaults.max_bytes,
-            1,
+        max_bytes,
+        buffer_bytes: parse_num(
+            "AGORA_MEDIA_BUFFER_BYTES",
+            var("AGORA_MEDIA_BUFFER_BYTES"),
+            defaults.buffer_bytes.max(max_bytes),
+            max_bytes,
         )?,
         url_ttl: Duration::from_secs(parse_num(
             "AGORA_MEDIA_URL_TTL_SECS",

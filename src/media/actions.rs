@@ -1,5 +1,7 @@
 //! Uploading and deleting media.
 
+use std::sync::Arc;
+
 use axum::extract::Multipart;
 use axum::extract::multipart::Field;
 
@@ -47,13 +49,66 @@ fn multipart_error(e: &axum::extract::multipart::MultipartError) -> ApiError {
     }
 }
 
-/// Images being decoded and re-encoded at once: one per core.
-struct ImageSlots(tokio::sync::Semaphore);
+/// Images being decoded and re-encoded at once: one per core; and the memory all images being
+/// received may hold, in KiB (`AGORA_MEDIA_BUFFER_BYTES`).
+struct ImageSlots {
+    decoding: tokio::sync::Semaphore,
+    buffered_kib: Arc<tokio::sync::Semaphore>,
+}
 
 impl ImageSlots {
-    fn new(_: &AppState) -> Self {
+    fn new(app: &AppState) -> Self {
         let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
-        Self(tokio::sync::Semaphore::new(cores))
+        let kib = usize::try_from(app.settings.media.buffer_bytes.div_ceil(1024))
+            .unwrap_or(usize::MAX)
+            .min(tokio::sync::Semaphore::MAX_PERMITS);
+        Self {
+            decoding: tokio::sync::Semaphore::new(cores),
+            buffered_kib: Arc::new(tokio::sync::Semaphore::new(kib)),
+        }
+    }
+}
+
+/// An image's bytes as they arrive, charged against the instance's buffer budget: many slow
+/// uploads cannot together hold more than it, whatever each one's size.
+struct Buffered {
+    bytes: Vec<u8>,
+    budget: Arc<tokio::sync::Semaphore>,
+    charged: Option<tokio::sync::OwnedSemaphorePermit>,
+}
+
+impl Buffered {
+    fn new(head: Vec<u8>, budget: Arc<tokio::sync::Semaphore>) -> Result<Self, ApiError> {
+        let mut b = Self {
+            bytes: Vec::new(),
+            budget,
+            charged: None,
+        };
+        b.push(&head)?;
+        Ok(b)
+    }
+
+    /// Appends `chunk`, or a 503 when the budget has no room for it now.
+    fn push(&mut self, chunk: &[u8]) -> Result<(), ApiError> {
+        let need = ((self.bytes.len() + chunk.len()) as u64).div_ceil(1024);
+        let have = self.charged.as_ref().map_or(0, |p| p.num_permits() as u64);
+        if need > have {
+            let more = u32::try_from(need - have).map_err(|_| ApiError::TooLarge)?;
+            let permit = self
+                .budget
+                .clone()
+                .try_acquire_many_owned(more)
+                .map_err(|_| {
+                    metrics::counter!("agora_media_buffer_full_total").increment(1);
+                    ApiError::Unavailable(5)
+                })?;
+            match &mut self.charged {
+                Some(p) => p.merge(permit),
+                None => self.charged = Some(permit),
+            }
+        }
+        self.bytes.extend_from_slice(chunk);
+        Ok(())
     }
 }
 
@@ -174,20 +229,22 @@ async fn receive(
         thumbnail_key: None,
     };
     if process::is_image(content_type) {
-        let mut bytes = head;
+        let slots = app.feature(ImageSlots::new);
+        let mut buffered = Buffered::new(head, slots.buffered_kib.clone())?;
         while let Some(c) = field.chunk().await.map_err(|e| multipart_error(&e))? {
-            if (bytes.len() + c.len()) as u64 > max {
+            if (buffered.bytes.len() + c.len()) as u64 > max {
                 return Err(ApiError::TooLarge);
             }
-            bytes.extend_from_slice(&c);
+            buffered.push(&c)?;
         }
+        // Charged until the re-encoded image is stored.
+        let (bytes, _charged) = (std::mem::take(&mut buffered.bytes), buffered.charged.take());
         let max_pixels = app.settings.media.max_pixels;
         let span = tracing::Span::current();
         // A decoded image can take hundreds of MB (a small PNG may hold 50 megapixels): at most
         // one per core is decoded at a time, the others wait their turn.
-        let slots = app.feature(ImageSlots::new);
         let slot = slots
-            .0
+            .decoding
             .acquire()
             .await
             .map_err(|_| ApiError::Unavailable(1))?;

@@ -799,3 +799,68 @@ async fn an_upload_may_outlast_the_request_timeout_but_not_pause_longer_than_it(
     let body: Value = serde_json::from_str(body).expect("a JSON body");
     assert!(body["detail"].is_string(), "{body}");
 }
+
+/// Starts uploading `len` bytes of something that looks like a PNG and stops before the end:
+/// the server holds what came until the connection closes.
+async fn stalled_image_upload(app: &TestApp, user: &TestUser, len: usize) -> tokio::net::TcpStream {
+    use tokio::io::AsyncWriteExt;
+    let head = "--B\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.png\"\r\nContent-Type: image/png\r\n\r\n";
+    let mut tcp = tokio::net::TcpStream::connect(app.base.trim_start_matches("http://"))
+        .await
+        .unwrap();
+    let request = format!(
+        "POST /api/media/ HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\nContent-Type: multipart/form-data; boundary=B\r\nContent-Length: {}\r\n\r\n{head}",
+        user.access,
+        head.len() + len + 100
+    );
+    tcp.write_all(request.as_bytes()).await.unwrap();
+    let mut body = b"\x89PNG\r\n\x1a\n".to_vec();
+    body.resize(len, b'x');
+    tcp.write_all(&body).await.unwrap();
+    tcp
+}
+
+#[tokio::test]
+async fn images_being_received_share_a_bounded_memory_budget() {
+    let app = TestApp::spawn_with(|s| {
+        s.media.max_bytes = 64 * 1024;
+        s.media.buffer_bytes = 64 * 1024;
+        s.media.uploads_per_minute = 0;
+    })
+    .await;
+    let slow = app.register("slow").await;
+    let other = app.register("other").await;
+    // Two uploads of 40 KiB each stall before their end: whichever comes second finds the
+    // budget held by the first, and is a 503 with Retry-After rather than more memory.
+    let mut one = stalled_image_upload(&app, &slow, 40 * 1024).await;
+    let mut two = stalled_image_upload(&app, &slow, 40 * 1024).await;
+    let (mut answer_one, mut answer_two) = (vec![0u8; 1024], vec![0u8; 1024]);
+    let (answer, stalled) = tokio::time::timeout(crate::helpers::EVENT_DEADLINE, async {
+        use tokio::io::AsyncReadExt;
+        tokio::select! {
+            n = one.read(&mut answer_one) => (answer_one[..n.unwrap()].to_vec(), two),
+            n = two.read(&mut answer_two) => (answer_two[..n.unwrap()].to_vec(), one),
+        }
+    })
+    .await
+    .expect("one of the two is refused");
+    let answer = String::from_utf8_lossy(&answer).to_lowercase();
+    assert!(answer.starts_with("http/1.1 503"), "{answer}");
+    assert!(answer.contains("retry-after"), "{answer}");
+    let deadline = tokio::time::Instant::now() + crate::helpers::EVENT_DEADLINE;
+    // The stalled client goes away: its share comes back.
+    drop(stalled);
+    let mut fake = b"\x89PNG\r\n\x1a\n".to_vec();
+    fake.resize(40 * 1024, b'y');
+    loop {
+        let (status, body) = upload_as(&app, &other, fake.clone(), "f.png", "image/png").await;
+        if status == 400 {
+            break;
+        }
+        assert_eq!(status, 503, "{body}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the budget was never released"
+        );
+    }
+}
