@@ -293,20 +293,25 @@ pub async fn remove_member(
         }
         target
     };
-    let txn = crate::db::begin_write(&app.db).await?;
-    store::remove_member(&txn, room.id, target.user_id).await?;
-    if Role::of(&target.role) == Role::Owner {
-        let rest = store::members_of(&txn, &[room.id]).await?;
-        let heir = rest
-            .iter()
-            .find(|m| Role::of(&m.role) == Role::Admin)
-            .or_else(|| rest.first());
-        if let Some(heir) = heir {
-            store::set_role(&txn, room.id, heir.user_id, Role::Owner).await?;
+    members::leaving(app, room.id).await;
+    let removed = async {
+        let txn = crate::db::begin_write(&app.db).await?;
+        store::remove_member(&txn, room.id, target.user_id).await?;
+        if Role::of(&target.role) == Role::Owner {
+            let rest = store::members_of(&txn, &[room.id]).await?;
+            let heir = rest
+                .iter()
+                .find(|m| Role::of(&m.role) == Role::Admin)
+                .or_else(|| rest.first());
+            if let Some(heir) = heir {
+                store::set_role(&txn, room.id, heir.user_id, Role::Owner).await?;
+            }
         }
+        txn.commit().await
     }
-    txn.commit().await?;
+    .await;
     members::changed(app, room.id).await;
+    removed?;
     publish_to_room(
         app,
         room.id,
@@ -341,12 +346,12 @@ pub async fn send(
 ) -> Result<(Message, bool), ApiError> {
     // The members, read once (from the cache, usually): whether `me` is one, and who gets
     // the event.
+    let generation = members::generation(app);
     let room = members::room(app, room_id).await?;
     if !room.contains(me.id) {
         return Err(ApiError::NotFound);
     }
     may_write(app, me, &room).await?;
-    let members = room.ids;
     let new = body.validate()?;
     app.send_limiter.check(me.id)?;
     let attachments = media::owned(app, me.id, &new.attachments, media::Use::Any)
@@ -384,10 +389,12 @@ pub async fn send(
         }
         return Ok((message_view(app, me, &existing).await?, false));
     };
+    // Who is in the room now that the message is in: not someone removed meanwhile.
+    let members = members::settled_ids(app, room_id, generation, room.ids.clone()).await;
     let event = message_event_with(app, &message, &attachments).await;
-    match event {
-        Ok(event) => app.realtime.publish(&members, "chat_message", &event),
-        Err(e) => after_commit::<()>("chat message event", Err(e)),
+    match (members, event) {
+        (Ok(members), Ok(event)) => app.realtime.publish(&members, "chat_message", &event),
+        (Err(e), _) | (_, Err(e)) => after_commit::<()>("chat message event", Err(e)),
     }
     after_commit("mentions", mention(app, me, &message).await);
     Ok((

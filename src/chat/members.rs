@@ -49,6 +49,9 @@ impl Room {
 struct Cache {
     // A std lock: held for a map operation only, never across an `.await`.
     rooms: RwLock<HashMap<i64, Entry>>,
+    /// Rooms someone is leaving (announced before the commit, until `Room` comes after it):
+    /// how many removals are in flight, and since when.
+    leaving: RwLock<HashMap<i64, (usize, Instant)>>,
     /// Bumped by every invalidation: a list read before one is not cached after it.
     generation: AtomicU64,
 }
@@ -79,12 +82,37 @@ impl Cache {
     }
 }
 
+impl Cache {
+    /// Whether the members read at `generation` may no longer be the room's: a membership
+    /// change happened since, or a removal from the room is in flight.
+    fn unsettled(&self, room_id: i64, generation: u64) -> bool {
+        if self.generation() != generation {
+            return true;
+        }
+        let leaving = self.leaving.read().unwrap_or_else(|e| e.into_inner());
+        leaving
+            .get(&room_id)
+            .is_some_and(|(n, since)| *n > 0 && since.elapsed() < TTL)
+    }
+}
+
 impl Invalidate for Cache {
     fn invalidate(&self, control: Control) {
-        if let Control::Room(room_id) = control {
-            let mut rooms = self.rooms.write().unwrap_or_else(|e| e.into_inner());
-            self.generation.fetch_add(1, Ordering::AcqRel);
-            rooms.remove(&room_id);
+        let (Control::Room(room_id) | Control::Leaving(room_id)) = control else {
+            return;
+        };
+        let mut rooms = self.rooms.write().unwrap_or_else(|e| e.into_inner());
+        let mut leaving = self.leaving.write().unwrap_or_else(|e| e.into_inner());
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        rooms.remove(&room_id);
+        if matches!(control, Control::Leaving(_)) {
+            let entry = leaving.entry(room_id).or_insert((0, Instant::now()));
+            *entry = (entry.0 + 1, Instant::now());
+        } else if let Some(entry) = leaving.get_mut(&room_id) {
+            entry.0 = entry.0.saturating_sub(1);
+            if entry.0 == 0 {
+                leaving.remove(&room_id);
+            }
         }
     }
 
@@ -92,6 +120,12 @@ impl Invalidate for Cache {
         let mut rooms = self.rooms.write().unwrap_or_else(|e| e.into_inner());
         self.generation.fetch_add(1, Ordering::AcqRel);
         rooms.clear();
+        // A lost `Room` must not leave a room unsettled for good; a lost `Leaving` is covered
+        // by the generation bumped here.
+        self.leaving
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
     }
 }
 
@@ -110,6 +144,28 @@ impl Members {
 /// cached: a room about to be created would otherwise look empty until the entry expired.
 pub async fn member_ids(app: &AppState, room_id: i64) -> Result<Arc<[i64]>, ApiError> {
     Ok(room(app, room_id).await?.ids)
+}
+
+/// A point to compare with after a commit (`unsettled`).
+pub fn generation(app: &AppState) -> u64 {
+    app.feature(Members::start).0.generation()
+}
+
+/// The ids of who is in `room_id` now that a write to it committed, for its event: the cached
+/// ones read at `generation` unless a membership change came since or a removal is in
+/// flight, then read afresh. A send that read its members before a removal and committed after
+/// it so never reaches the member who left.
+pub async fn settled_ids(
+    app: &AppState,
+    room_id: i64,
+    generation: u64,
+    read: Arc<[i64]>,
+) -> Result<Arc<[i64]>, ApiError> {
+    let cache = app.feature(Members::start);
+    if cache.0.unsettled(room_id, generation) {
+        return Ok(store::member_ids(&app.db, room_id).await?.into());
+    }
+    Ok(read)
 }
 
 /// `room_id`'s members and kind (no members when there is no such room).
@@ -134,6 +190,13 @@ pub async fn room(app: &AppState, room_id: i64) -> Result<Room, ApiError> {
 /// Who is in `room_id` changed (committed): every instance drops its list.
 pub async fn changed(app: &AppState, room_id: i64) {
     app.realtime.broadcast(Control::Room(room_id)).await;
+}
+
+/// Someone is about to be removed from `room_id`: call before the removal's commit (and
+/// `changed` after it, whatever the outcome). Until then every instance checks a send's
+/// recipients again after its commit.
+pub async fn leaving(app: &AppState, room_id: i64) {
+    app.realtime.broadcast(Control::Leaving(room_id)).await;
 }
 
 #[cfg(test)]
@@ -162,5 +225,27 @@ mod tests {
         assert!(cache.get(2).is_some());
         cache.clear();
         assert!(cache.get(2).is_none());
+    }
+
+    #[test]
+    fn a_removal_in_flight_unsettles_its_room_until_it_is_done() {
+        let cache = Cache::default();
+        let read_at = cache.generation();
+        assert!(!cache.unsettled(1, read_at));
+        cache.invalidate(Control::Leaving(1));
+        // Members read before the announcement are stale.
+        assert!(cache.unsettled(1, read_at));
+        // Read after it, they are still unsettled until the removal is done.
+        let after = cache.generation();
+        assert!(cache.unsettled(1, after));
+        assert!(!cache.unsettled(2, after));
+        cache.invalidate(Control::Leaving(1));
+        cache.invalidate(Control::Room(1));
+        assert!(
+            cache.unsettled(1, cache.generation()),
+            "one removal still in flight"
+        );
+        cache.invalidate(Control::Room(1));
+        assert!(!cache.unsettled(1, cache.generation()));
     }
 }

@@ -217,18 +217,25 @@ pub async fn remove(
     user_id: i64,
 ) -> Result<(), ApiError> {
     let found = visible(app, me, id).await?;
-    let txn = crate::db::begin_write(&app.db).await?;
-    let (actor, target) = locked_roles(&txn, me, &found.group, user_id).await?;
-    let target_role = Role::of(&target.ok_or(ApiError::NotFound)?.role);
-    let action = if user_id == me.id {
-        Action::Leave(target_role)
-    } else {
-        Action::Remove(target_role)
-    };
-    check(actor, action).enforce()?;
-    chat_store::remove_member(&txn, found.group.room_id, user_id).await?;
-    txn.commit().await?;
-    chat::members::changed(app, found.group.room_id).await;
+    let room_id = found.group.room_id;
+    chat::members::leaving(app, room_id).await;
+    let removed = async {
+        let txn = crate::db::begin_write(&app.db).await?;
+        let (actor, target) = locked_roles(&txn, me, &found.group, user_id).await?;
+        let target_role = Role::of(&target.ok_or(ApiError::NotFound)?.role);
+        let action = if user_id == me.id {
+            Action::Leave(target_role)
+        } else {
+            Action::Remove(target_role)
+        };
+        check(actor, action).enforce()?;
+        chat_store::remove_member(&txn, room_id, user_id).await?;
+        txn.commit().await?;
+        Ok::<_, ApiError>(())
+    }
+    .await;
+    chat::members::changed(app, room_id).await;
+    removed?;
     publish_to_room(
         app,
         found.group.room_id,

@@ -18,6 +18,8 @@ pub enum Control {
     Changed(i64),
     Revoked(i64),
     Room(i64),
+    /// Someone is about to leave a room (sent before the commit; `Room` follows after it).
+    Leaving(i64),
 }
 
 impl Control {
@@ -26,6 +28,7 @@ impl Control {
             Self::Changed(id) => format!("changed:{id}"),
             Self::Revoked(id) => format!("revoked:{id}"),
             Self::Room(id) => format!("room:{id}"),
+            Self::Leaving(id) => format!("leaving:{id}"),
         }
     }
 
@@ -36,6 +39,7 @@ impl Control {
             "changed" => Some(Self::Changed(id)),
             "revoked" => Some(Self::Revoked(id)),
             "room" => Some(Self::Room(id)),
+            "leaving" => Some(Self::Leaving(id)),
             _ => None,
         }
     }
@@ -176,7 +180,12 @@ mod tests {
 
     #[test]
     fn control_messages_round_trip() {
-        for c in [Control::Changed(7), Control::Revoked(-1), Control::Room(3)] {
+        for c in [
+            Control::Changed(7),
+            Control::Revoked(-1),
+            Control::Room(3),
+            Control::Leaving(4),
+        ] {
             assert_eq!(Control::decode(&c.encode()), Some(c));
         }
         assert_eq!(Control::decode("nope:1"), None);
