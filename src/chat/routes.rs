@@ -205,7 +205,8 @@ pub async fn history(
 
 #[utoipa::path(post, path = "/api/chat/rooms/{id}/messages/", tag = "chat", params(("id" = i64, Path)), request_body = SendBody,
     responses((status = 201, body = Message), (status = 200, body = Message, description = "The message stored earlier with this client_id"),
-        (status = 400), (status = 404), (status = 429, description = "Sending too fast; see Retry-After")),
+        (status = 400), (status = 403, description = "A direct room whose other member blocked the caller, was blocked by them, or no longer takes messages from them"),
+        (status = 404), (status = 429, description = "Sending too fast; see Retry-After")),
     security(("bearer" = [])))]
 pub async fn send_message(
     State(app): State<AppState>,
@@ -223,7 +224,7 @@ pub async fn send_message(
 }
 
 #[utoipa::path(patch, path = "/api/chat/messages/{id}/", tag = "chat", params(("id" = i64, Path)), request_body = EditBody,
-    responses((status = 200, body = Message), (status = 400), (status = 403, description = "Not the sender"), (status = 404)),
+    responses((status = 200, body = Message), (status = 400), (status = 403, description = "Not the sender, or a direct room closed to the sender by a block or by allow_messages_from"), (status = 404)),
     security(("bearer" = [])))]
 pub async fn edit_message(
     State(app): State<AppState>,

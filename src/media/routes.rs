@@ -26,7 +26,8 @@ pub struct ApiDoc;
         (status = 400, description = "No file, an empty file, an image that cannot be decoded or is too large, or the storage quota is full"),
         (status = 413, description = "Larger than AGORA_MEDIA_MAX_BYTES; nothing is stored"),
         (status = 415, description = "A type outside the allow-list (judged from the bytes), or not multipart/form-data"),
-        (status = 429, description = "Too many uploads; see Retry-After")),
+        (status = 429, description = "Too many uploads; see Retry-After"),
+        (status = 503, description = "Images being received already fill AGORA_MEDIA_BUFFER_BYTES; see Retry-After")),
     security(("bearer" = [])))]
 pub async fn upload(
     State(app): State<AppState>,

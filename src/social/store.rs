@@ -127,19 +127,12 @@ pub async fn pending_among(
         .column(friend_request::Column::SenderId)
         .column(friend_request::Column::ReceiverId)
         .filter(friend_request::Column::Status.eq(PENDING))
-        .filter(
-            Condition::any()
-                .add(
-                    Condition::all()
-                        .add(friend_request::Column::SenderId.eq(user_id))
-                        .add(friend_request::Column::ReceiverId.is_in(others.to_vec())),
-                )
-                .add(
-                    Condition::all()
-                        .add(friend_request::Column::ReceiverId.eq(user_id))
-                        .add(friend_request::Column::SenderId.is_in(others.to_vec())),
-                ),
-        )
+        .filter(either_way(
+            friend_request::Column::SenderId,
+            friend_request::Column::ReceiverId,
+            user_id,
+            others,
+        ))
         .into_tuple()
         .all(db)
         .await?;
@@ -472,6 +465,26 @@ pub async fn blocked_either_way_ids(
     Ok(rows.into_iter().map(|b| other_party(&b, user_id)).collect())
 }
 
+/// Rows from `user_id` to one of `others`, or from one of them to `user_id`.
+fn either_way(
+    from: impl ColumnTrait,
+    to: impl ColumnTrait,
+    user_id: i64,
+    others: &[i64],
+) -> Condition {
+    Condition::any()
+        .add(
+            Condition::all()
+                .add(from.eq(user_id))
+                .add(to.is_in(others.to_vec())),
+        )
+        .add(
+            Condition::all()
+                .add(to.eq(user_id))
+                .add(from.is_in(others.to_vec())),
+        )
+}
+
 /// The user on the other side of a block from `user_id`.
 fn other_party(b: &user_block::Model, user_id: i64) -> i64 {
     if b.blocker_id == user_id {
@@ -491,19 +504,12 @@ pub async fn blocked_among(
         return Ok(HashSet::new());
     }
     let rows = user_block::Entity::find()
-        .filter(
-            Condition::any()
-                .add(
-                    Condition::all()
-                        .add(user_block::Column::BlockerId.eq(user_id))
-                        .add(user_block::Column::BlockedId.is_in(others.to_vec())),
-                )
-                .add(
-                    Condition::all()
-                        .add(user_block::Column::BlockedId.eq(user_id))
-                        .add(user_block::Column::BlockerId.is_in(others.to_vec())),
-                ),
-        )
+        .filter(either_way(
+            user_block::Column::BlockerId,
+            user_block::Column::BlockedId,
+            user_id,
+            others,
+        ))
         .all(db)
         .await?;
     Ok(rows.into_iter().map(|b| other_party(&b, user_id)).collect())
