@@ -54,8 +54,17 @@ async fn main() -> ExitCode {
     if let Some(Command::Openapi) = cli.command {
         return match agora::app::openapi().to_pretty_json() {
             Ok(json) => {
-                println!("{json}");
-                ExitCode::SUCCESS
+                // `writeln!`, not `println!`: a reader that stops early (`agora openapi | head`)
+                // closes the pipe, which is no reason to panic.
+                use std::io::Write;
+                let mut out = std::io::stdout().lock();
+                match writeln!(out, "{json}") {
+                    Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                        eprintln!("error: {e}");
+                        ExitCode::FAILURE
+                    }
+                    _ => ExitCode::SUCCESS,
+                }
             }
             Err(e) => {
                 eprintln!("error: {e}");
@@ -74,6 +83,8 @@ async fn main() -> ExitCode {
         .with_env_filter(
             EnvFilter::try_new(&settings.log).unwrap_or_else(|_| EnvFilter::new("info")),
         )
+        // Colours only on a terminal: a log written to a file stays plain text.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
         .init();
     if let SecretSource::Generated(path) = &secret {
         tracing::warn!(path = %path.display(), "AGORA_SECRET_KEY is not set; generated one and stored it. Set AGORA_SECRET_KEY in production.");

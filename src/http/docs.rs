@@ -204,9 +204,26 @@ pub fn router<S: Clone + Send + Sync + 'static>(doc: utoipa::openapi::OpenApi) -
                 }
             }),
         )
+        .route(
+            "/",
+            get(|| async { axum::response::Redirect::to("/api/swagger/") }),
+        )
+        .route("/api", get(api_root))
         .route("/api/swagger", get(swagger))
         .route("/api/redoc", get(redoc))
         .route("/api/docs-assets/{folder}/{name}", get(asset))
+}
+
+/// `GET /api/`: where the API describes itself, as DRF's API root lists its routes.
+async fn api_root(origin: super::origin::Origin) -> axum::Json<serde_json::Value> {
+    let at = |path: &str| format!("{}{path}", origin.base);
+    axum::Json(serde_json::json!({
+        "schema": at("/api/schema/"),
+        "swagger": at("/api/swagger/"),
+        "redoc": at("/api/redoc/"),
+        "health": at("/health/"),
+        "websocket": at("/ws/"),
+    }))
 }
 
 const SWAGGER: &str = "swagger-ui-dist-5.35.0";

@@ -111,3 +111,30 @@ async fn migrate_and_openapi_work_and_bad_configuration_names_the_variable() {
         assert!(stderr.contains(var), "{var}: {stderr}");
     }
 }
+
+#[test]
+fn openapi_into_a_pipe_closed_early_is_no_panic() {
+    use std::io::Read;
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_agora"))
+        .arg("openapi")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run agora");
+    // Read one line's worth, then close the pipe, as `agora openapi | head -1` does.
+    let mut stdout = child.stdout.take().unwrap();
+    let mut first = [0u8; 16];
+    stdout.read_exact(&mut first).unwrap();
+    drop(stdout);
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status}: {stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}

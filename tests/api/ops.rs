@@ -131,3 +131,29 @@ async fn the_docs_pages_name_no_external_host_and_their_assets_are_served() {
         404
     );
 }
+
+#[tokio::test]
+async fn the_root_and_the_api_root_point_at_the_docs() {
+    let app = TestApp::spawn().await;
+    let res = app.get_anon("/").await;
+    assert!(res.status().is_redirection(), "{}", res.status());
+    assert_eq!(res.headers()["location"], "/api/swagger/");
+    let (status, root) = crate::helpers::status_body(app.get_anon("/api/").await).await;
+    assert_eq!(status, 200);
+    for (name, path) in [
+        ("schema", "/api/schema/"),
+        ("swagger", "/api/swagger/"),
+        ("redoc", "/api/redoc/"),
+    ] {
+        assert_eq!(root[name], format!("{}{path}", app.base), "{root}");
+        assert_eq!(
+            app.client
+                .get(root[name].as_str().unwrap())
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            200
+        );
+    }
+}
