@@ -9,6 +9,7 @@
 //!   metrics.
 //! - `social`: friendships, blocks, pending requests and every visibility rule, once.
 //! - `state`: `AppState`, and the one place a bearer token becomes a `CurrentUser`.
+//! - `text`: what every feature reads in text the same way (`@mentions`).
 //! - `storage`: media bytes on local disk or S3 (`MediaStore`), keys and bytes only.
 //! - `realtime`: transport only — hub, bus (in-process or Redis), presence, event encoding.
 //! - `security`: JWTs, password hashing, refresh-token records, the login limit.
@@ -35,5 +36,6 @@ pub mod security;
 pub mod social;
 pub mod state;
 pub mod storage;
+pub mod text;
 pub mod users;
 pub mod ws;

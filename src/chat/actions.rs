@@ -403,21 +403,6 @@ pub async fn send(
     ))
 }
 
-/// The usernames `@mentioned` in `body`, lower-cased (trailing punctuation dropped).
-pub fn mentioned(body: &str) -> HashSet<String> {
-    let allowed = |c: char| c.is_alphanumeric() || ".+-_".contains(c);
-    let mut out = HashSet::new();
-    for (i, _) in body.match_indices('@') {
-        let after = &body[i + 1..];
-        let end = after.find(|c: char| !allowed(c)).unwrap_or(after.len());
-        let name = after[..end].trim_end_matches(['.', '-', '+']);
-        if !name.is_empty() {
-            out.insert(name.to_lowercase());
-        }
-    }
-    out
-}
-
 /// A `mention` notification to each mentioned member, unless they muted the room (the
 /// notification settings decide the rest).
 async fn mention(
@@ -425,7 +410,7 @@ async fn mention(
     me: &CurrentUser,
     message: &chat_message::Model,
 ) -> Result<(), ApiError> {
-    let names = mentioned(&message.body);
+    let names = crate::text::mentioned(&message.body);
     if names.is_empty() {
         return Ok(());
     }
@@ -615,19 +600,4 @@ pub async fn typing(
         &json!({"room": room_id, "user_id": me.id, "is_typing": is_typing}),
     );
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn mentions_are_found_with_punctuation_around_them() {
-        let m = mentioned("hi @Alice, and @bob.smith. Also @carol! email a@b and @@ and @");
-        assert!(m.contains("alice"));
-        assert!(m.contains("bob.smith"));
-        assert!(m.contains("carol"));
-        assert!(m.contains("b"));
-        assert_eq!(mentioned("no mentions here"), HashSet::new());
-    }
 }

@@ -661,6 +661,17 @@ async fn mentions_notify_members_unless_they_muted_the_room() {
     assert_eq!(bob_n["results"][0]["data"]["message_id"], message["id"]);
     assert_eq!(mentions(&carol).await["count"], 0, "muted");
     assert_eq!(mentions(&outsider).await["count"], 0, "not a member");
+    // Unmuted, carol is mentioned; an email address ending in her name mentions no one.
+    app.put(
+        &carol,
+        &format!("/api/chat/rooms/{id}/mute/"),
+        json!({"until": null}),
+    )
+    .await;
+    say(&app, &bob, id, "write to alice@carol").await;
+    assert_eq!(mentions(&carol).await["count"], 0, "an address");
+    say(&app, &bob, id, "(@carol)").await;
+    assert_eq!(mentions(&carol).await["count"], 1);
 }
 
 #[tokio::test]
