@@ -5,16 +5,14 @@ pub mod actions;
 pub mod model;
 mod routes;
 
-use std::collections::HashMap;
-
 use axum::Router;
 use axum::routing::{delete, get, put};
 
-use crate::db::entities::{friend_request, user};
+use crate::db::entities::friend_request;
 use crate::error::ApiError;
-use crate::social::{Relations, Viewer};
+use crate::social::Viewer;
+use crate::social::briefs::Briefs;
 use crate::state::AppState;
-use crate::users;
 use model::{FriendRequest, FriendRequestEvent};
 
 pub use routes::ApiDoc;
@@ -39,24 +37,17 @@ pub async fn views(
     viewer: Viewer,
     requests: &[friend_request::Model],
 ) -> Result<Vec<FriendRequest>, ApiError> {
-    let mut ids: Vec<i64> = requests
-        .iter()
-        .flat_map(|r| [r.sender_id, r.receiver_id])
-        .collect();
-    ids.sort_unstable();
-    ids.dedup();
-    let people: HashMap<i64, user::Model> = users::store::find_many(&app.db, ids)
-        .await?
-        .into_iter()
-        .map(|u| (u.id, u))
-        .collect();
-    let refs: Vec<&user::Model> = people.values().collect();
-    let rel = Relations::load(app, viewer, &refs).await?;
+    let briefs = Briefs::load(
+        app,
+        viewer,
+        requests.iter().flat_map(|r| [r.sender_id, r.receiver_id]),
+    )
+    .await?;
     requests
         .iter()
         .map(|r| {
             let (Some(sender), Some(receiver)) =
-                (people.get(&r.sender_id), people.get(&r.receiver_id))
+                (briefs.get(r.sender_id), briefs.get(r.receiver_id))
             else {
                 return Err(ApiError::Internal(format!(
                     "friend request {} lost a user",
@@ -65,8 +56,8 @@ pub async fn views(
             };
             Ok(FriendRequest {
                 id: r.id,
-                sender: rel.brief(sender),
-                receiver: rel.brief(receiver),
+                sender,
+                receiver,
                 status: r.status.clone(),
                 created_at: r.created_at,
                 updated_at: r.updated_at,

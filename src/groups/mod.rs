@@ -12,12 +12,12 @@ pub mod store;
 use axum::Router;
 use axum::routing::{get, post, put};
 
-use crate::chat::Briefs;
 use crate::chat::model::Role;
 use crate::chat::store as chat_store;
 use crate::db::entities::{group, group_invite, group_join_request};
 use crate::error::ApiError;
 use crate::http::CurrentUser;
+use crate::social::briefs::Briefs;
 use crate::state::AppState;
 use model::{Group, Invite, InviteStatus, JoinRequest, RequestStatus, Visibility};
 
@@ -64,7 +64,12 @@ pub async fn groups_view(
 ) -> Result<Vec<Group>, ApiError> {
     let rooms: Vec<i64> = groups.iter().map(|g| g.room_id).collect();
     let summaries = chat_store::room_summaries(&app.db, me.id, &rooms).await?;
-    let briefs = Briefs::load(app, me, summaries.values().filter_map(|s| s.owner_id)).await?;
+    let briefs = Briefs::load(
+        app,
+        me.into(),
+        summaries.values().filter_map(|s| s.owner_id),
+    )
+    .await?;
     Ok(groups
         .iter()
         .map(|g| {
@@ -114,7 +119,7 @@ pub async fn requests_view(
     me: &CurrentUser,
     rows: &[group_join_request::Model],
 ) -> Result<Vec<JoinRequest>, ApiError> {
-    let briefs = Briefs::load(app, me, rows.iter().map(|r| r.user_id)).await?;
+    let briefs = Briefs::load(app, me.into(), rows.iter().map(|r| r.user_id)).await?;
     Ok(rows
         .iter()
         .map(|r| JoinRequest {
@@ -132,7 +137,12 @@ pub async fn invites_view(
     me: &CurrentUser,
     rows: &[group_invite::Model],
 ) -> Result<Vec<Invite>, ApiError> {
-    let briefs = Briefs::load(app, me, rows.iter().flat_map(|r| [r.user_id, r.invited_by])).await?;
+    let briefs = Briefs::load(
+        app,
+        me.into(),
+        rows.iter().flat_map(|r| [r.user_id, r.invited_by]),
+    )
+    .await?;
     Ok(rows
         .iter()
         .map(|r| Invite {

@@ -5,6 +5,7 @@
 //! `Media::of` to show it.
 
 pub mod actions;
+pub mod attachments;
 pub mod model;
 pub mod process;
 mod routes;

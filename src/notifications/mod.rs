@@ -5,16 +5,15 @@ pub mod model;
 mod routes;
 pub mod store;
 
-use std::collections::HashMap;
-
 use axum::Router;
 use axum::routing::{delete, get, post, put};
 use serde_json::Value;
 
-use crate::db::entities::{notification, notification_setting, user};
+use crate::db::entities::{notification, notification_setting};
 use crate::error::ApiError;
+use crate::social::briefs::Briefs;
 use crate::social::model::UserBrief;
-use crate::social::{self, Relations, Viewer};
+use crate::social::{self, Viewer};
 use crate::state::AppState;
 use crate::users;
 use model::Notification;
@@ -132,22 +131,10 @@ pub async fn views(
     viewer: Viewer,
     rows: &[notification::Model],
 ) -> Result<Vec<Notification>, ApiError> {
-    let mut ids: Vec<i64> = rows.iter().filter_map(|n| n.sender_id).collect();
-    ids.sort_unstable();
-    ids.dedup();
-    let senders: HashMap<i64, user::Model> = users::store::find_many(&app.db, ids)
-        .await?
-        .into_iter()
-        .map(|u| (u.id, u))
-        .collect();
-    let refs: Vec<&user::Model> = senders.values().collect();
-    let rel = Relations::load(app, viewer, &refs).await?;
+    let briefs = Briefs::load(app, viewer, rows.iter().filter_map(|n| n.sender_id)).await?;
     Ok(rows
         .iter()
-        .map(|n| {
-            let sender = n.sender_id.and_then(|id| senders.get(&id));
-            shape(n, sender.map(|u| rel.brief(u)))
-        })
+        .map(|n| shape(n, n.sender_id.and_then(|id| briefs.get(id))))
         .collect())
 }
 

@@ -3,6 +3,7 @@
 //! `allow_messages_from` — written once here. `Relations` loads a viewer's relations to a page
 //! of users in a fixed number of queries, for batched `UserBrief`s.
 
+pub mod briefs;
 pub mod model;
 pub mod store;
 

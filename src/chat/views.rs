@@ -1,0 +1,225 @@
+//! Chat's objects as a viewer (or, for events, everyone) sees them: rooms, members and
+//! messages, each page in a fixed number of queries.
+
+use std::collections::HashMap;
+
+use super::model::{Member, Message, Role, Room, RoomKind};
+use super::store;
+use crate::db::entities::{chat_member, chat_message, chat_room, media};
+use crate::error::ApiError;
+use crate::http::CurrentUser;
+use crate::media::attachments::Attachments;
+use crate::social::briefs::{Briefs, neutral_brief, users_by_id};
+use crate::social::model::UserBrief;
+use crate::state::AppState;
+
+/// The ids of the messages whose attachments are shown (a deleted message keeps none).
+fn shown(messages: &[&chat_message::Model]) -> Vec<i64> {
+    messages
+        .iter()
+        .filter(|m| !m.deleted)
+        .map(|m| m.id)
+        .collect()
+}
+
+fn message_of(m: &chat_message::Model, sender: UserBrief, attachments: &Attachments) -> Message {
+    Message {
+        id: m.id,
+        room: m.room_id,
+        sender,
+        body: m.body.clone(),
+        attachments: attachments.of(m.id),
+        reply_to: m.reply_to,
+        client_id: m.client_id.clone(),
+        created_at: m.created_at,
+        edited_at: m.edited_at,
+        deleted: m.deleted,
+    }
+}
+
+fn member_of(m: &chat_member::Model, user: UserBrief) -> Member {
+    Member {
+        user,
+        role: Role::of(&m.role),
+        joined_at: m.joined_at,
+        last_read_message_id: m.last_read_message_id,
+    }
+}
+
+/// Members (of a group's room, say) as `me` sees them: a fixed number of queries.
+pub async fn members_view(
+    app: &AppState,
+    me: &CurrentUser,
+    members: &[chat_member::Model],
+) -> Result<Vec<Member>, ApiError> {
+    let briefs = Briefs::load(app, me.into(), members.iter().map(|m| m.user_id)).await?;
+    Ok(members
+        .iter()
+        .map(|m| member_of(m, briefs.of(m.user_id)))
+        .collect())
+}
+
+/// Messages as `me` sees them: a fixed number of queries for any page.
+pub async fn messages_view(
+    app: &AppState,
+    me: &CurrentUser,
+    messages: &[chat_message::Model],
+) -> Result<Vec<Message>, ApiError> {
+    let briefs = Briefs::load(app, me.into(), messages.iter().map(|m| m.sender_id)).await?;
+    let attachments = Attachments::load(
+        app,
+        &shown(&messages.iter().collect::<Vec<_>>()),
+        briefs.links().clone(),
+    )
+    .await?;
+    Ok(messages
+        .iter()
+        .map(|m| message_of(m, briefs.of(m.sender_id), &attachments))
+        .collect())
+}
+
+/// One message as `me` sees it.
+pub async fn message_view(
+    app: &AppState,
+    me: &CurrentUser,
+    message: &chat_message::Model,
+) -> Result<Message, ApiError> {
+    messages_view(app, me, std::slice::from_ref(message))
+        .await?
+        .pop()
+        .ok_or(ApiError::NotFound)
+}
+
+/// One message as `me` sees it, its attachments already known (a message just sent).
+pub async fn message_view_with(
+    app: &AppState,
+    me: &CurrentUser,
+    m: &chat_message::Model,
+    attachments: &[media::Model],
+) -> Result<Message, ApiError> {
+    let briefs = Briefs::load(app, me.into(), [m.sender_id]).await?;
+    let known = Attachments::known(m.id, attachments, briefs.links().clone());
+    Ok(message_of(m, briefs.of(m.sender_id), &known))
+}
+
+/// A message as every member may see it, for events.
+pub async fn message_event(app: &AppState, m: &chat_message::Model) -> Result<Message, ApiError> {
+    message_events(app, std::slice::from_ref(m))
+        .await?
+        .pop()
+        .ok_or(ApiError::NotFound)
+}
+
+/// `message_event` of each of `messages`: one query for all their attachments.
+pub async fn message_events(
+    app: &AppState,
+    messages: &[chat_message::Model],
+) -> Result<Vec<Message>, ApiError> {
+    let refs: Vec<&chat_message::Model> = messages.iter().collect();
+    let attachments = Attachments::load(app, &shown(&refs), app.event_links()).await?;
+    let users = users_by_id(app, messages.iter().map(|m| m.sender_id)).await?;
+    Ok(messages
+        .iter()
+        .map(|m| {
+            message_of(
+                m,
+                neutral_brief(&users, m.sender_id, attachments.links()),
+                &attachments,
+            )
+        })
+        .collect())
+}
+
+/// `message_event` with the attachments already known.
+pub async fn message_event_with(
+    app: &AppState,
+    m: &chat_message::Model,
+    attachments: &[media::Model],
+) -> Result<Message, ApiError> {
+    let known = Attachments::known(m.id, attachments, app.event_links());
+    event_of(app, m, &known).await
+}
+
+async fn event_of(
+    app: &AppState,
+    m: &chat_message::Model,
+    attachments: &Attachments,
+) -> Result<Message, ApiError> {
+    let users = users_by_id(app, [m.sender_id]).await?;
+    Ok(message_of(
+        m,
+        neutral_brief(&users, m.sender_id, attachments.links()),
+        attachments,
+    ))
+}
+
+/// Rooms as `me` sees them: members, last message and unread count in a fixed number of
+/// queries however many rooms a page holds.
+pub async fn rooms_view(
+    app: &AppState,
+    me: &CurrentUser,
+    rooms: &[chat_room::Model],
+) -> Result<Vec<Room>, ApiError> {
+    let ids: Vec<i64> = rooms.iter().map(|r| r.id).collect();
+    let members = store::members_of(&app.db, &ids).await?;
+    let last = store::last_messages(&app.db, &ids).await?;
+    let attachments = Attachments::load(
+        app,
+        &shown(&last.iter().collect::<Vec<_>>()),
+        app.media_links(),
+    )
+    .await?;
+    let unread = store::unread_counts(&app.db, me.id, &ids).await?;
+    let briefs = Briefs::load(
+        app,
+        me.into(),
+        members
+            .iter()
+            .map(|m| m.user_id)
+            .chain(last.iter().map(|m| m.sender_id)),
+    )
+    .await?;
+    let brief = |id: i64| briefs.of(id);
+    let mut by_room: HashMap<i64, Vec<&chat_member::Model>> = HashMap::new();
+    for m in &members {
+        by_room.entry(m.room_id).or_default().push(m);
+    }
+    let last: HashMap<i64, &chat_message::Model> = last.iter().map(|m| (m.room_id, m)).collect();
+    Ok(rooms
+        .iter()
+        .map(|r| {
+            let room_members = by_room.remove(&r.id).unwrap_or_default();
+            let muted_until = room_members
+                .iter()
+                .find(|m| m.user_id == me.id)
+                .and_then(|m| m.muted_until);
+            Room {
+                id: r.id,
+                kind: RoomKind::of(&r.kind),
+                name: r.name.clone(),
+                group: r.group_id,
+                members: room_members
+                    .iter()
+                    .map(|m| member_of(m, brief(m.user_id)))
+                    .collect(),
+                created_at: r.created_at,
+                last_message: last
+                    .get(&r.id)
+                    .map(|m| message_of(m, brief(m.sender_id), &attachments)),
+                unread_count: unread.get(&r.id).copied().unwrap_or(0),
+                muted_until,
+            }
+        })
+        .collect())
+}
+
+pub async fn room_view(
+    app: &AppState,
+    me: &CurrentUser,
+    room: &chat_room::Model,
+) -> Result<Room, ApiError> {
+    rooms_view(app, me, std::slice::from_ref(room))
+        .await?
+        .pop()
+        .ok_or(ApiError::NotFound)
+}
