@@ -42,11 +42,20 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     ])
 }
 
+/// Who hears of what every feature commits: the after-commit seam's subscribers, in order.
+pub fn subscribers() -> Vec<crate::events::Subscriber<AppState>> {
+    vec![Arc::new(|app, event| Box::pin(chat::on_event(app, event)))]
+}
+
+/// The application's state with its subscribers: what `agora serve` and the tests run.
+pub async fn state(settings: crate::config::Settings) -> Result<AppState, crate::error::ApiError> {
+    AppState::build(settings, subscribers()).await
+}
+
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 pub fn router(state: AppState) -> Router {
     let cors = cors_layer(&state.settings.cors_origins);
-    chat::connect(&state);
     // Every route but the upload has a deadline for the whole request; the upload has one for
     // a pause in its body (`media::upload_router`).
     let timed = Router::new()

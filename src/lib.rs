@@ -9,6 +9,7 @@
 //!   metrics.
 //! - `social`: friendships, blocks, pending requests and every visibility rule, once.
 //! - `state`: `AppState`, and the one place a bearer token becomes a `CurrentUser`.
+//! - `events`: the after-commit seam — typed domain events, subscribed to in `app`.
 //! - `text`: what every feature reads in text the same way (`@mentions`).
 //! - `storage`: media bytes on local disk or S3 (`MediaStore`), keys and bytes only.
 //! - `realtime`: transport only — hub, bus (in-process or Redis), presence, event encoding.
@@ -24,6 +25,7 @@ pub mod chat;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod events;
 pub mod friends;
 pub mod groups;
 pub mod http;

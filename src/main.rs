@@ -5,7 +5,6 @@ use std::process::ExitCode;
 use agora::app;
 use agora::config::{SecretSource, Settings};
 use agora::error::ApiError;
-use agora::state::AppState;
 use agora::users::fields::{Email, Username};
 use agora::users::store::{self as user_store, NewUser};
 use agora::{db, security};
@@ -110,7 +109,7 @@ async fn main() -> ExitCode {
 
 async fn serve(settings: Settings) -> Result<(), String> {
     let bind = settings.bind;
-    let state = AppState::build(settings)
+    let state = agora::app::state(settings)
         .await
         .map_err(|e| format!("could not start: {}", describe(&e)))?;
     let listener = tokio::net::TcpListener::bind(bind)
@@ -160,7 +159,9 @@ async fn create_superuser(
     if !problems.is_empty() {
         return Err(format!("password: {}", problems.join(" ")));
     }
-    let state = AppState::build(settings).await.map_err(|e| describe(&e))?;
+    let state = agora::app::state(settings)
+        .await
+        .map_err(|e| describe(&e))?;
     if user_store::login_taken(&state.db, username.as_str(), None)
         .await
         .map_err(|e| e.to_string())?

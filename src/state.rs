@@ -16,6 +16,7 @@ use crate::config::Settings;
 use crate::db;
 use crate::db::entities::user;
 use crate::error::ApiError;
+use crate::events::{Events, Subscriber};
 use crate::http::{Authenticator, CurrentUser};
 use crate::realtime::hub::{Control, Invalidate};
 use crate::realtime::{Realtime, Tasks};
@@ -58,6 +59,8 @@ pub struct Inner {
     pub sockets: TaskTracker,
     /// Every background task (the Redis ones included).
     pub tasks: Tasks,
+    /// The after-commit seam: features publish here, `app.rs` chose the subscribers.
+    pub events: Events<AppState>,
     /// One instance per type of what the features above keep for the application's lifetime
     /// (the chat writer), made on first use: `AppState::feature`.
     features: std::sync::Mutex<HashMap<std::any::TypeId, Arc<dyn std::any::Any + Send + Sync>>>,
@@ -125,8 +128,12 @@ impl AppState {
         sockets && rest
     }
 
-    /// Connects to the database and, unless turned off, migrates it.
-    pub async fn build(settings: Settings) -> Result<Self, ApiError> {
+    /// Connects to the database and, unless turned off, migrates it; `subscribers` receive
+    /// every after-commit event (`app::state` passes the application's).
+    pub async fn build(
+        settings: Settings,
+        subscribers: Vec<Subscriber<AppState>>,
+    ) -> Result<Self, ApiError> {
         let queries = Arc::new(AtomicU64::new(0));
         let db = db::connect(
             &settings.database_url,
@@ -158,6 +165,7 @@ impl AppState {
             ws_user_slots: crate::realtime::slots::UserSlots::new(settings.ws_max_per_user),
             sockets: TaskTracker::new(),
             tasks,
+            events: Events::new(subscribers),
             features: std::sync::Mutex::default(),
             tokens: TokenService::new(
                 settings.secret_key.expose(),

@@ -12,6 +12,7 @@ use super::{
 };
 use crate::db::entities::{chat_member, chat_message, chat_room};
 use crate::error::{ApiError, REQUIRED, after_commit};
+use crate::events::Event;
 use crate::http::CurrentUser;
 use crate::media;
 use crate::notifications;
@@ -389,6 +390,16 @@ pub async fn send(
         }
         return Ok((message_view(app, me, &existing).await?, false));
     };
+    app.events
+        .publish(
+            app,
+            Event::MessageSent {
+                room_id,
+                message_id: message.id,
+                sender_id: me.id,
+            },
+        )
+        .await;
     // Who is in the room now that the message is in: not someone removed meanwhile.
     let members = members::settled_ids(app, room_id, generation, room.ids.clone()).await;
     let event = message_event_with(app, &message, &attachments).await;

@@ -15,6 +15,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::routing::{delete, get, patch, post, put};
 
+use crate::events::Event;
 use crate::state::AppState;
 
 pub use routes::ApiDoc;
@@ -23,13 +24,14 @@ pub use views::{
     message_view_with, messages_view, room_view, rooms_view,
 };
 
-/// Hooks chat into the layers below it, once at start: deleted media announces the messages it
-/// leaves (`message_updated`).
-pub fn connect(app: &AppState) {
-    crate::media::on_detached(
-        app,
-        Arc::new(|app, ids| Box::pin(async move { actions::announce_messages(&app, ids).await })),
-    );
+/// Chat's part in what other features commit: deleted media announces the messages it leaves
+/// (`message_updated`). Subscribed in `app.rs`.
+pub async fn on_event(app: AppState, event: Arc<Event>) {
+    if let Event::MediaDeleted { messages, .. } = &*event
+        && !messages.is_empty()
+    {
+        actions::announce_messages(&app, messages.clone()).await;
+    }
 }
 
 pub fn router() -> Router<AppState> {

@@ -6,6 +6,7 @@ use serde_json::json;
 use super::publish_event;
 use crate::db::entities::friend_request;
 use crate::error::{ApiError, after_commit};
+use crate::events::Event;
 use crate::http::CurrentUser;
 use crate::notifications;
 use crate::social::store::{self, RequestStatus};
@@ -148,6 +149,15 @@ pub async fn respond(
         // Both friend counts changed.
         app.user_changed(request.sender_id).await;
         app.user_changed(request.receiver_id).await;
+        app.events
+            .publish(
+                app,
+                Event::FriendshipMade {
+                    a: request.sender_id,
+                    b: request.receiver_id,
+                },
+            )
+            .await;
     }
     let updated = store::find_request(&app.db, request.id)
         .await?

@@ -9,6 +9,7 @@ use super::process::{self, ImageError, SNIFF_BYTES};
 use super::store::{self, NewMedia};
 use crate::db::entities::{media, user};
 use crate::error::ApiError;
+use crate::events::Event;
 use crate::http::CurrentUser;
 use crate::state::AppState;
 
@@ -316,9 +317,15 @@ pub async fn delete(app: &AppState, me: &CurrentUser, id: i64) -> Result<(), Api
     for user_id in deleted.users {
         app.user_changed(user_id).await;
     }
-    if !deleted.messages.is_empty() {
-        super::detached(app, deleted.messages).await;
-    }
+    app.events
+        .publish(
+            app,
+            Event::MediaDeleted {
+                media_id: m.id,
+                messages: deleted.messages,
+            },
+        )
+        .await;
     discard(app, &m.storage_key, m.thumbnail_key.as_deref()).await;
     Ok(())
 }

@@ -12,12 +12,9 @@ mod routes;
 pub mod serve;
 pub mod store;
 
-use std::sync::{Arc, OnceLock};
-
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
-use futures_util::future::BoxFuture;
 
 use crate::db::entities::media;
 use crate::error::ApiError;
@@ -27,27 +24,6 @@ use crate::state::AppState;
 
 pub use model::Media;
 pub use routes::ApiDoc;
-
-/// What a layer above does once deleted media has left the messages it was attached to (chat
-/// announces them with `message_updated`); media cannot reach up to chat itself.
-pub type DetachedHook = Arc<dyn Fn(AppState, Vec<i64>) -> BoxFuture<'static, ()> + Send + Sync>;
-
-#[derive(Default)]
-struct Hooks {
-    detached: OnceLock<DetachedHook>,
-}
-
-/// Sets the hook run after media attached to messages is deleted (once, at start).
-pub fn on_detached(app: &AppState, hook: DetachedHook) {
-    let _ = app.feature(|_| Hooks::default()).detached.set(hook);
-}
-
-async fn detached(app: &AppState, messages: Vec<i64>) {
-    let hook = app.feature(|_| Hooks::default()).detached.get().cloned();
-    if let Some(hook) = hook {
-        hook(app.clone(), messages).await;
-    }
-}
 
 /// The upload route, apart: it alone takes bodies past the JSON limit (the file, plus room for
 /// the multipart framing; the file's own limit is checked while it streams in), and it has no

@@ -15,6 +15,7 @@ use sea_orm::{ConnectionTrait, DbErr, EntityTrait};
 
 use crate::db::entities::user;
 use crate::error::ApiError;
+use crate::events::Event;
 use crate::http::CurrentUser;
 use crate::state::{AppState, IdList, MediaLinks};
 use model::{FriendshipStatus, UserBrief, UserListItem};
@@ -400,6 +401,9 @@ pub async fn block(app: &AppState, blocker: i64, blocked: i64) -> Result<(), Api
     // before this returns, so the next send in a direct room of theirs is refused everywhere.
     app.user_changed(blocker).await;
     app.user_changed(blocked).await;
+    app.events
+        .publish(app, Event::UserBlocked { blocker, blocked })
+        .await;
     Ok(())
 }
 

@@ -178,7 +178,7 @@ impl TestApp {
     }
 
     async fn start(settings: Settings, dir: tempfile::TempDir) -> Self {
-        let state = AppState::build(settings.clone()).await.expect("app state");
+        let state = app::state(settings.clone()).await.expect("app state");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
