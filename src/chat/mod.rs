@@ -5,6 +5,7 @@
 pub mod actions;
 pub mod members;
 pub mod model;
+pub mod rooms;
 mod routes;
 pub mod store;
 mod views;

@@ -8,8 +8,9 @@ use super::model::{ActionBody, GroupBody, GroupFields, JoinOutcome, Visibility};
 use super::permissions::{Action, Actor, check};
 use super::{group_view, invite_view, request_view, store};
 use crate::chat::actions::{announce_room, publish_to_room};
-use crate::chat::model::{Member, Role, RoomKind};
-use crate::chat::{self, members_view, store as chat_store};
+use crate::chat::members_view;
+use crate::chat::model::{Member, Role};
+use crate::chat::rooms::{self, Leaving, MembersChanged};
 use crate::db::entities::{chat_member, group, group_invite, group_join_request};
 use crate::error::{ApiError, after_commit};
 use crate::http::CurrentUser;
@@ -29,7 +30,7 @@ pub struct Found {
 /// the users invited to them and staff. Otherwise a 404, as if it did not exist.
 pub async fn visible(app: &AppState, me: &CurrentUser, id: i64) -> Result<Found, ApiError> {
     let group = store::find(&app.db, id).await?.ok_or(ApiError::NotFound)?;
-    let role = chat_store::membership(&app.db, group.room_id, me.id)
+    let role = rooms::membership(&app.db, group.room_id, me.id)
         .await?
         .map(|m| Role::of(&m.role));
     if role.is_none() && !me.is_staff && !social::group_visible(&app.db, &group, me.id).await? {
@@ -48,7 +49,7 @@ async fn member(
     group: &group::Model,
     user_id: i64,
 ) -> Result<chat_member::Model, ApiError> {
-    chat_store::membership(&app.db, group.room_id, user_id)
+    rooms::membership(&app.db, group.room_id, user_id)
         .await?
         .ok_or(ApiError::NotFound)
 }
@@ -63,24 +64,24 @@ async fn locked_roles(
     group: &group::Model,
     user_id: i64,
 ) -> Result<(Actor, Option<chat_member::Model>), ApiError> {
-    chat_store::lock_room(txn, group.room_id).await?;
-    let mine = chat_store::membership(txn, group.room_id, me.id)
+    rooms::lock(txn, group.room_id).await?;
+    let mine = rooms::membership(txn, group.room_id, me.id)
         .await?
         .map(|m| Role::of(&m.role));
-    let target = chat_store::membership(txn, group.room_id, user_id).await?;
+    let target = rooms::membership(txn, group.room_id, user_id).await?;
     Ok((Actor::of(mine, me.is_staff), target))
 }
 
 async fn announce(app: &AppState, me: &CurrentUser, group: &group::Model) -> Result<(), ApiError> {
-    let room = chat_store::find_room(&app.db, group.room_id)
+    let room = rooms::find_room(&app.db, group.room_id)
         .await?
         .ok_or(ApiError::NotFound)?;
     announce_room(app, me, &room).await;
     Ok(())
 }
 
-async fn joined(app: &AppState, group: &group::Model, user_id: i64) {
-    chat::members::changed(app, group.room_id).await;
+async fn joined(app: &AppState, group: &group::Model, user_id: i64, changed: MembersChanged) {
+    changed.announce(app).await;
     publish_to_room(
         app,
         group.room_id,
@@ -92,15 +93,16 @@ async fn joined(app: &AppState, group: &group::Model, user_id: i64) {
 }
 
 /// Makes `user_id` a member (if not one yet) and closes their pending invite and join request
-/// to the group: the one place where someone enters a group after its creation.
+/// to the group: the one place where someone enters a group after its creation. The change to
+/// announce after the commit when they were not a member yet.
 async fn admit(
     txn: &impl sea_orm::ConnectionTrait,
     group: &group::Model,
     user_id: i64,
-) -> Result<bool, ApiError> {
+) -> Result<Option<MembersChanged>, ApiError> {
     let now = crate::db::now();
-    let new =
-        chat_store::add_members(txn, group.room_id, &[(user_id, Role::Member)], now).await? > 0;
+    let (added, changed) = rooms::add_member(txn, group.room_id, user_id, now).await?;
+    let new = added.then_some(changed);
     if let Some(invite) = store::pending_invite(txn, group.id, user_id).await? {
         store::close_invite(txn, invite.id, "accepted", now).await?;
     }
@@ -132,11 +134,11 @@ pub async fn create(
     let now = crate::db::now();
     let name = fields.name.clone().unwrap_or_default();
     let txn = crate::db::begin_write(&app.db).await?;
-    let room = chat_store::create_room(&txn, RoomKind::Group, &name, None, now).await?;
-    chat_store::add_members(&txn, room.id, &[(me.id, Role::Owner)], now).await?;
+    let (room, changed) = rooms::create_group_room(&txn, &name, me.id, now).await?;
     let group = store::insert(&txn, fields, room.id, now).await?;
-    chat_store::link_group(&txn, room.id, group.id).await?;
+    rooms::link_group(&txn, room.id, group.id).await?;
     txn.commit().await?;
+    changed.announce(app).await;
     after_commit("group room", announce(app, me, &group).await);
     group_view(app, me, &group).await
 }
@@ -155,7 +157,7 @@ pub async fn update(
     let txn = crate::db::begin_write(&app.db).await?;
     store::update(&txn, found.group.id, &fields).await?;
     if let Some(name) = &fields.name {
-        chat_store::rename(&txn, found.group.room_id, name).await?;
+        rooms::rename(&txn, found.group.room_id, name).await?;
     }
     txn.commit().await?;
     if fields.name.is_some() {
@@ -173,11 +175,10 @@ pub async fn delete(app: &AppState, me: &CurrentUser, id: i64) -> Result<(), Api
     check(found.actor, Action::Delete).enforce()?;
     let room_id = found.group.room_id;
     let txn = crate::db::begin_write(&app.db).await?;
-    let members = chat_store::member_ids(&txn, room_id).await?;
     store::delete(&txn, found.group.id).await?;
-    chat_store::delete_room(&txn, room_id).await?;
+    let (members, changed) = rooms::delete_room(&txn, room_id).await?;
     txn.commit().await?;
-    chat::members::changed(app, room_id).await;
+    changed.announce(app).await;
     for user_id in members {
         app.realtime.publish(
             &[user_id],
@@ -201,7 +202,7 @@ pub async fn set_role(
     let (actor, target) = locked_roles(&txn, me, &found.group, user_id).await?;
     let target = target.ok_or(ApiError::NotFound)?;
     check(actor, Action::SetRole(Role::of(&target.role))).enforce()?;
-    chat_store::set_role(&txn, found.group.room_id, user_id, role).await?;
+    rooms::set_role(&txn, found.group.room_id, user_id, role).await?;
     txn.commit().await?;
     after_commit("group room", announce(app, me, &found.group).await);
     let updated = member(app, &found.group, user_id).await?;
@@ -218,7 +219,7 @@ pub async fn remove(
 ) -> Result<(), ApiError> {
     let found = visible(app, me, id).await?;
     let room_id = found.group.room_id;
-    chat::members::leaving(app, room_id).await;
+    let leaving = Leaving::start(app, room_id).await;
     let removed = async {
         let txn = crate::db::begin_write(&app.db).await?;
         let (actor, target) = locked_roles(&txn, me, &found.group, user_id).await?;
@@ -229,12 +230,13 @@ pub async fn remove(
             Action::Remove(target_role)
         };
         check(actor, action).enforce()?;
-        chat_store::remove_member(&txn, room_id, user_id).await?;
+        let _changed = rooms::remove_member(&txn, room_id, user_id).await?;
         txn.commit().await?;
         Ok::<_, ApiError>(())
     }
     .await;
-    chat::members::changed(app, room_id).await;
+    // Announces the removal (whatever its outcome) and ends the leaving.
+    leaving.done(app).await;
     removed?;
     publish_to_room(
         app,
@@ -262,7 +264,7 @@ pub async fn transfer(
     let target = target
         .ok_or_else(|| ApiError::field("user_id", "This user is not a member of the group."))?;
     check(actor, Action::Transfer(Role::of(&target.role))).enforce()?;
-    chat_store::hand_over(&txn, found.group.room_id, user_id).await?;
+    rooms::hand_over(&txn, found.group.room_id, user_id).await?;
     txn.commit().await?;
     after_commit("group room", announce(app, me, &found.group).await);
     group_view(app, me, &found.group).await
@@ -273,7 +275,7 @@ pub async fn transfer(
 #[tracing::instrument(skip_all, fields(user_id = me.id, group_id = id))]
 pub async fn join(app: &AppState, me: &CurrentUser, id: i64) -> Result<JoinOutcome, ApiError> {
     let group = store::find(&app.db, id).await?.ok_or(ApiError::NotFound)?;
-    if chat_store::membership(&app.db, group.room_id, me.id)
+    if rooms::membership(&app.db, group.room_id, me.id)
         .await?
         .is_some()
     {
@@ -288,8 +290,8 @@ pub async fn join(app: &AppState, me: &CurrentUser, id: i64) -> Result<JoinOutco
         let txn = crate::db::begin_write(&app.db).await?;
         let new = admit(&txn, &group, me.id).await?;
         txn.commit().await?;
-        if new {
-            joined(app, &group, me.id).await;
+        if let Some(changed) = new {
+            joined(app, &group, me.id, changed).await;
         }
         let row = member(app, &group, me.id).await?;
         let view = super::single(members_view(app, me, std::slice::from_ref(&row)).await?)?;
@@ -304,7 +306,7 @@ pub async fn join(app: &AppState, me: &CurrentUser, id: i64) -> Result<JoinOutco
         }
         Err(e) => return Err(e.into()),
     };
-    let managers: Vec<i64> = chat_store::members_of(&app.db, &[group.room_id])
+    let managers: Vec<i64> = rooms::members_of(&app.db, &[group.room_id])
         .await?
         .into_iter()
         .filter(|m| Role::of(&m.role).manages())
@@ -360,11 +362,15 @@ pub async fn answer_request(
     if !store::close_request(&txn, request.id, status, now).await? {
         return Err(ApiError::rejected("This request was already answered."));
     }
-    let new = approve && admit(&txn, group, request.user_id).await?;
+    let new = if approve {
+        admit(&txn, group, request.user_id).await?
+    } else {
+        None
+    };
     txn.commit().await?;
     if approve {
-        if new {
-            joined(app, group, request.user_id).await;
+        if let Some(changed) = new {
+            joined(app, group, request.user_id, changed).await;
         }
         after_commit(
             "join approved notification",
@@ -395,7 +401,7 @@ pub async fn invite(
     let found = visible(app, me, id).await?;
     check(found.actor, Action::Invite).enforce()?;
     let target = crate::users::active_user(app, user_id, "user_id").await?;
-    if chat_store::membership(&app.db, found.group.room_id, target.id)
+    if rooms::membership(&app.db, found.group.room_id, target.id)
         .await?
         .is_some()
     {
@@ -454,10 +460,14 @@ pub async fn answer_invite(
     if !store::close_invite(&txn, invite.id, status, now).await? {
         return Err(ApiError::rejected("This invite was already answered."));
     }
-    let new = accept && admit(&txn, &group, me.id).await?;
+    let new = if accept {
+        admit(&txn, &group, me.id).await?
+    } else {
+        None
+    };
     txn.commit().await?;
-    if new {
-        joined(app, &group, me.id).await;
+    if let Some(changed) = new {
+        joined(app, &group, me.id, changed).await;
     }
     let invite = store::find_invite(&app.db, invite.id)
         .await?

@@ -13,7 +13,7 @@ use axum::Router;
 use axum::routing::{get, post, put};
 
 use crate::chat::model::Role;
-use crate::chat::store as chat_store;
+use crate::chat::rooms;
 use crate::db::entities::{group, group_invite, group_join_request};
 use crate::error::ApiError;
 use crate::http::CurrentUser;
@@ -63,7 +63,7 @@ pub async fn groups_view(
     groups: &[group::Model],
 ) -> Result<Vec<Group>, ApiError> {
     let rooms: Vec<i64> = groups.iter().map(|g| g.room_id).collect();
-    let summaries = chat_store::room_summaries(&app.db, me.id, &rooms).await?;
+    let summaries = rooms::room_summaries(&app.db, me.id, &rooms).await?;
     let briefs = Briefs::load(
         app,
         me.into(),

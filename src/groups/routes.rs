@@ -11,8 +11,9 @@ use super::model::{
 };
 use super::permissions::{Action, check};
 use super::{group_view, groups_view, invites_view, requests_view, store};
+use crate::chat::members_view;
 use crate::chat::model::Member;
-use crate::chat::{members_view, store as chat_store};
+use crate::chat::rooms;
 use crate::db::paginate;
 use crate::error::ApiError;
 use crate::http::{
@@ -126,7 +127,7 @@ pub async fn group_members(
     let found = actions::visible(&app, &me, id).await?;
     let (count, rows) = paginate(
         &app.db,
-        chat_store::members_query(found.group.room_id),
+        rooms::members_query(found.group.room_id),
         &mut page,
     )
     .await?;

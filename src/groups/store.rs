@@ -1,5 +1,5 @@
 //! Group queries: groups, join requests, invites. Membership lives in the group's chat room
-//! and is read and changed through `chat::store`.
+//! and is read and changed through `chat::rooms`.
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, Query};
