@@ -4,10 +4,9 @@ use std::process::ExitCode;
 
 use agora::app;
 use agora::config::{SecretSource, Settings};
+use agora::db;
 use agora::error::ApiError;
-use agora::users::fields::{Email, Username};
-use agora::users::store::{self as user_store, NewUser};
-use agora::{db, security};
+use agora::users::accounts::NewAccount;
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
@@ -142,57 +141,27 @@ async fn create_superuser(
     email: String,
     password: Option<String>,
 ) -> Result<(), String> {
-    let username = Username::parse(&username).map_err(|e| format!("username: {e}"))?;
-    let email = Email::parse(&email).map_err(|e| format!("email: {e}"))?;
     let password = match password {
         Some(p) => p,
         None => prompt_password()?,
     };
-    let problems = security::passwords::validate(
-        &password,
-        &security::passwords::UserAttributes {
-            username: username.as_str(),
-            email: email.as_str(),
-            ..Default::default()
-        },
-    );
-    if !problems.is_empty() {
-        return Err(format!("password: {}", problems.join(" ")));
-    }
     let state = agora::app::state(settings)
         .await
         .map_err(|e| describe(&e))?;
-    if user_store::login_taken(&state.db, username.as_str(), None)
-        .await
-        .map_err(|e| e.to_string())?
-    {
-        return Err("username: A user with that username already exists.".into());
-    }
-    if user_store::login_taken(&state.db, email.as_str(), None)
-        .await
-        .map_err(|e| e.to_string())?
-    {
-        return Err("email: A user with that email already exists.".into());
-    }
-    let hash = state
-        .passwords
-        .hash(password.into())
-        .await
-        .map_err(|e| describe(&e))?;
-    let user = user_store::insert(
-        &state.db,
-        NewUser {
-            username: username.into_inner(),
-            email: email.into_inner(),
-            password_hash: hash,
-            first_name: String::new(),
-            last_name: String::new(),
-            is_staff: true,
-            is_superuser: true,
+    // The same use case as registration, so the same rules; a staff superuser.
+    let user = agora::users::accounts::create(
+        &state,
+        NewAccount {
+            username: Some(username),
+            email: Some(email),
+            password: Some(password.into()),
+            first_name: None,
+            last_name: None,
+            staff: true,
         },
     )
     .await
-    .map_err(|e| e.to_string())?;
+    .map_err(|e| describe(&e))?;
     println!("superuser {} created (id {})", user.username, user.id);
     Ok(())
 }
@@ -221,6 +190,23 @@ fn prompt_password() -> Result<String, String> {
 fn describe(e: &ApiError) -> String {
     match e {
         ApiError::Db(d) => format!("database: {d}"),
+        // `field: message` per problem, as the API's `{"field": [messages]}`.
+        ApiError::Fields(f) => match f.to_value() {
+            serde_json::Value::Object(fields) => fields
+                .iter()
+                .map(|(field, messages)| {
+                    let text: Vec<&str> = messages
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(serde_json::Value::as_str)
+                        .collect();
+                    format!("{field}: {}", text.join(" "))
+                })
+                .collect::<Vec<_>>()
+                .join("; "),
+            other => other.to_string(),
+        },
         ApiError::Internal(s) => s.clone(),
         other => other.to_string(),
     }

@@ -16,29 +16,12 @@ use crate::security::LoginLimiter;
 use crate::security::passwords::{self, UserAttributes};
 use crate::security::tokens::{Claims, TokenError, TokenType};
 use crate::state::AppState;
-use crate::users::fields::{self, Email, REQUIRED, Username};
+use crate::users::fields::{self, MAX_CREDENTIAL_CHARS, REQUIRED, required, too_long};
 use crate::users::{self, store as user_store};
 
 #[derive(OpenApi)]
 #[openapi(paths(register, login, refresh, verify, logout, change_password))]
 pub struct ApiDoc;
-
-fn required(errors: &mut FieldErrors, field: &str, v: Option<&str>) {
-    match v {
-        None => errors.add(field, REQUIRED),
-        Some(s) if s.trim().is_empty() => errors.add(field, fields::BLANK),
-        Some(s) if s.chars().count() > MAX_CREDENTIAL_CHARS => errors.add(field, too_long()),
-        Some(_) => {}
-    }
-}
-
-/// No username, email, password or token Agora accepts is longer; past it is a field error
-/// rather than a hash or a query over a megabyte of text.
-const MAX_CREDENTIAL_CHARS: usize = 1024;
-
-fn too_long() -> String {
-    format!("Ensure this field has no more than {MAX_CREDENTIAL_CHARS} characters.")
-}
 
 #[utoipa::path(post, path = "/api/auth/register/", tag = "auth", request_body = RegisterBody,
     responses((status = 201, body = AuthResponse), (status = 400, description = "Field errors"),
@@ -51,82 +34,18 @@ pub async fn register(
 ) -> Result<(StatusCode, Json<AuthResponse>), ApiError> {
     // Throttled before anything else, as DRF's throttles run before the view.
     app.login_limiter.before_register(origin.ip).await?;
-    let mut errors = FieldErrors::new();
-    required(&mut errors, "username", body.username.as_deref());
-    required(&mut errors, "email", body.email.as_deref());
-    required(
-        &mut errors,
-        "password",
-        body.password.as_ref().map(Secret::expose),
-    );
-    let username = body
-        .username
-        .as_deref()
-        .filter(|s| !s.trim().is_empty())
-        .and_then(|s| {
-            Username::parse(s)
-                .map_err(|e| errors.add("username", e))
-                .ok()
-        });
-    let email = body
-        .email
-        .as_deref()
-        .filter(|s| !s.trim().is_empty())
-        .and_then(|s| Email::parse(s).map_err(|e| errors.add("email", e)).ok());
-    let first_name = fields::bounded(body.first_name.as_deref().unwrap_or(""), 150)
-        .map_err(|e| errors.add("first_name", e))
-        .unwrap_or_default();
-    let last_name = fields::bounded(body.last_name.as_deref().unwrap_or(""), 150)
-        .map_err(|e| errors.add("last_name", e))
-        .unwrap_or_default();
-    if let Some(password) = body
-        .password
-        .as_ref()
-        .map(Secret::expose)
-        .filter(|p| !p.trim().is_empty())
-    {
-        let attrs = UserAttributes {
-            username: username.as_ref().map_or("", Username::as_str),
-            email: email.as_ref().map_or("", Email::as_str),
-            first_name: &first_name,
-            last_name: &last_name,
-        };
-        for e in passwords::validate(password, &attrs) {
-            errors.add("password", e);
-        }
-    }
-    if let Some(u) = &username
-        && user_store::login_taken(&app.db, u.as_str(), None).await?
-    {
-        errors.add("username", "A user with that username already exists.");
-    }
-    if let Some(e) = &email
-        && user_store::login_taken(&app.db, e.as_str(), None).await?
-    {
-        errors.add("email", "A user with that email already exists.");
-    }
-    // A field that did not parse has its error in `errors`.
-    let (Some(username), Some(email), Some(password)) = (username, email, body.password) else {
-        return Err(ApiError::Fields(errors));
-    };
-    errors.into_result()?;
-
-    let password_hash = app.passwords.hash(password).await?;
-    let user = user_store::insert(
-        &app.db,
-        user_store::NewUser {
-            username: username.into_inner(),
-            email: email.into_inner(),
-            password_hash,
-            first_name,
-            last_name,
-            is_staff: false,
-            is_superuser: false,
+    let user = users::accounts::create(
+        &app,
+        users::accounts::NewAccount {
+            username: body.username,
+            email: body.email,
+            password: body.password,
+            first_name: body.first_name,
+            last_name: body.last_name,
+            staff: false,
         },
     )
-    .await
-    // Lost a race with an identical registration.
-    .map_err(users::taken)?;
+    .await?;
     tracing::info!(user_id = user.id, "registered");
     let pair = issue_pair(&app, &user, None).await?;
     let me = CurrentUser::of(user.clone());

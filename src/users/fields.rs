@@ -2,6 +2,28 @@
 
 pub use crate::error::{BLANK, REQUIRED};
 
+/// A user name already in use, as username or as email (they share one namespace).
+pub const USERNAME_TAKEN: &str = "A user with that username already exists.";
+/// An email already in use, as email or as username.
+pub const EMAIL_TAKEN: &str = "A user with that email already exists.";
+
+pub fn required(errors: &mut crate::error::FieldErrors, field: &str, v: Option<&str>) {
+    match v {
+        None => errors.add(field, REQUIRED),
+        Some(s) if s.trim().is_empty() => errors.add(field, BLANK),
+        Some(s) if s.chars().count() > MAX_CREDENTIAL_CHARS => errors.add(field, too_long()),
+        Some(_) => {}
+    }
+}
+
+/// No username, email, password or token Agora accepts is longer; past it is a field error
+/// rather than a hash or a query over a megabyte of text.
+pub const MAX_CREDENTIAL_CHARS: usize = 1024;
+
+pub fn too_long() -> String {
+    format!("Ensure this field has no more than {MAX_CREDENTIAL_CHARS} characters.")
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Username(String);
 

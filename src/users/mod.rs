@@ -1,6 +1,7 @@
 //! Users and profiles: the /api/users/ routes (blocking included: its rules live in `social/`)
 //! and `view`, the full User object as a viewer may see it.
 
+pub mod accounts;
 pub mod fields;
 pub mod model;
 mod routes;

@@ -162,9 +162,9 @@ async fn update(
 pub fn taken(e: sea_orm::DbErr) -> ApiError {
     match crate::db::unique_violation_column(&e) {
         Some(col) if col.starts_with("email") => {
-            ApiError::field("email", "A user with that email already exists.")
+            ApiError::field("email", super::fields::EMAIL_TAKEN)
         }
-        Some(_) => ApiError::field("username", "A user with that username already exists."),
+        Some(_) => ApiError::field("username", super::fields::USERNAME_TAKEN),
         None => e.into(),
     }
 }
@@ -178,12 +178,12 @@ async fn check_unique_and_media(
     if let Some(u) = &patch.username
         && store::login_taken(&app.db, u.as_str(), Some(id)).await?
     {
-        errors.add("username", "A user with that username already exists.");
+        errors.add("username", super::fields::USERNAME_TAKEN);
     }
     if let Some(e) = &patch.email
         && store::login_taken(&app.db, e.as_str(), Some(id)).await?
     {
-        errors.add("email", "A user with that email already exists.");
+        errors.add("email", super::fields::EMAIL_TAKEN);
     }
     // An avatar or cover is an image of the user's own.
     let mut profile = FieldErrors::new();
