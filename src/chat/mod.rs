@@ -4,6 +4,7 @@
 
 pub mod actions;
 pub mod members;
+pub mod messages;
 pub mod model;
 pub mod rooms;
 mod routes;
@@ -31,7 +32,7 @@ pub async fn on_event(app: AppState, event: Arc<Event>) {
     if let Event::MediaDeleted { messages, .. } = &*event
         && !messages.is_empty()
     {
-        actions::announce_messages(&app, messages.clone()).await;
+        messages::announce_messages(&app, messages.clone()).await;
     }
 }
 

@@ -4,12 +4,12 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use utoipa::OpenApi;
 
-use super::actions;
 use super::model::{
     AddMembersBody, CreateRoomBody, DirectBody, EditBody, HistoryQuery, Message, MessagePage,
     MuteBody, ReadBody, ReadMarker, RenameBody, Room, SendBody, room_name,
 };
 use super::store::{self, Window};
+use super::{actions, messages};
 use super::{message_view, messages_view, room_view, rooms_view};
 use crate::db::paginate;
 use crate::error::{ApiError, REQUIRED};
@@ -214,7 +214,7 @@ pub async fn send_message(
     Path(id): Path<i64>,
     Json(body): Json<SendBody>,
 ) -> Result<(StatusCode, Json<Message>), ApiError> {
-    let (view, created) = actions::send(&app, &me, id, body).await?;
+    let (view, created) = messages::send(&app, &me, id, body).await?;
     let status = if created {
         StatusCode::CREATED
     } else {
@@ -232,7 +232,7 @@ pub async fn edit_message(
     Path(id): Path<i64>,
     Json(body): Json<EditBody>,
 ) -> Result<Json<Message>, ApiError> {
-    let message = actions::edit(&app, &me, id, body.body.as_deref()).await?;
+    let message = messages::edit(&app, &me, id, body.body.as_deref()).await?;
     let view = message_view(&app, &me, &message).await?;
     Ok(Json(view))
 }
@@ -245,7 +245,7 @@ pub async fn delete_message(
     me: CurrentUser,
     Path(id): Path<i64>,
 ) -> Result<StatusCode, ApiError> {
-    actions::delete(&app, &me, id).await?;
+    messages::delete(&app, &me, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -258,7 +258,7 @@ pub async fn read_room(
     Json(body): Json<ReadBody>,
 ) -> Result<Json<ReadMarker>, ApiError> {
     Ok(Json(
-        actions::mark_read(&app, &me, id, body.message_id).await?,
+        messages::mark_read(&app, &me, id, body.message_id).await?,
     ))
 }
 

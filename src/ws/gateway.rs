@@ -366,7 +366,7 @@ async fn handle(
             let result = async {
                 let t: TypingData = parse_value(&data)?;
                 let room = t.room.ok_or_else(|| ApiError::field("room", REQUIRED))?;
-                chat::actions::typing(app, me, room, t.is_typing.unwrap_or(true)).await
+                chat::messages::typing(app, me, room, t.is_typing.unwrap_or(true)).await
             }
             .await;
             result.err().map(|e| error_frame(&e, None))
@@ -375,7 +375,7 @@ async fn handle(
             let result = async {
                 let r: ReadData = parse_value(&data)?;
                 let room = r.room.ok_or_else(|| ApiError::field("room", REQUIRED))?;
-                chat::actions::mark_read(app, me, room, r.message_id).await
+                chat::messages::mark_read(app, me, room, r.message_id).await
             }
             .await;
             result.err().map(|e| error_frame(&e, None))
@@ -430,7 +430,7 @@ async fn chat_send(
     let room = frame
         .room
         .ok_or_else(|| ApiError::field("room", REQUIRED))?;
-    let (message, _) = chat::actions::send(app, me, room, frame.message).await?;
+    let (message, _) = chat::messages::send(app, me, room, frame.message).await?;
     Ok(message)
 }
 
