@@ -1,11 +1,18 @@
 //! Settings from the environment (and an optional `.env` file). Every variable starts with
 //! `AGORA_`; a bad value stops start-up with a message naming the variable.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use rand::RngCore;
+
+mod media;
+mod net;
+
+use media::media_settings;
+pub use media::{MediaSettings, S3Settings};
+pub use net::IpNet;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -86,54 +93,6 @@ pub struct Settings {
 pub struct Pool {
     pub min: u32,
     pub max: u32,
-}
-
-/// Uploaded files: where they are kept and the limits on them.
-#[derive(Clone, Debug)]
-pub struct MediaSettings {
-    /// Local storage (when no S3 bucket is set).
-    pub dir: PathBuf,
-    pub s3: Option<S3Settings>,
-    /// The largest upload, bytes (413 past it).
-    pub max_bytes: u64,
-    /// How long a signed `url` / `thumbnail_url` stays valid.
-    pub url_ttl: Duration,
-    /// The largest image accepted, in pixels (width × height); larger ones are a 400.
-    pub max_pixels: u64,
-    /// Uploads a user may make per minute; 0 turns the limit off.
-    pub uploads_per_minute: u32,
-    /// Bytes a user may keep stored; 0 turns the quota off.
-    pub quota_bytes: u64,
-    /// Bytes of images being received that an instance holds in memory at once, all uploads
-    /// together (at least `max_bytes`); past it an image upload is a 503.
-    pub buffer_bytes: u64,
-}
-
-impl MediaSettings {
-    /// The defaults, with files under `dir`.
-    pub fn local(dir: PathBuf) -> Self {
-        Self {
-            dir,
-            s3: None,
-            max_bytes: 25 * 1024 * 1024,
-            url_ttl: Duration::from_secs(3600),
-            max_pixels: 50_000_000,
-            uploads_per_minute: 30,
-            quota_bytes: 1024 * 1024 * 1024,
-            buffer_bytes: 256 * 1024 * 1024,
-        }
-    }
-}
-
-/// An S3-compatible bucket.
-#[derive(Clone, Debug)]
-pub struct S3Settings {
-    pub bucket: String,
-    /// e.g. `http://127.0.0.1:9000` for a local S3-compatible server; AWS when unset.
-    pub endpoint: Option<String>,
-    pub region: String,
-    pub access_key_id: Option<String>,
-    pub secret_access_key: Option<crate::secret::Secret>,
 }
 
 /// Where the secret key came from, so `serve` can warn about a generated one.
@@ -384,48 +343,6 @@ impl Settings {
     }
 }
 
-/// An address or a CIDR block (`10.0.0.0/8`, `fd00::/8`, `127.0.0.1`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct IpNet {
-    addr: IpAddr,
-    prefix: u8,
-}
-
-impl IpNet {
-    pub fn parse(raw: &str) -> Option<Self> {
-        let (addr, prefix) = match raw.split_once('/') {
-            Some((a, p)) => (a.parse::<IpAddr>().ok()?, Some(p.parse::<u8>().ok()?)),
-            None => (raw.parse::<IpAddr>().ok()?, None),
-        };
-        let max = if addr.is_ipv4() { 32 } else { 128 };
-        let prefix = prefix.unwrap_or(max);
-        (prefix <= max).then_some(Self { addr, prefix })
-    }
-
-    pub fn contains(&self, ip: IpAddr) -> bool {
-        // An IPv4 peer may arrive as an IPv4-mapped IPv6 address on a dual-stack socket.
-        let ip = match ip {
-            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-            v4 => v4,
-        };
-        match (self.addr, ip) {
-            (IpAddr::V4(net), IpAddr::V4(ip)) => {
-                let mask = u32::MAX
-                    .checked_shl(32 - u32::from(self.prefix))
-                    .unwrap_or(0);
-                u32::from(net) & mask == u32::from(ip) & mask
-            }
-            (IpAddr::V6(net), IpAddr::V6(ip)) => {
-                let mask = u128::MAX
-                    .checked_shl(128 - u32::from(self.prefix))
-                    .unwrap_or(0);
-                u128::from(net) & mask == u128::from(ip) & mask
-            }
-            _ => false,
-        }
-    }
-}
-
 fn ensure_dir(dir: &Path) -> Result<(), ConfigError> {
     std::fs::create_dir_all(dir).map_err(|source| ConfigError::DataDir {
         path: dir.to_owned(),
@@ -464,7 +381,11 @@ fn stored_or_generated_secret(data_dir: &Path) -> Result<(String, SecretSource),
 }
 
 /// An http(s) URL with a host, else a message naming `name` with an `example`.
-fn http_url(name: &'static str, raw: &str, example: &str) -> Result<url::Url, ConfigError> {
+pub(super) fn http_url(
+    name: &'static str,
+    raw: &str,
+    example: &str,
+) -> Result<url::Url, ConfigError> {
     url::Url::parse(raw.trim())
         .ok()
         .filter(|u| matches!(u.scheme(), "http" | "https") && u.has_host())
@@ -476,70 +397,7 @@ fn http_url(name: &'static str, raw: &str, example: &str) -> Result<url::Url, Co
         })
 }
 
-fn media_settings(
-    var: &impl Fn(&'static str) -> Option<String>,
-    data_dir: &Path,
-) -> Result<MediaSettings, ConfigError> {
-    let defaults = MediaSettings::local(
-        var("AGORA_MEDIA_DIR").map_or_else(|| data_dir.join("media"), PathBuf::from),
-    );
-    let s3 = match var("AGORA_MEDIA_S3_BUCKET") {
-        None => None,
-        Some(bucket) => Some(S3Settings {
-            bucket: bucket.trim().to_owned(),
-            endpoint: var("AGORA_MEDIA_S3_ENDPOINT")
-                .map(|v| http_url("AGORA_MEDIA_S3_ENDPOINT", &v, "http://127.0.0.1:9000"))
-                .transpose()?
-                .map(|u| u.as_str().trim_end_matches('/').to_owned()),
-            region: var("AGORA_MEDIA_S3_REGION").unwrap_or_else(|| "us-east-1".into()),
-            access_key_id: var("AGORA_MEDIA_S3_ACCESS_KEY_ID"),
-            secret_access_key: var("AGORA_MEDIA_S3_SECRET_ACCESS_KEY").map(Into::into),
-        }),
-    };
-    let max_bytes = parse_num(
-        "AGORA_MEDIA_MAX_BYTES",
-        var("AGORA_MEDIA_MAX_BYTES"),
-        defaults.max_bytes,
-        1,
-    )?;
-    Ok(MediaSettings {
-        s3,
-        max_bytes,
-        buffer_bytes: parse_num(
-            "AGORA_MEDIA_BUFFER_BYTES",
-            var("AGORA_MEDIA_BUFFER_BYTES"),
-            defaults.buffer_bytes.max(max_bytes),
-            max_bytes,
-        )?,
-        url_ttl: Duration::from_secs(parse_num(
-            "AGORA_MEDIA_URL_TTL_SECS",
-            var("AGORA_MEDIA_URL_TTL_SECS"),
-            defaults.url_ttl.as_secs(),
-            1,
-        )?),
-        max_pixels: parse_num(
-            "AGORA_MEDIA_MAX_PIXELS",
-            var("AGORA_MEDIA_MAX_PIXELS"),
-            defaults.max_pixels,
-            1,
-        )?,
-        uploads_per_minute: parse_num(
-            "AGORA_MEDIA_UPLOADS_PER_MINUTE",
-            var("AGORA_MEDIA_UPLOADS_PER_MINUTE"),
-            defaults.uploads_per_minute,
-            0,
-        )?,
-        quota_bytes: parse_num(
-            "AGORA_MEDIA_QUOTA_BYTES",
-            var("AGORA_MEDIA_QUOTA_BYTES"),
-            defaults.quota_bytes,
-            0,
-        )?,
-        ..defaults
-    })
-}
-
-fn parse_num<T: std::str::FromStr + PartialOrd + std::fmt::Display>(
+pub(super) fn parse_num<T: std::str::FromStr + PartialOrd + std::fmt::Display>(
     name: &'static str,
     raw: Option<String>,
     default: T,
@@ -566,113 +424,4 @@ fn parse_bool(name: &'static str, raw: Option<String>, default: bool) -> Result<
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::collections::HashMap;
-
-    fn settings(pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
-        let dir = std::env::temp_dir().join(format!("agora-config-{}", rand::rng().next_u64()));
-        let mut map: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        map.insert("AGORA_DATA_DIR".into(), dir.display().to_string());
-        let out = Settings::from_lookup(|k| map.get(k).cloned()).map(|(s, _)| s);
-        let _ = std::fs::remove_dir_all(dir); // best effort clean-up of a temp dir
-        out
-    }
-
-    fn failing_var(pairs: &[(&str, &str)]) -> String {
-        match settings(pairs) {
-            Err(ConfigError::Invalid { var, .. }) => var.to_owned(),
-            other => panic!("expected a config error, got {other:?}"),
-        }
-    }
-
-    #[test]
-    fn defaults_serve_sqlite_on_localhost_8000() {
-        let s = settings(&[]).expect("defaults are valid");
-        assert_eq!(s.bind.to_string(), "127.0.0.1:8000");
-        assert!(s.database_url.starts_with("sqlite://"));
-        assert_eq!(s.access_token_lifetime, Duration::from_secs(300));
-        assert!(s.secret_key.expose().len() >= MIN_SECRET_BYTES);
-    }
-
-    #[test]
-    fn the_pool_keeps_16_of_32_connections_and_its_minimum_never_passes_its_maximum() {
-        let s = settings(&[]).expect("defaults are valid");
-        assert_eq!((s.database_pool.min, s.database_pool.max), (16, 32));
-        let s = settings(&[("AGORA_DATABASE_POOL_MAX", "4")]).expect("valid");
-        assert_eq!((s.database_pool.min, s.database_pool.max), (4, 4));
-        let s = settings(&[("AGORA_DATABASE_POOL_MIN", "0")]).expect("valid");
-        assert_eq!(s.database_pool.min, 0);
-        assert_eq!(
-            failing_var(&[("AGORA_DATABASE_POOL_MAX", "0")]),
-            "AGORA_DATABASE_POOL_MAX"
-        );
-    }
-
-    #[test]
-    fn trusted_proxies_are_addresses_or_cidrs() {
-        let net = IpNet::parse("10.0.0.0/8").expect("cidr");
-        assert!(net.contains("10.1.2.3".parse().expect("ip")));
-        assert!(!net.contains("11.0.0.1".parse().expect("ip")));
-        assert!(net.contains("::ffff:10.0.0.1".parse().expect("mapped")));
-        let one = IpNet::parse("127.0.0.1").expect("address");
-        assert!(one.contains("127.0.0.1".parse().expect("ip")));
-        assert!(!one.contains("127.0.0.2".parse().expect("ip")));
-        assert!(
-            IpNet::parse("fd00::/8")
-                .expect("v6")
-                .contains("fd12::1".parse().expect("ip"))
-        );
-        assert!(
-            IpNet::parse("0.0.0.0/0")
-                .expect("all")
-                .contains("8.8.8.8".parse().expect("ip"))
-        );
-        assert_eq!(IpNet::parse("10.0.0.0/33"), None);
-        assert_eq!(IpNet::parse("nope"), None);
-        assert_eq!(
-            failing_var(&[("AGORA_TRUSTED_PROXIES", "10.0.0.0/8, x")]),
-            "AGORA_TRUSTED_PROXIES"
-        );
-        assert_eq!(
-            failing_var(&[("AGORA_PUBLIC_URL", "ftp://x")]),
-            "AGORA_PUBLIC_URL"
-        );
-    }
-
-    #[test]
-    fn debug_output_never_shows_the_secret_key() {
-        let key = "a-secret-key-that-is-long-enough-for-agora-0123";
-        let s = settings(&[("AGORA_SECRET_KEY", key)]).expect("valid");
-        assert_eq!(s.secret_key.expose(), key);
-        assert!(!format!("{s:?}").contains(key));
-    }
-
-    #[test]
-    fn a_short_secret_key_is_refused() {
-        assert_eq!(
-            failing_var(&[("AGORA_SECRET_KEY", "short")]),
-            "AGORA_SECRET_KEY"
-        );
-    }
-
-    #[test]
-    fn bad_values_name_their_variable() {
-        assert_eq!(failing_var(&[("AGORA_BIND", "nope")]), "AGORA_BIND");
-        assert_eq!(
-            failing_var(&[("AGORA_AUTO_MIGRATE", "maybe")]),
-            "AGORA_AUTO_MIGRATE"
-        );
-        assert_eq!(
-            failing_var(&[("AGORA_ACCESS_TOKEN_LIFETIME", "-5")]),
-            "AGORA_ACCESS_TOKEN_LIFETIME"
-        );
-        assert_eq!(
-            failing_var(&[("AGORA_DATABASE_URL", "mysql://x")]),
-            "AGORA_DATABASE_URL"
-        );
-    }
-}
+mod tests;
