@@ -17,25 +17,24 @@
 //! each online user by their latest claim; every instance sweeps it for users whose claims all
 //! expired (their instance died) and the one whose ZREM wins reports them offline.
 
-use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
 use fred::clients::SubscriberClient;
 use fred::prelude::*;
 use fred::types::Builder;
-use fred::types::sorted_sets::Ordering;
 use futures_util::future::BoxFuture;
 use tokio::sync::mpsc;
 
 use super::bus::Bus;
 use super::event::Frame;
 use super::hub::{Control, Hub};
-use super::presence::{PresenceResult, PresenceStore};
-use crate::security::limiter::{Counters, Window};
 
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(2);
 const QUEUE: usize = 10_000;
+
+mod counters;
+mod presence;
 /// Past this many recipients an event is one PUBLISH on the fan-out channel, which every
 /// instance hears, instead of one PUBLISH per recipient's channel.
 const FAN_OUT_THRESHOLD: usize = 16;
@@ -331,42 +330,6 @@ impl RedisBackend {
         }
     }
 
-    async fn renew_presence(self: Arc<Self>) {
-        let mut tick = tokio::time::interval(self.presence_ttl / 3);
-        loop {
-            tick.tick().await;
-            let users = self.hub.users();
-            if users.is_empty() || !self.client.is_connected() {
-                continue;
-            }
-            let expiry = self.expiry_score();
-            let pipeline = self.client.pipeline();
-            for id in users {
-                if let Err(e) = self.queue_claim(&pipeline, id, expiry).await {
-                    tracing::warn!(error = %e, "could not queue a presence renewal");
-                }
-            }
-            let sent: Result<Vec<Value>, Error> = pipeline.all().await;
-            if let Err(e) = sent {
-                tracing::warn!(error = %e, "presence renewal failed");
-            }
-        }
-    }
-
-    fn now_ms() -> f64 {
-        chrono::Utc::now().timestamp_millis() as f64
-    }
-
-    fn expiry_score(&self) -> f64 {
-        Self::now_ms() + self.presence_ttl.as_millis() as f64
-    }
-
-    fn key_ttl(&self) -> i64 {
-        i64::try_from(self.presence_ttl.as_secs() * 2)
-            .unwrap_or(120)
-            .max(2)
-    }
-
     /// Fails at once while Redis is away, rather than after the command timeout, so callers
     /// fall back to this instance's own knowledge without slowing requests down.
     fn connected(&self) -> Result<(), Error> {
@@ -378,87 +341,6 @@ impl RedisBackend {
                 "Redis is not connected",
             ))
         }
-    }
-
-    /// Queues this instance's claim on `user_id` until `expiry`, the key's own expiry, and the
-    /// user's entry in the index the sweeper reads.
-    async fn queue_claim<C>(&self, c: &C, user_id: i64, expiry: f64) -> Result<(), Error>
-    where
-        C: SortedSetsInterface + KeysInterface + Sync,
-    {
-        let key = self.presence_key(user_id);
-        let _: () = c
-            .zadd(
-                &key,
-                None,
-                None,
-                false,
-                false,
-                (expiry, self.instance.as_str()),
-            )
-            .await?;
-        let _: () = c.expire(&key, self.key_ttl(), None).await?;
-        let index = self.presence_index();
-        let ordering = Some(Ordering::GreaterThan);
-        c.zadd(index, None, ordering, false, false, (expiry, user_id))
-            .await
-    }
-
-    /// Runs MULTI: drop expired claims, add or remove this instance's, count the rest.
-    async fn transition(&self, user_id: i64, add: bool) -> Result<i64, Error> {
-        self.connected()?;
-        let key = self.presence_key(user_id);
-        let tx = self.client.multi();
-        let _: () = tx.zremrangebyscore(&key, "-inf", Self::now_ms()).await?;
-        if add {
-            self.queue_claim(&tx, user_id, self.expiry_score()).await?;
-        } else {
-            let _: () = tx.zrem(&key, self.instance.as_str()).await?;
-        }
-        let _: () = tx.zcard(&key).await?;
-        let results: Vec<Value> = tx.exec(true).await?;
-        // ZCARD is the last command queued.
-        let remaining = results.last().and_then(Value::as_i64).unwrap_or(0);
-        if !add && remaining == 0 {
-            let _: i64 = self.client.zrem(self.presence_index(), user_id).await?;
-        }
-        Ok(remaining)
-    }
-
-    /// Finds users whose every claim expired: their instance died. Runs on every instance; the
-    /// ZREM that removes a user from the index decides which one reports them.
-    async fn sweep_dead_instances(self: Arc<Self>) {
-        let mut tick = tokio::time::interval(self.presence_ttl / 3);
-        loop {
-            tick.tick().await;
-            if !self.client.is_connected() {
-                continue;
-            }
-            if let Err(e) = self.sweep_once().await {
-                tracing::warn!(error = %e, "presence sweep failed");
-            }
-        }
-    }
-
-    async fn sweep_once(&self) -> Result<(), Error> {
-        let now = Self::now_ms();
-        let stale: Vec<i64> = self
-            .client
-            .zrangebyscore(self.presence_index(), "-inf", now, false, Some((0, 1000)))
-            .await?;
-        for user_id in stale {
-            let key = self.presence_key(user_id);
-            let _: i64 = self.client.zremrangebyscore(&key, "-inf", now).await?;
-            let live: i64 = self.client.zcard(&key).await?;
-            if live > 0 {
-                continue;
-            }
-            let removed: i64 = self.client.zrem(self.presence_index(), user_id).await?;
-            if removed == 1 && self.expired.try_send(user_id).is_err() {
-                tracing::warn!(user_id, "offline notice dropped: queue full");
-            }
-        }
-        Ok(())
     }
 }
 
@@ -522,90 +404,6 @@ impl Bus for RedisBackend {
                 }
                 tokio::time::sleep(ACK_POLL).await;
             }
-        })
-    }
-}
-
-impl PresenceStore for RedisBackend {
-    fn connect(&self, user_id: i64) -> BoxFuture<'_, PresenceResult<bool>> {
-        Box::pin(async move {
-            self.transition(user_id, true)
-                .await
-                .map(|n| n == 1)
-                .map_err(|e| e.to_string())
-        })
-    }
-
-    fn disconnect(&self, user_id: i64) -> BoxFuture<'_, PresenceResult<bool>> {
-        Box::pin(async move {
-            self.transition(user_id, false)
-                .await
-                .map(|n| n == 0)
-                .map_err(|e| e.to_string())
-        })
-    }
-
-    fn online(&self, user_ids: Vec<i64>) -> BoxFuture<'_, PresenceResult<HashSet<i64>>> {
-        Box::pin(async move {
-            if user_ids.is_empty() {
-                return Ok(HashSet::new());
-            }
-            self.connected().map_err(|e| e.to_string())?;
-            let now = Self::now_ms();
-            let keys: Vec<String> = user_ids.iter().map(|id| self.presence_key(*id)).collect();
-            // One command for the whole list (a page of 20 friends was 20 ZCOUNTs, and their
-            // encoding and replies were most of the request's CPU).
-            let live: Vec<i64> = self
-                .client
-                .eval(ONLINE_SCRIPT, keys, now)
-                .await
-                .map_err(|e| e.to_string())?;
-            Ok(user_ids
-                .into_iter()
-                .zip(live)
-                .filter(|(_, on)| *on > 0)
-                .map(|(id, _)| id)
-                .collect())
-        })
-    }
-}
-
-/// For each key (a user's presence claims), 1 when a claim has not expired at ARGV[1], else 0.
-const ONLINE_SCRIPT: &str = "local out = {} \
-    for i, key in ipairs(KEYS) do \
-        out[i] = redis.call('ZCOUNT', key, ARGV[1], '+inf') > 0 and 1 or 0 \
-    end \
-    return out";
-
-impl Counters for RedisBackend {
-    fn add<'a>(
-        &'a self,
-        key: &'a str,
-        by: u64,
-        window: Window,
-    ) -> BoxFuture<'a, Result<u64, String>> {
-        Box::pin(async move {
-            // The window's index is in the key, so every instance counts into the same one.
-            let key = format!("{}:count:{key}:{}", self.prefix, window.index);
-            if by == 0 {
-                let n: Option<u64> = self.client.get(&key).await.map_err(|e| e.to_string())?;
-                return Ok(n.unwrap_or(0));
-            }
-            let pipeline = self.client.pipeline();
-            let by = i64::try_from(by).unwrap_or(i64::MAX);
-            let expire = i64::try_from(window.length.as_secs())
-                .unwrap_or(i64::MAX)
-                .saturating_add(1);
-            let _: () = pipeline
-                .incr_by(&key, by)
-                .await
-                .map_err(|e| e.to_string())?;
-            let _: () = pipeline
-                .expire(&key, expire, None)
-                .await
-                .map_err(|e| e.to_string())?;
-            let (n, _): (u64, i64) = pipeline.all().await.map_err(|e| e.to_string())?;
-            Ok(n)
         })
     }
 }
