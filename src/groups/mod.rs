@@ -4,6 +4,7 @@
 //! pure table, `permissions`.
 
 pub mod actions;
+pub mod joining;
 pub mod model;
 pub mod permissions;
 mod routes;

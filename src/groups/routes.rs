@@ -4,12 +4,12 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use utoipa::OpenApi;
 
-use super::actions;
 use super::model::{
     ActionBody, Group, GroupBody, GroupListQuery, Invite, JoinOutcome, JoinRequest, RoleBody,
     UserIdBody,
 };
 use super::permissions::{Action, check};
+use super::{actions, joining};
 use super::{group_view, groups_view, invites_view, requests_view, store};
 use crate::chat::members_view;
 use crate::chat::model::Member;
@@ -189,7 +189,7 @@ pub async fn join_group(
     me: CurrentUser,
     Path(id): Path<i64>,
 ) -> Result<(StatusCode, Json<JoinOutcome>), ApiError> {
-    let outcome = actions::join(&app, &me, id).await?;
+    let outcome = joining::join(&app, &me, id).await?;
     let status = match outcome {
         JoinOutcome::Joined(_) => StatusCode::OK,
         JoinOutcome::Requested(_) => StatusCode::ACCEPTED,
@@ -228,7 +228,7 @@ pub async fn answer_join_request(
     Json(body): Json<ActionBody>,
 ) -> Result<Json<JoinRequest>, ApiError> {
     Ok(Json(
-        actions::answer_request(&app, &me, id, rid, body).await?,
+        joining::answer_request(&app, &me, id, rid, body).await?,
     ))
 }
 
@@ -245,7 +245,7 @@ pub async fn invite_to_group(
     let user_id = body.validate()?;
     Ok((
         StatusCode::CREATED,
-        Json(actions::invite(&app, &me, id, user_id).await?),
+        Json(joining::invite(&app, &me, id, user_id).await?),
     ))
 }
 
@@ -274,5 +274,5 @@ pub async fn answer_invite(
     Json(body): Json<ActionBody>,
 ) -> Result<Json<Invite>, ApiError> {
     let accept = body.validate(["accept", "decline"])?;
-    Ok(Json(actions::answer_invite(&app, &me, id, accept).await?))
+    Ok(Json(joining::answer_invite(&app, &me, id, accept).await?))
 }
