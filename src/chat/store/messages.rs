@@ -1,0 +1,151 @@
+//! Message queries: one by id or by `client_id`, a room's history and its last message,
+//! edits and tombstones.
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, Query};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+
+use crate::db::entities::chat_message;
+
+pub async fn find_by_client_id(
+    db: &impl ConnectionTrait,
+    sender_id: i64,
+    client_id: &str,
+) -> Result<Option<chat_message::Model>, DbErr> {
+    chat_message::Entity::find()
+        .filter(chat_message::Column::SenderId.eq(sender_id))
+        .filter(chat_message::Column::ClientId.eq(client_id))
+        .one(db)
+        .await
+}
+
+pub async fn find_message(
+    db: &impl ConnectionTrait,
+    id: i64,
+) -> Result<Option<chat_message::Model>, DbErr> {
+    chat_message::Entity::find_by_id(id).one(db).await
+}
+
+/// The messages of `ids` that exist, in id order.
+pub async fn find_messages(
+    db: &impl ConnectionTrait,
+    ids: &[i64],
+) -> Result<Vec<chat_message::Model>, DbErr> {
+    chat_message::Entity::find()
+        .filter(chat_message::Column::Id.is_in(ids.to_vec()))
+        .order_by_asc(chat_message::Column::Id)
+        .all(db)
+        .await
+}
+
+/// The newest message of each of `room_ids` (one query, on the (room_id, id) index).
+pub async fn last_messages(
+    db: &impl ConnectionTrait,
+    room_ids: &[i64],
+) -> Result<Vec<chat_message::Model>, DbErr> {
+    if room_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let newest = Query::select()
+        .expr(chat_message::Column::Id.max())
+        .from(chat_message::Entity)
+        .and_where(chat_message::Column::RoomId.is_in(room_ids.to_vec()))
+        .group_by_col(chat_message::Column::RoomId)
+        .to_owned();
+    chat_message::Entity::find()
+        .filter(chat_message::Column::Id.in_subquery(newest))
+        .all(db)
+        .await
+}
+
+/// Which messages a history page holds.
+#[derive(Clone, Copy, Debug)]
+pub enum Window {
+    Latest,
+    Before(i64),
+    After(i64),
+}
+
+/// Up to `limit` messages of the window, ascending by id.
+pub async fn history(
+    db: &impl ConnectionTrait,
+    room_id: i64,
+    window: Window,
+    limit: u64,
+) -> Result<Vec<chat_message::Model>, DbErr> {
+    let q = chat_message::Entity::find().filter(chat_message::Column::RoomId.eq(room_id));
+    let mut rows = match window {
+        Window::After(id) => {
+            q.filter(chat_message::Column::Id.gt(id))
+                .order_by_asc(chat_message::Column::Id)
+                .limit(limit)
+                .all(db)
+                .await?
+        }
+        Window::Before(id) => {
+            q.filter(chat_message::Column::Id.lt(id))
+                .order_by_desc(chat_message::Column::Id)
+                .limit(limit)
+                .all(db)
+                .await?
+        }
+        Window::Latest => {
+            q.order_by_desc(chat_message::Column::Id)
+                .limit(limit)
+                .all(db)
+                .await?
+        }
+    };
+    rows.sort_by_key(|m| m.id);
+    Ok(rows)
+}
+
+/// Whether the room has a message older (`newer` false) or newer than `id`.
+pub async fn has_beyond(
+    db: &impl ConnectionTrait,
+    room_id: i64,
+    id: i64,
+    newer: bool,
+) -> Result<bool, DbErr> {
+    let q = chat_message::Entity::find().filter(chat_message::Column::RoomId.eq(room_id));
+    let q = if newer {
+        q.filter(chat_message::Column::Id.gt(id))
+    } else {
+        q.filter(chat_message::Column::Id.lt(id))
+    };
+    Ok(q.select_only()
+        .column(chat_message::Column::Id)
+        .limit(1)
+        .into_tuple::<i64>()
+        .one(db)
+        .await?
+        .is_some())
+}
+
+pub async fn edit_message(
+    db: &impl ConnectionTrait,
+    id: i64,
+    body: &str,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    chat_message::Entity::update_many()
+        .col_expr(chat_message::Column::Body, Expr::value(body))
+        .col_expr(chat_message::Column::EditedAt, Expr::value(now))
+        .filter(chat_message::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// A tombstone: the message keeps its id and place, without its body.
+pub async fn delete_message(db: &impl ConnectionTrait, id: i64) -> Result<(), DbErr> {
+    chat_message::Entity::update_many()
+        .col_expr(chat_message::Column::Body, Expr::value(""))
+        .col_expr(chat_message::Column::Deleted, Expr::value(true))
+        .filter(chat_message::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
