@@ -7,20 +7,15 @@ use axum::extract::ws::{
     CloseFrame, Message, WebSocket, WebSocketUpgrade, rejection::WebSocketUpgradeRejection,
 };
 use axum::response::Response;
-use serde::Deserialize;
-use serde_json::{Value, json};
 use std::time::Duration;
 
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-use crate::chat;
 use crate::error::ApiError;
-use crate::error::REQUIRED;
 use crate::http::origin::with_base;
-use crate::http::parse_value;
-use crate::http::{Authenticator, CurrentUser, Origin, SocketUser};
-use crate::realtime::event::{self, Frame};
+use crate::http::{CurrentUser, Origin, SocketUser};
+use crate::realtime::event;
 use crate::state::AppState;
 
 /// Largest client frame; bigger ones close the connection with 1009.
@@ -85,7 +80,7 @@ pub async fn upgrade(
         }))
 }
 
-fn deadline(expires_at: i64) -> Instant {
+pub(super) fn deadline(expires_at: i64) -> Instant {
     let left = expires_at - chrono::Utc::now().timestamp();
     Instant::now() + std::time::Duration::from_secs(u64::try_from(left).unwrap_or(0))
 }
@@ -138,7 +133,7 @@ async fn run(app: AppState, mut socket: WebSocket, me: CurrentUser) {
     let mut alive = true;
     let mut expires = deadline(me.token_expires_at);
     let mut shutdown = app.shutdown_signal();
-    let mut limits = FrameLimits::new();
+    let mut limits = super::frames::FrameLimits::new();
     loop {
         tokio::select! {
             incoming = socket.recv() => {
@@ -159,7 +154,7 @@ async fn run(app: AppState, mut socket: WebSocket, me: CurrentUser) {
                             close(&mut socket, CLOSE_TOO_BIG, "Frame too large").await;
                             break;
                         }
-                        handle(&app, &me, &mut expires, &mut limits, text.as_str()).await
+                        super::frames::handle(&app, &me, &mut expires, &mut limits, text.as_str()).await
                     }
                     Message::Binary(bytes) => {
                         if bytes.len() > MAX_FRAME {
@@ -246,225 +241,5 @@ fn close_code_for(err: &axum::Error) -> Option<(u16, &'static str)> {
         Error::Capacity(_) => Some((CLOSE_TOO_BIG, "Frame too large")),
         Error::Protocol(_) | Error::AttackAttempt => Some((CLOSE_PROTOCOL, "Protocol error")),
         _ => None,
-    }
-}
-
-/// A client frame, `{"type", "data"}`, as a typed command. Each variant's data is read by the
-/// feature function it calls, so a frame and the REST route behind it validate alike.
-#[derive(Debug, Deserialize)]
-#[serde(tag = "type", content = "data", rename_all = "snake_case")]
-enum ClientFrame {
-    /// Its data, if any, is ignored.
-    Ping(#[allow(dead_code)] serde::de::IgnoredAny),
-    Authenticate(AuthenticateData),
-    ChatMessage(Value),
-    Typing(Value),
-    Read(Value),
-}
-
-#[derive(Debug, Deserialize)]
-struct AuthenticateData {
-    #[serde(default)]
-    token: Option<crate::secret::Secret>,
-}
-
-const FRAME_TYPES: &[&str] = &["ping", "authenticate", "chat_message", "typing", "read"];
-
-impl ClientFrame {
-    /// Parses a frame; the error says what was wrong, with the frame's `client_id` if it has
-    /// one so the client can match the error to what it sent.
-    fn parse(text: &str) -> Result<Self, (ApiError, Option<Value>)> {
-        let raw: Value =
-            serde_json::from_str(text).map_err(|e| (ApiError::JsonParse(e.to_string()), None))?;
-        let client_id = raw
-            .get("data")
-            .and_then(|d| d.get("client_id"))
-            .filter(|v| !v.is_null())
-            .cloned();
-        let fail = |e: ApiError| (e, client_id.clone());
-        let kind = match raw.get("type") {
-            Some(Value::String(k)) => k.clone(),
-            _ => return Err(fail(ApiError::rejected("A frame needs a \"type\"."))),
-        };
-        if !FRAME_TYPES.contains(&kind.as_str()) {
-            return Err(fail(ApiError::rejected(format!(
-                "Unknown frame type \"{kind}\"."
-            ))));
-        }
-        // `{"type": "ping"}` has no data; give every frame an object to read.
-        let mut raw = raw;
-        if raw.get("data").is_none_or(Value::is_null) {
-            raw["data"] = json!({});
-        }
-        serde_json::from_value(raw).map_err(|e| {
-            fail(ApiError::rejected(format!(
-                "Invalid \"{kind}\" frame: {}",
-                e.to_string().split(" at line ").next().unwrap_or_default()
-            )))
-        })
-    }
-}
-
-fn error_frame(e: &ApiError, client_id: Option<&Value>) -> Frame {
-    // Field errors say which field, as the REST body would.
-    let detail = match e {
-        ApiError::Fields(f) => f.to_value().to_string(),
-        other => other.to_string(),
-    };
-    event::error(e.code(), &detail, client_id)
-}
-
-/// One client frame; the answer to send back, if any. Errors never close the connection.
-async fn handle(
-    app: &AppState,
-    me: &CurrentUser,
-    expires: &mut Instant,
-    limits: &mut FrameLimits,
-    text: &str,
-) -> Option<Frame> {
-    let frame = match ClientFrame::parse(text) {
-        Ok(f) => f,
-        Err((e, client_id)) => return Some(error_frame(&e, client_id.as_ref())),
-    };
-    match frame {
-        ClientFrame::Ping(_) => Some(event::encode("pong", &json!({}))),
-        ClientFrame::Authenticate(data) => {
-            let Some(token) = data.token else {
-                return Some(error_frame(
-                    &ApiError::field("token", crate::error::REQUIRED),
-                    None,
-                ));
-            };
-            match app.authenticate(token.expose()).await {
-                Ok(user) if user.id == me.id => {
-                    *expires = deadline(user.token_expires_at);
-                    None
-                }
-                Ok(_) => Some(error_frame(
-                    &ApiError::TokenNotValid("The token belongs to another user.".into()),
-                    None,
-                )),
-                Err(e) => Some(error_frame(&e, None)),
-            }
-        }
-        ClientFrame::ChatMessage(data) => {
-            let client_id = data.get("client_id").filter(|v| !v.is_null()).cloned();
-            match chat_send(app, me, &data).await {
-                Ok(message) => Some(event::encode(
-                    "ack",
-                    &json!({"client_id": client_id, "message": message}),
-                )),
-                Err(e) => Some(error_frame(&e, client_id.as_ref())),
-            }
-        }
-        ClientFrame::Typing(data) => {
-            // Typing is ephemeral: frames faster than the limit are dropped, not refused.
-            if limits.typing.elapsed() < TYPING_INTERVAL {
-                return None;
-            }
-            limits.typing = Instant::now();
-            let result = async {
-                let t: TypingData = parse_value(&data)?;
-                let room = t.room.ok_or_else(|| ApiError::field("room", REQUIRED))?;
-                chat::messages::typing(app, me, room, t.is_typing.unwrap_or(true)).await
-            }
-            .await;
-            result.err().map(|e| error_frame(&e, None))
-        }
-        ClientFrame::Read(data) => {
-            let result = async {
-                let r: ReadData = parse_value(&data)?;
-                let room = r.room.ok_or_else(|| ApiError::field("room", REQUIRED))?;
-                chat::messages::mark_read(app, me, room, r.message_id).await
-            }
-            .await;
-            result.err().map(|e| error_frame(&e, None))
-        }
-    }
-}
-
-/// The least time between two `typing` frames of one connection that are passed on.
-const TYPING_INTERVAL: Duration = Duration::from_millis(500);
-
-/// Per-connection limits of the frames that are not stored.
-pub struct FrameLimits {
-    typing: Instant,
-}
-
-impl FrameLimits {
-    fn new() -> Self {
-        Self {
-            typing: Instant::now()
-                .checked_sub(TYPING_INTERVAL)
-                .unwrap_or_else(Instant::now),
-        }
-    }
-}
-
-#[derive(Deserialize)]
-struct WsSend {
-    room: Option<i64>,
-    #[serde(flatten)]
-    message: chat::model::SendBody,
-}
-
-#[derive(Deserialize)]
-struct TypingData {
-    room: Option<i64>,
-    is_typing: Option<bool>,
-}
-
-#[derive(Deserialize)]
-struct ReadData {
-    room: Option<i64>,
-    message_id: Option<i64>,
-}
-
-/// A `chat_message` frame: the same validation and feature function as the REST route.
-async fn chat_send(
-    app: &AppState,
-    me: &CurrentUser,
-    data: &Value,
-) -> Result<chat::model::Message, ApiError> {
-    let frame: WsSend = parse_value(data)?;
-    let room = frame
-        .room
-        .ok_or_else(|| ApiError::field("room", REQUIRED))?;
-    let (message, _) = chat::messages::send(app, me, room, frame.message).await?;
-    Ok(message)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn frames_parse_into_typed_commands() {
-        assert!(matches!(
-            ClientFrame::parse(r#"{"type":"ping"}"#),
-            Ok(ClientFrame::Ping(_))
-        ));
-        assert!(matches!(
-            ClientFrame::parse(r#"{"type":"authenticate","data":{"token":"t"}}"#),
-            Ok(ClientFrame::Authenticate(AuthenticateData {
-                token: Some(_)
-            }))
-        ));
-        let (e, id) = ClientFrame::parse(r#"{"type":"nope","data":{"client_id":"c1"}}"#)
-            .expect_err("unknown type");
-        assert_eq!(e.to_string(), "Unknown frame type \"nope\".");
-        assert_eq!(id, Some(json!("c1")));
-        let (e, _) = ClientFrame::parse(r#"{"data":{}}"#).expect_err("no type");
-        assert_eq!(e.to_string(), "A frame needs a \"type\".");
-        let (e, _) = ClientFrame::parse(r#"{"type":"authenticate","data":{"token":5}}"#)
-            .expect_err("bad token type");
-        assert!(
-            e.to_string().starts_with("Invalid \"authenticate\" frame"),
-            "{e}"
-        );
-        assert!(matches!(
-            ClientFrame::parse("not json"),
-            Err((ApiError::JsonParse(_), None))
-        ));
     }
 }

@@ -1,6 +1,7 @@
 //! The `/ws/` gateway: the upgrade, one task per socket, typed client frames dispatched to the
 //! features' functions, and what a presence transition means (who is told, `last_seen`).
 
+mod frames;
 pub mod gateway;
 
 use axum::Router;
