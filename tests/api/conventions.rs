@@ -67,7 +67,7 @@ async fn malformed_bodies_get_a_4xx_in_the_drf_shape_on_every_endpoint() {
                 .client
                 .request(
                     Method::from_bytes(method.as_bytes()).expect("method"),
-                    app.url(&path),
+                    app.url(path),
                 )
                 .header("content-type", *content_type)
                 .body(body.to_string());
