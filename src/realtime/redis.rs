@@ -17,6 +17,7 @@
 //! each online user by their latest claim; every instance sweeps it for users whose claims all
 //! expired (their instance died) and the one whose ZREM wins reports them offline.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -38,9 +39,8 @@ mod presence;
 /// Past this many recipients an event is one PUBLISH on the fan-out channel, which every
 /// instance hears, instead of one PUBLISH per recipient's channel.
 const FAN_OUT_THRESHOLD: usize = 16;
-/// How long a broadcast waits for every instance to apply it, and how often it looks.
+/// How long a broadcast waits for every instance to apply it.
 const ACK_WAIT: Duration = Duration::from_secs(1);
-const ACK_POLL: Duration = Duration::from_millis(2);
 
 enum Command {
     Publish(Vec<i64>, Frame),
@@ -58,6 +58,9 @@ pub struct RedisBackend {
     presence_ttl: Duration,
     /// Users found offline by the sweeper: their instance died without saying so.
     expired: mpsc::Sender<i64>,
+    /// This instance's broadcasts waiting for acknowledgements: how many instances have
+    /// applied each (they answer on this instance's own ack channel).
+    acks: std::sync::Mutex<HashMap<u64, tokio::sync::watch::Sender<i64>>>,
 }
 
 impl RedisBackend {
@@ -101,10 +104,11 @@ impl RedisBackend {
             queue,
             presence_ttl,
             expired,
+            acks: std::sync::Mutex::default(),
         });
         backend
             .subscriber
-            .subscribe(vec![backend.control_channel(), backend.fan_channel()])
+            .subscribe(backend.own_channels())
             .await
             .map_err(|e| format!("Redis: {e}"))?;
         let loops: [BoxFuture<'static, ()>; 5] = [
@@ -149,9 +153,19 @@ impl RedisBackend {
         format!("{}:fan-out", self.prefix)
     }
 
-    /// Where the instances that applied control message `ack` count themselves.
-    fn ack_key(&self, ack: &str) -> String {
-        format!("{}:control-ack:{ack}", self.prefix)
+    /// Where the instances that applied a control message of `instance` acknowledge it.
+    fn ack_channel(&self, instance: &str) -> String {
+        format!("{}:control-ack:{instance}", self.prefix)
+    }
+
+    /// The channels every instance listens on besides its users': control messages, big
+    /// fan-outs and the acknowledgements of its own control messages.
+    fn own_channels(&self) -> Vec<String> {
+        vec![
+            self.control_channel(),
+            self.fan_channel(),
+            self.ack_channel(&self.instance),
+        ]
     }
 
     fn presence_key(&self, user_id: i64) -> String {
@@ -229,6 +243,7 @@ impl RedisBackend {
         let prefix = format!("{}:user:", self.prefix);
         let control = self.control_channel();
         let fan = self.fan_channel();
+        let acks = self.ack_channel(&self.instance);
         loop {
             let msg = match rx.recv().await {
                 Ok(m) => m,
@@ -264,27 +279,31 @@ impl RedisBackend {
                 let Some(text) = msg.value.as_str() else {
                     continue;
                 };
-                let Some((ack, body)) = text.split_once('|') else {
+                let mut parts = text.splitn(3, '|');
+                let (Some(ack), Some(sender), Some(body)) =
+                    (parts.next(), parts.next(), parts.next())
+                else {
                     continue;
                 };
                 if let Some(c) = Control::decode(body) {
                     self.hub.apply(c);
                 }
                 // Tell the sender this instance has applied it (see `broadcast`).
-                let key = self.ack_key(ack);
-                let pipeline = self.client.pipeline();
-                let queued: Result<(), Error> = async {
-                    pipeline.incr::<(), _>(&key).await?;
-                    pipeline.expire::<(), _>(&key, 10, None).await?;
-                    Ok(())
-                }
-                .await;
-                let sent: Result<Vec<Value>, Error> = match queued {
-                    Ok(()) => pipeline.all().await,
-                    Err(e) => Err(e),
-                };
-                if let Err(e) = sent {
+                let answered: Result<i64, Error> =
+                    self.client.publish(self.ack_channel(sender), ack).await;
+                if let Err(e) = answered {
                     tracing::debug!(error = %e, "could not acknowledge a control message");
+                }
+                continue;
+            }
+            if *msg.channel == *acks {
+                let ack = msg
+                    .value
+                    .as_str()
+                    .and_then(|a| u64::from_str_radix(&a, 16).ok());
+                let waiting = self.acks.lock().unwrap_or_else(|e| e.into_inner());
+                if let Some(counter) = ack.and_then(|a| waiting.get(&a)) {
+                    counter.send_modify(|n| *n += 1);
                 }
                 continue;
             }
@@ -318,8 +337,7 @@ impl RedisBackend {
                 .into_iter()
                 .map(|id| self.channel(id))
                 .collect();
-            channels.push(self.control_channel());
-            channels.push(self.fan_channel());
+            channels.extend(self.own_channels());
             tracing::info!(
                 channels = channels.len(),
                 "Redis reconnected; re-subscribing"
@@ -368,42 +386,45 @@ impl Bus for RedisBackend {
     fn broadcast(&self, control: Control) -> BoxFuture<'_, ()> {
         self.hub.apply(control);
         Box::pin(async move {
-            // Every instance that gets it counts itself under this id once it has applied it;
-            // this returns when all of them have (or after a second), so a token revoked here is
-            // refused by the other instances from the moment the request that revoked it ends.
-            let ack = format!("{:016x}", rand::random::<u64>());
+            // Every instance that gets it (this one included) answers with this id on this
+            // instance's ack channel once it has applied it; this returns when all of them have
+            // (or after a second), so a token revoked here is refused by the other instances
+            // from the moment the request that revoked it ends. No polling: the reader task
+            // counts the answers as they come.
+            let ack = rand::random::<u64>();
+            // Registered before the publish: an acknowledgement may come back before it returns.
+            let (counter, mut applied) = tokio::sync::watch::channel(0i64);
+            self.acks
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(ack, counter);
             let sent: Result<i64, Error> = self
                 .client
                 .publish(
                     self.control_channel(),
-                    format!("{ack}|{}", control.encode()),
+                    format!("{ack:016x}|{}|{}", self.instance, control.encode()),
                 )
                 .await;
-            let receivers = match sent {
-                Ok(n) => n,
+            match sent {
+                Ok(receivers) => {
+                    let all = applied.wait_for(|n| *n >= receivers);
+                    if tokio::time::timeout(ACK_WAIT, all).await.is_err() {
+                        tracing::warn!(
+                            ?control,
+                            "not every instance acknowledged a control message"
+                        );
+                    }
+                }
                 Err(e) => {
                     // Instances that were cut off too clear their caches when they reconnect;
                     // entries also expire on their own.
                     tracing::warn!(error = %e, ?control, "could not broadcast a control message");
-                    return;
                 }
-            };
-            let key = self.ack_key(&ack);
-            let deadline = tokio::time::Instant::now() + ACK_WAIT;
-            loop {
-                let applied: Option<i64> = self.client.get(&key).await.unwrap_or(None);
-                if applied.unwrap_or(0) >= receivers {
-                    break;
-                }
-                if tokio::time::Instant::now() >= deadline {
-                    tracing::warn!(
-                        ?control,
-                        "not every instance acknowledged a control message"
-                    );
-                    break;
-                }
-                tokio::time::sleep(ACK_POLL).await;
             }
+            self.acks
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&ack);
         })
     }
 }
