@@ -21,7 +21,8 @@ pub struct Health {
     pub broker: &'static str,
 }
 
-#[utoipa::path(get, path = "/health/", tag = "operations",
+#[utoipa::path(get, path = "/health/", summary = "Health",
+    description = "200 with database and broker ok, 503 naming the part that is down.", tag = "operations",
     responses((status = 200, body = Health), (status = 503, body = Health, description = "A part is down")))]
 pub async fn health(State(app): State<AppState>) -> Response {
     let database = if app.db.ping().await.is_ok() {
@@ -48,7 +49,8 @@ pub async fn health(State(app): State<AppState>) -> Response {
     (status, axum::Json(body)).into_response()
 }
 
-#[utoipa::path(get, path = "/metrics", tag = "operations",
+#[utoipa::path(get, path = "/metrics", summary = "Metrics",
+    description = "Prometheus text: request counts and latencies by route, sockets, refusals.", tag = "operations",
     responses((status = 200, content_type = "text/plain", description = "Prometheus text format")))]
 pub async fn metrics() -> impl IntoResponse {
     (

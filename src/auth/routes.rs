@@ -23,7 +23,8 @@ use crate::users::{self, store as user_store};
 #[openapi(paths(register, login, refresh, verify, logout, change_password))]
 pub struct ApiDoc;
 
-#[utoipa::path(post, path = "/api/auth/register/", tag = "auth", request_body = RegisterBody,
+#[utoipa::path(post, path = "/api/auth/register/", summary = "Register",
+    description = "Creates an account (username, email, password, optional names) and logs it in. Usernames and emails share one namespace. 429 past AGORA_REGISTER_RATE_LIMIT_PER_ADDRESS registrations a minute from one address.", tag = "auth", request_body = RegisterBody,
     responses((status = 201, body = AuthResponse), (status = 400, description = "Field errors"),
         (status = 429, description = "Too many registrations from this address; see Retry-After")))]
 #[tracing::instrument(skip_all)]
@@ -60,7 +61,8 @@ pub async fn register(
     ))
 }
 
-#[utoipa::path(post, path = "/api/auth/login/", tag = "auth", request_body = LoginBody,
+#[utoipa::path(post, path = "/api/auth/login/", summary = "Log in",
+    description = "Takes a username or an email (any case) and the password; answers an access and a refresh token with the user. 401 for wrong credentials; 429 with Retry-After past the per-address limit or the per-account failure limit.", tag = "auth", request_body = LoginBody,
     responses((status = 200, body = AuthResponse), (status = 400), (status = 401, description = "No active account found with the given credentials"),
         (status = 429, description = "Too many attempts; see Retry-After")))]
 #[tracing::instrument(skip_all)]
@@ -151,7 +153,8 @@ fn required_token(field: &str, v: Option<Secret>) -> Result<String, ApiError> {
     }
 }
 
-#[utoipa::path(post, path = "/api/auth/refresh/", tag = "auth", request_body = RefreshBody,
+#[utoipa::path(post, path = "/api/auth/refresh/", summary = "Refresh the access token",
+    description = "Rotates: the refresh token given is blacklisted and a new pair is returned. Presenting a blacklisted token again revokes its whole family (reuse detection).", tag = "auth", request_body = RefreshBody,
     responses((status = 200, body = TokenPair), (status = 400), (status = 401, description = "Invalid, expired or blacklisted")))]
 #[tracing::instrument(skip_all)]
 pub async fn refresh(
@@ -173,7 +176,8 @@ pub async fn refresh(
     Ok(Json(issue_pair(&app, &user, Some(&family)).await?))
 }
 
-#[utoipa::path(post, path = "/api/auth/verify/", tag = "auth", request_body = VerifyBody,
+#[utoipa::path(post, path = "/api/auth/verify/", summary = "Verify a token",
+    description = "200 with an empty object when the token (access or refresh) is valid, 401 otherwise.", tag = "auth", request_body = VerifyBody,
     responses((status = 200, body = Empty), (status = 400), (status = 401)))]
 pub async fn verify(
     State(app): State<AppState>,
@@ -195,7 +199,8 @@ pub async fn verify(
     Ok(Json(Empty {}))
 }
 
-#[utoipa::path(post, path = "/api/auth/logout/", tag = "auth", request_body = RefreshBody,
+#[utoipa::path(post, path = "/api/auth/logout/", summary = "Log out",
+    description = "Blacklists the given refresh token (and its rotation family), so it can no longer be refreshed. 204.", tag = "auth", request_body = RefreshBody,
     responses((status = 204, description = "The refresh token is blacklisted"), (status = 400), (status = 401)),
     security(("bearer" = [])))]
 #[tracing::instrument(skip_all, fields(user_id = me.id))]
@@ -216,7 +221,8 @@ pub async fn logout(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(post, path = "/api/auth/password/change/", tag = "auth", request_body = PasswordChangeBody,
+#[utoipa::path(post, path = "/api/auth/password/change/", summary = "Change the password",
+    description = "Needs the old password; the new one passes Django's validators. Every token issued before is revoked and open sockets close with 4401; new tokens are returned.", tag = "auth", request_body = PasswordChangeBody,
     responses((status = 204, description = "Changed; every refresh token and earlier access token revoked"), (status = 400), (status = 401)),
     security(("bearer" = [])))]
 #[tracing::instrument(skip_all, fields(user_id = me.id))]

@@ -34,7 +34,8 @@ use crate::state::AppState;
 ))]
 pub struct ApiDoc;
 
-#[utoipa::path(get, path = "/api/chat/rooms/", tag = "chat", params(PageParams),
+#[utoipa::path(get, path = "/api/chat/rooms/", summary = "List my rooms",
+    description = "Paginated, most recent activity first, each with its members, last message, unread count and mute.", tag = "chat", params(PageParams),
     responses((status = 200, body = Paginated<Room>), (status = 404, description = "Invalid page.")),
     security(("bearer" = [])))]
 pub async fn list_rooms(
@@ -46,7 +47,8 @@ pub async fn list_rooms(
     Ok(Json(page.wrap(count, rooms_view(&app, &me, &rooms).await?)))
 }
 
-#[utoipa::path(post, path = "/api/chat/rooms/", tag = "chat", request_body = CreateRoomBody,
+#[utoipa::path(post, path = "/api/chat/rooms/", summary = "Create a group room",
+    description = "The caller is its owner; member_ids must be the caller's friends (400 otherwise). Sends room_updated to the members.", tag = "chat", request_body = CreateRoomBody,
     responses((status = 201, body = Room), (status = 400, description = "A field error: the name, or members who are not your friends")),
     security(("bearer" = [])))]
 pub async fn create_room(
@@ -59,7 +61,8 @@ pub async fn create_room(
     Ok((StatusCode::CREATED, Json(room)))
 }
 
-#[utoipa::path(post, path = "/api/chat/direct/", tag = "chat", request_body = DirectBody,
+#[utoipa::path(post, path = "/api/chat/direct/", summary = "Open a direct room",
+    description = "The one room of the caller and user_id: 201 when created, 200 when it exists. 403 when either blocked the other or the user's allow_messages_from does not admit the caller, for an existing room too.", tag = "chat", request_body = DirectBody,
     responses((status = 201, body = Room, description = "Created"), (status = 200, body = Room, description = "The existing room of the pair"),
         (status = 400), (status = 403, description = "The user does not take messages from you, or blocked you")),
     security(("bearer" = [])))]
@@ -80,7 +83,8 @@ pub async fn open_direct(
     Ok((status, Json(room)))
 }
 
-#[utoipa::path(get, path = "/api/chat/rooms/{id}/", tag = "chat", params(("id" = i64, Path)),
+#[utoipa::path(get, path = "/api/chat/rooms/{id}/", summary = "A room",
+    description = "404 for a room the caller is not in.", tag = "chat", params(("id" = i64, Path)),
     responses((status = 200, body = Room), (status = 404)), security(("bearer" = [])))]
 pub async fn get_room(
     State(app): State<AppState>,
@@ -91,7 +95,8 @@ pub async fn get_room(
     Ok(Json(room_view(&app, &me, &room).await?))
 }
 
-#[utoipa::path(patch, path = "/api/chat/rooms/{id}/", tag = "chat", params(("id" = i64, Path)), request_body = RenameBody,
+#[utoipa::path(patch, path = "/api/chat/rooms/{id}/", summary = "Rename a room",
+    description = "Owner or admin of a group room; a direct room is 403, a group's room changes through /api/groups/ (400).", tag = "chat", params(("id" = i64, Path)), request_body = RenameBody,
     responses((status = 200, body = Room), (status = 400), (status = 403, description = "Not an owner or admin, or a direct room"), (status = 404)),
     security(("bearer" = [])))]
 pub async fn rename_room(
@@ -105,7 +110,8 @@ pub async fn rename_room(
     ))
 }
 
-#[utoipa::path(post, path = "/api/chat/rooms/{id}/members/", tag = "chat", params(("id" = i64, Path)), request_body = AddMembersBody,
+#[utoipa::path(post, path = "/api/chat/rooms/{id}/members/", summary = "Add members",
+    description = "Owner or admin of a group room; only the adder's friends. Sends member_joined for each new member.", tag = "chat", params(("id" = i64, Path)), request_body = AddMembersBody,
     responses((status = 200, body = Room), (status = 400, description = "Users who are not your friends"),
         (status = 403, description = "Not an owner or admin, or a direct room"), (status = 404)),
     security(("bearer" = [])))]
@@ -120,7 +126,8 @@ pub async fn add_members(
     ))
 }
 
-#[utoipa::path(delete, path = "/api/chat/rooms/{id}/members/{user_id}/", tag = "chat",
+#[utoipa::path(delete, path = "/api/chat/rooms/{id}/members/{user_id}/", summary = "Remove a member or leave",
+    description = "An owner removes anyone, an admin members; anyone removes themself (leaves). A direct room cannot be left (400). Sends member_left.", tag = "chat",
     params(("id" = i64, Path), ("user_id" = i64, Path)),
     responses((status = 204), (status = 400, description = "A direct room cannot be left"),
         (status = 403, description = "Not allowed to remove this member"), (status = 404)),
@@ -149,7 +156,8 @@ fn id_param(name: &str, raw: Option<&str>) -> Result<Option<i64>, ApiError> {
 const DEFAULT_LIMIT: u64 = 50;
 const MAX_LIMIT: u64 = 100;
 
-#[utoipa::path(get, path = "/api/chat/rooms/{id}/messages/", tag = "chat", params(("id" = i64, Path), HistoryQuery),
+#[utoipa::path(get, path = "/api/chat/rooms/{id}/messages/", summary = "Message history",
+    description = "Ascending by id; ?before= or ?after= an id, ?limit= up to 100 (50 by default). Ids grow in commit order per room, so ?after=<last id seen> is a complete catch-up.", tag = "chat", params(("id" = i64, Path), HistoryQuery),
     responses((status = 200, body = MessagePage), (status = 400), (status = 404)), security(("bearer" = [])))]
 pub async fn history(
     State(app): State<AppState>,
@@ -203,7 +211,8 @@ pub async fn history(
     }))
 }
 
-#[utoipa::path(post, path = "/api/chat/rooms/{id}/messages/", tag = "chat", params(("id" = i64, Path)), request_body = SendBody,
+#[utoipa::path(post, path = "/api/chat/rooms/{id}/messages/", summary = "Send a message",
+    description = "Body of 1 to 4000 characters unless attachments (up to 10 of the sender's media) are given. A repeated client_id answers 200 with the stored message. 403 in a direct room closed by a block or allow_messages_from; 429 past the send rate.", tag = "chat", params(("id" = i64, Path)), request_body = SendBody,
     responses((status = 201, body = Message), (status = 200, body = Message, description = "The message stored earlier with this client_id"),
         (status = 400), (status = 403, description = "A direct room whose other member blocked the caller, was blocked by them, or no longer takes messages from them"),
         (status = 404), (status = 429, description = "Sending too fast; see Retry-After")),
@@ -223,7 +232,8 @@ pub async fn send_message(
     Ok((status, Json(view)))
 }
 
-#[utoipa::path(patch, path = "/api/chat/messages/{id}/", tag = "chat", params(("id" = i64, Path)), request_body = EditBody,
+#[utoipa::path(patch, path = "/api/chat/messages/{id}/", summary = "Edit a message",
+    description = "The sender only (403 otherwise), not a deleted one (400); in a direct room only while the two may still message each other. Sends message_updated to the room.", tag = "chat", params(("id" = i64, Path)), request_body = EditBody,
     responses((status = 200, body = Message), (status = 400), (status = 403, description = "Not the sender, or a direct room closed to the sender by a block or by allow_messages_from"), (status = 404)),
     security(("bearer" = [])))]
 pub async fn edit_message(
@@ -237,7 +247,8 @@ pub async fn edit_message(
     Ok(Json(view))
 }
 
-#[utoipa::path(delete, path = "/api/chat/messages/{id}/", tag = "chat", params(("id" = i64, Path)),
+#[utoipa::path(delete, path = "/api/chat/messages/{id}/", summary = "Delete a message",
+    description = "Leaves a tombstone (deleted: true, empty body, no attachments) and sends message_deleted to the room. The sender, a group room's owner or admin, or staff; others 403.", tag = "chat", params(("id" = i64, Path)),
     responses((status = 204), (status = 403, description = "Neither the sender nor a room owner or admin"), (status = 404)),
     security(("bearer" = [])))]
 pub async fn delete_message(
@@ -249,7 +260,8 @@ pub async fn delete_message(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(post, path = "/api/chat/rooms/{id}/read/", tag = "chat", params(("id" = i64, Path)), request_body = ReadBody,
+#[utoipa::path(post, path = "/api/chat/rooms/{id}/read/", summary = "Mark a room read",
+    description = "Moves the caller's read marker forward to message_id (never back) and tells the room (message_read); answers the marker and the unread count.", tag = "chat", params(("id" = i64, Path)), request_body = ReadBody,
     responses((status = 200, body = ReadMarker), (status = 400), (status = 404)), security(("bearer" = [])))]
 pub async fn read_room(
     State(app): State<AppState>,
@@ -262,7 +274,8 @@ pub async fn read_room(
     ))
 }
 
-#[utoipa::path(put, path = "/api/chat/rooms/{id}/mute/", tag = "chat", params(("id" = i64, Path)), request_body = MuteBody,
+#[utoipa::path(put, path = "/api/chat/rooms/{id}/mute/", summary = "Mute a room",
+    description = "Until a time, or null to unmute. A muted room sends no mention notifications.", tag = "chat", params(("id" = i64, Path)), request_body = MuteBody,
     responses((status = 200, body = Room), (status = 400), (status = 404)), security(("bearer" = [])))]
 pub async fn mute(
     State(app): State<AppState>,

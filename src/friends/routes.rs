@@ -33,7 +33,8 @@ use crate::state::AppState;
 )]
 pub struct ApiDoc;
 
-#[utoipa::path(post, path = "/api/friends/request/", tag = "friends", request_body = SendRequestBody,
+#[utoipa::path(post, path = "/api/friends/request/", summary = "Send a friend request",
+    description = "400 to oneself, to a friend, or while a request is pending either way; 403 when the receiver blocked the caller. The receiver gets a friend_request event and notification.", tag = "friends", request_body = SendRequestBody,
     responses((status = 201, body = FriendRequest),
         (status = 400, description = "Field error on `receiver`, or `detail`: already friends, a pending request exists"),
         (status = 401), (status = 403, description = "The receiver blocked you")),
@@ -52,7 +53,8 @@ pub async fn send_request(
     ))
 }
 
-#[utoipa::path(get, path = "/api/friends/request/", tag = "friends", params(RequestListQuery, PageParams),
+#[utoipa::path(get, path = "/api/friends/request/", summary = "List friend requests",
+    description = "?direction=incoming or outgoing (both by default) and ?status= (pending by default).", tag = "friends", params(RequestListQuery, PageParams),
     responses((status = 200, body = Paginated<FriendRequest>), (status = 400), (status = 401), (status = 404)),
     security(("bearer" = [])))]
 pub async fn list_requests(
@@ -73,7 +75,8 @@ pub async fn list_requests(
     ))
 }
 
-#[utoipa::path(put, path = "/api/friends/request/{id}/", tag = "friends", params(("id" = i64, Path)),
+#[utoipa::path(put, path = "/api/friends/request/{id}/", summary = "Answer a friend request",
+    description = "The receiver accepts or rejects a pending request (action); accepting makes the two friends. The sender's request is 403, others' 404.", tag = "friends", params(("id" = i64, Path)),
     request_body = RespondBody,
     responses((status = 200, body = FriendRequest), (status = 400, description = "Bad action, or no longer pending"),
         (status = 401), (status = 403, description = "The sender cannot answer their own request"), (status = 404)),
@@ -90,7 +93,8 @@ pub async fn respond(
     Ok(Json(view(&app, (&me).into(), &updated).await?))
 }
 
-#[utoipa::path(delete, path = "/api/friends/request/{id}/", tag = "friends", params(("id" = i64, Path)),
+#[utoipa::path(delete, path = "/api/friends/request/{id}/", summary = "Cancel a friend request",
+    description = "The sender withdraws a pending request.", tag = "friends", params(("id" = i64, Path)),
     responses((status = 204, description = "Cancelled"), (status = 400, description = "No longer pending"),
         (status = 401), (status = 403, description = "Only the sender cancels"), (status = 404)),
     security(("bearer" = [])))]
@@ -104,7 +108,8 @@ pub async fn cancel_request(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(get, path = "/api/friends/", tag = "friends", params(FriendListQuery, PageParams),
+#[utoipa::path(get, path = "/api/friends/", summary = "List my friends",
+    description = "Paginated by username; ?search= matches names, ?online= filters by presence (where visible).", tag = "friends", params(FriendListQuery, PageParams),
     responses((status = 200, body = Paginated<UserBrief>), (status = 400), (status = 401), (status = 404)),
     security(("bearer" = [])))]
 pub async fn list_friends(
@@ -147,7 +152,8 @@ pub async fn list_friends(
     ))
 }
 
-#[utoipa::path(delete, path = "/api/friends/{user_id}/", tag = "friends", params(("user_id" = i64, Path)),
+#[utoipa::path(delete, path = "/api/friends/{user_id}/", summary = "Unfriend",
+    description = "Ends the friendship both ways; 404 when there was none.", tag = "friends", params(("user_id" = i64, Path)),
     responses((status = 204), (status = 401), (status = 404, description = "Not friends")),
     security(("bearer" = [])))]
 #[tracing::instrument(skip_all, fields(user_id = me.id, friend = user_id))]

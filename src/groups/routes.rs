@@ -41,7 +41,8 @@ use crate::state::AppState;
 ))]
 pub struct ApiDoc;
 
-#[utoipa::path(get, path = "/api/groups/", tag = "groups", params(GroupListQuery, PageParams),
+#[utoipa::path(get, path = "/api/groups/", summary = "List groups",
+    description = "Public groups and those the caller belongs to; ?search= in name and description, ?mine=true for the caller's.", tag = "groups", params(GroupListQuery, PageParams),
     responses((status = 200, body = Paginated<Group>), (status = 400), (status = 404, description = "Invalid page.")),
     security(("bearer" = [])))]
 pub async fn list_groups(
@@ -64,7 +65,8 @@ pub async fn list_groups(
     Ok(Json(page.wrap(count, groups_view(&app, &me, &rows).await?)))
 }
 
-#[utoipa::path(post, path = "/api/groups/", tag = "groups", request_body = GroupBody,
+#[utoipa::path(post, path = "/api/groups/", summary = "Create a group",
+    description = "The caller is its owner; its chat room is made in the same transaction.", tag = "groups", request_body = GroupBody,
     responses((status = 201, body = Group, description = "Created, with its room; the caller is the owner"), (status = 400)),
     security(("bearer" = [])))]
 pub async fn create_group(
@@ -79,7 +81,8 @@ pub async fn create_group(
     ))
 }
 
-#[utoipa::path(get, path = "/api/groups/{id}/", tag = "groups", params(("id" = i64, Path)),
+#[utoipa::path(get, path = "/api/groups/{id}/", summary = "A group",
+    description = "A private group is a 404 to anyone not a member, not invited and not staff.", tag = "groups", params(("id" = i64, Path)),
     responses((status = 200, body = Group), (status = 404, description = "No such group, or a private one the caller is neither in nor invited to")),
     security(("bearer" = [])))]
 pub async fn get_group(
@@ -91,7 +94,8 @@ pub async fn get_group(
     Ok(Json(group_view(&app, &me, &found.group).await?))
 }
 
-#[utoipa::path(patch, path = "/api/groups/{id}/", tag = "groups", params(("id" = i64, Path)), request_body = GroupBody,
+#[utoipa::path(patch, path = "/api/groups/{id}/", summary = "Update a group",
+    description = "Owner or admin: name, description, visibility, avatar (an image of the caller's own).", tag = "groups", params(("id" = i64, Path)), request_body = GroupBody,
     responses((status = 200, body = Group), (status = 400), (status = 403, description = "Not an owner or admin"), (status = 404)),
     security(("bearer" = [])))]
 pub async fn update_group(
@@ -103,7 +107,8 @@ pub async fn update_group(
     Ok(Json(actions::update(&app, &me, id, body).await?))
 }
 
-#[utoipa::path(delete, path = "/api/groups/{id}/", tag = "groups", params(("id" = i64, Path)),
+#[utoipa::path(delete, path = "/api/groups/{id}/", summary = "Delete a group",
+    description = "The owner (or staff); its room, messages, requests and invites go with it, and each former member gets member_left.", tag = "groups", params(("id" = i64, Path)),
     responses((status = 204, description = "Deleted with its room"), (status = 403, description = "Not the owner"), (status = 404)),
     security(("bearer" = [])))]
 pub async fn delete_group(
@@ -115,7 +120,8 @@ pub async fn delete_group(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(get, path = "/api/groups/{id}/members/", tag = "groups", params(("id" = i64, Path), PageParams),
+#[utoipa::path(get, path = "/api/groups/{id}/members/", summary = "Group members",
+    description = "Paginated, in the order they joined.", tag = "groups", params(("id" = i64, Path), PageParams),
     responses((status = 200, body = Paginated<Member>), (status = 404)),
     security(("bearer" = [])))]
 pub async fn group_members(
@@ -136,7 +142,8 @@ pub async fn group_members(
     ))
 }
 
-#[utoipa::path(patch, path = "/api/groups/{id}/members/{user_id}/", tag = "groups",
+#[utoipa::path(patch, path = "/api/groups/{id}/members/{user_id}/", summary = "Change a member's role",
+    description = "The owner (or staff) makes a member admin or member.", tag = "groups",
     params(("id" = i64, Path), ("user_id" = i64, Path)), request_body = RoleBody,
     responses((status = 200, body = Member), (status = 400, description = "A bad role, or the owner's role"),
         (status = 403, description = "Not the owner"), (status = 404, description = "No such group or member")),
@@ -151,7 +158,8 @@ pub async fn set_member_role(
     Ok(Json(actions::set_role(&app, &me, id, user_id, role).await?))
 }
 
-#[utoipa::path(delete, path = "/api/groups/{id}/members/{user_id}/", tag = "groups",
+#[utoipa::path(delete, path = "/api/groups/{id}/members/{user_id}/", summary = "Remove a member or leave",
+    description = "An admin removes members, the owner anyone, anyone but the owner leaves. One transaction with the permission check, so racing changes cannot leave a group without one owner.", tag = "groups",
     params(("id" = i64, Path), ("user_id" = i64, Path)),
     responses((status = 204, description = "Removed, or left"), (status = 400, description = "The owner cannot leave or be removed"),
         (status = 403, description = "Not allowed to remove this member"), (status = 404)),
@@ -165,7 +173,8 @@ pub async fn remove_group_member(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(post, path = "/api/groups/{id}/transfer/", tag = "groups", params(("id" = i64, Path)), request_body = UserIdBody,
+#[utoipa::path(post, path = "/api/groups/{id}/transfer/", summary = "Transfer ownership",
+    description = "The owner hands the group to a member, and becomes an admin.", tag = "groups", params(("id" = i64, Path)), request_body = UserIdBody,
     responses((status = 200, body = Group), (status = 400, description = "Not a member, or already the owner"),
         (status = 403, description = "Not the owner"), (status = 404)),
     security(("bearer" = [])))]
@@ -179,7 +188,8 @@ pub async fn transfer_group(
     Ok(Json(actions::transfer(&app, &me, id, user_id).await?))
 }
 
-#[utoipa::path(post, path = "/api/groups/{id}/join/", tag = "groups", params(("id" = i64, Path)),
+#[utoipa::path(post, path = "/api/groups/{id}/join/", summary = "Join a group",
+    description = "A public group (or one the caller is invited to) at once, 200 with the membership; a private one by a join request, 202.", tag = "groups", params(("id" = i64, Path)),
     responses((status = 200, body = Member, description = "Joined a public group, or a private one the caller was invited to"),
         (status = 202, body = JoinRequest, description = "A join request to a private group"),
         (status = 400, description = "Already a member, or a request is already pending"), (status = 404)),
@@ -197,7 +207,8 @@ pub async fn join_group(
     Ok((status, Json(outcome)))
 }
 
-#[utoipa::path(get, path = "/api/groups/{id}/join-requests/", tag = "groups", params(("id" = i64, Path), PageParams),
+#[utoipa::path(get, path = "/api/groups/{id}/join-requests/", summary = "Pending join requests",
+    description = "Owner or admin; oldest first.", tag = "groups", params(("id" = i64, Path), PageParams),
     responses((status = 200, body = Paginated<JoinRequest>, description = "Pending requests, oldest first"),
         (status = 403, description = "Not an owner or admin"), (status = 404)),
     security(("bearer" = [])))]
@@ -216,7 +227,8 @@ pub async fn list_join_requests(
     ))
 }
 
-#[utoipa::path(put, path = "/api/groups/{id}/join-requests/{rid}/", tag = "groups",
+#[utoipa::path(put, path = "/api/groups/{id}/join-requests/{rid}/", summary = "Answer a join request",
+    description = "Owner or admin approves (the user joins) or rejects.", tag = "groups",
     params(("id" = i64, Path), ("rid" = i64, Path)), request_body = ActionBody,
     responses((status = 200, body = JoinRequest), (status = 400, description = "A bad action, or already answered"),
         (status = 403, description = "Not an owner or admin"), (status = 404)),
@@ -232,7 +244,8 @@ pub async fn answer_join_request(
     ))
 }
 
-#[utoipa::path(post, path = "/api/groups/{id}/invites/", tag = "groups", params(("id" = i64, Path)), request_body = UserIdBody,
+#[utoipa::path(post, path = "/api/groups/{id}/invites/", summary = "Invite to a group",
+    description = "Owner or admin; the invitee gets a group_invite notification.", tag = "groups", params(("id" = i64, Path)), request_body = UserIdBody,
     responses((status = 201, body = Invite), (status = 400, description = "No such user, already a member, or already invited"),
         (status = 403, description = "Not an owner or admin, or a block between you"), (status = 404)),
     security(("bearer" = [])))]
@@ -249,7 +262,8 @@ pub async fn invite_to_group(
     ))
 }
 
-#[utoipa::path(get, path = "/api/groups/invites/", tag = "groups", params(PageParams),
+#[utoipa::path(get, path = "/api/groups/invites/", summary = "My pending invites",
+    description = "The caller's invites still waiting for an answer.", tag = "groups", params(PageParams),
     responses((status = 200, body = Paginated<Invite>, description = "The caller's pending invites, newest first"), (status = 404)),
     security(("bearer" = [])))]
 pub async fn my_invites(
@@ -263,7 +277,8 @@ pub async fn my_invites(
     ))
 }
 
-#[utoipa::path(put, path = "/api/groups/invites/{id}/", tag = "groups", params(("id" = i64, Path)), request_body = ActionBody,
+#[utoipa::path(put, path = "/api/groups/invites/{id}/", summary = "Answer an invite",
+    description = "The invitee accepts (joins) or declines.", tag = "groups", params(("id" = i64, Path)), request_body = ActionBody,
     responses((status = 200, body = Invite), (status = 400, description = "A bad action, or already answered"),
         (status = 404, description = "No such invite of yours")),
     security(("bearer" = [])))]

@@ -12,7 +12,7 @@ use utoipa::{Modify, OpenApi};
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Agora API", description = "Self-hostable backend for social apps. The contract is API.md."),
+    info(title = "Agora API", description = "Self-hostable backend for social apps: accounts, profiles and blocking, friends, notifications, presence, chat, groups and media over REST, and a WebSocket for real-time events. Errors are JSON in the Django REST Framework shapes; lists are paginated with page and page_size. The README covers what this document cannot: the WebSocket frames, events and close codes, and every setting."),
     modifiers(&BearerAuth, &ErrorBodies),
     components(schemas(ErrorDetail, FieldErrorsBody, FieldErrorValue))
 )]

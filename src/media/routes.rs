@@ -20,7 +20,8 @@ use crate::state::AppState;
 )]
 pub struct ApiDoc;
 
-#[utoipa::path(post, path = "/api/media/", tag = "media",
+#[utoipa::path(post, path = "/api/media/", summary = "Upload a file",
+    description = "multipart/form-data with a file field. The type is judged from the bytes; images are re-encoded without metadata and get a thumbnail. 413 past AGORA_MEDIA_MAX_BYTES, 415 outside the allow-list, 400 past the quota, 429 past the upload rate, 503 when the image buffer is full.", tag = "media",
     request_body(content = UploadForm, content_type = "multipart/form-data"),
     responses((status = 201, body = Media),
         (status = 400, description = "No file, an empty file, an image that cannot be decoded or is too large, or the storage quota is full"),
@@ -55,7 +56,8 @@ pub async fn upload(
     ))
 }
 
-#[utoipa::path(get, path = "/api/media/{id}/", tag = "media", params(("id" = i64, Path)),
+#[utoipa::path(get, path = "/api/media/{id}/", summary = "A media object",
+    description = "Its owner, staff, and whoever sees where it is used (an avatar, a cover, a group avatar, an attached message); others 404.", tag = "media", params(("id" = i64, Path)),
     responses((status = 200, body = Media), (status = 404, description = "No such media, or none the caller may see")),
     security(("bearer" = [])))]
 pub async fn get_media(
@@ -67,7 +69,8 @@ pub async fn get_media(
     Ok(Json(Media::of(&m, &app.media_links())))
 }
 
-#[utoipa::path(delete, path = "/api/media/{id}/", tag = "media", params(("id" = i64, Path)),
+#[utoipa::path(delete, path = "/api/media/{id}/", summary = "Delete a file",
+    description = "The owner or staff; its uses (attachments, avatars, covers) are removed, and each message that loses it gets message_updated.", tag = "media", params(("id" = i64, Path)),
     responses((status = 204, description = "Deleted; messages that used it lose the attachment, avatars and covers are cleared"),
         (status = 403, description = "Not the owner"), (status = 404)),
     security(("bearer" = [])))]
@@ -103,7 +106,8 @@ async fn authorised(
     }
 }
 
-#[utoipa::path(get, path = "/api/media/{id}/content/", tag = "media", params(("id" = i64, Path), LinkQuery),
+#[utoipa::path(get, path = "/api/media/{id}/content/", summary = "The file",
+    description = "Through its signed link (expires and signature), or with the Bearer header and the right to see it. One Range is answered with 206.", tag = "media", params(("id" = i64, Path), LinkQuery),
     responses((status = 200, description = "The bytes, with their stored type", content(("application/octet-stream"), ("image/jpeg"), ("image/png"), ("image/gif"), ("image/webp"), ("application/pdf"), ("text/plain"), ("video/mp4"), ("audio/mpeg"), ("application/zip"))),
         (status = 206, description = "The requested range", content(("application/octet-stream"), ("image/jpeg"), ("image/png"), ("image/gif"), ("image/webp"), ("application/pdf"), ("text/plain"), ("video/mp4"), ("audio/mpeg"), ("application/zip"))),
         (status = 401, description = "Neither a signed link nor a Bearer token"),
@@ -130,7 +134,8 @@ pub async fn content(
     .await
 }
 
-#[utoipa::path(get, path = "/api/media/{id}/thumbnail/", tag = "media", params(("id" = i64, Path), LinkQuery),
+#[utoipa::path(get, path = "/api/media/{id}/thumbnail/", summary = "The thumbnail",
+    description = "As the content: a signed link or the Bearer header.", tag = "media", params(("id" = i64, Path), LinkQuery),
     responses((status = 200, description = "A JPEG or PNG at most 320 px on its longer side", content(("image/jpeg"), ("image/png"))),
         (status = 206, description = "The requested range", content(("image/jpeg"), ("image/png"))),
         (status = 401, description = "Neither a signed link nor a Bearer token"),

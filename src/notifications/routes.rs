@@ -31,7 +31,8 @@ use crate::state::AppState;
 ))]
 pub struct ApiDoc;
 
-#[utoipa::path(get, path = "/api/notifications/", tag = "notifications", params(NotificationListQuery, PageParams),
+#[utoipa::path(get, path = "/api/notifications/", summary = "List notifications",
+    description = "Newest first; ?is_read= and ?type= filter.", tag = "notifications", params(NotificationListQuery, PageParams),
     responses((status = 200, body = Paginated<Notification>), (status = 400), (status = 401), (status = 404)),
     security(("bearer" = [])))]
 pub async fn list(
@@ -61,7 +62,8 @@ pub async fn list(
     ))
 }
 
-#[utoipa::path(get, path = "/api/notifications/unread-count/", tag = "notifications",
+#[utoipa::path(get, path = "/api/notifications/unread-count/", summary = "Unread count",
+    description = "How many of the caller's notifications are unread.", tag = "notifications",
     responses((status = 200, body = UnreadCount), (status = 401)), security(("bearer" = [])))]
 pub async fn unread_count(
     State(app): State<AppState>,
@@ -74,7 +76,8 @@ pub async fn unread_count(
     }))
 }
 
-#[utoipa::path(put, path = "/api/notifications/{id}/read/", tag = "notifications", params(("id" = i64, Path)),
+#[utoipa::path(put, path = "/api/notifications/{id}/read/", summary = "Mark a notification read",
+    description = "The recipient only; others 404.", tag = "notifications", params(("id" = i64, Path)),
     responses((status = 200, body = Notification), (status = 401), (status = 404)), security(("bearer" = [])))]
 pub async fn mark_read(
     State(app): State<AppState>,
@@ -94,7 +97,8 @@ pub async fn mark_read(
 
 /// PATCH does what PUT does (a separate function only so the document gives each its own
 /// operation id).
-#[utoipa::path(patch, path = "/api/notifications/{id}/read/", tag = "notifications", params(("id" = i64, Path)),
+#[utoipa::path(patch, path = "/api/notifications/{id}/read/", summary = "Mark a notification read (PATCH)",
+    description = "The same as PUT.", tag = "notifications", params(("id" = i64, Path)),
     responses((status = 200, body = Notification), (status = 401), (status = 404)), security(("bearer" = [])))]
 pub async fn patch_read(
     state: State<AppState>,
@@ -104,7 +108,8 @@ pub async fn patch_read(
     mark_read(state, me, id).await
 }
 
-#[utoipa::path(post, path = "/api/notifications/read-all/", tag = "notifications",
+#[utoipa::path(post, path = "/api/notifications/read-all/", summary = "Mark all read",
+    description = "Answers how many were marked.", tag = "notifications",
     responses((status = 200, body = ReadAll), (status = 401)), security(("bearer" = [])))]
 pub async fn read_all(
     State(app): State<AppState>,
@@ -115,7 +120,8 @@ pub async fn read_all(
     }))
 }
 
-#[utoipa::path(delete, path = "/api/notifications/{id}/", tag = "notifications", params(("id" = i64, Path)),
+#[utoipa::path(delete, path = "/api/notifications/{id}/", summary = "Delete a notification",
+    description = "The recipient only; others 404.", tag = "notifications", params(("id" = i64, Path)),
     responses((status = 204), (status = 401), (status = 404)), security(("bearer" = [])))]
 pub async fn delete(
     State(app): State<AppState>,
@@ -139,7 +145,8 @@ fn settings_view(s: &notification_setting::Model) -> NotificationSettings {
     }
 }
 
-#[utoipa::path(get, path = "/api/notifications/settings/", tag = "notifications",
+#[utoipa::path(get, path = "/api/notifications/settings/", summary = "Notification settings",
+    description = "Each type on or off, and do_not_disturb (stored, not pushed over the socket).", tag = "notifications",
     responses((status = 200, body = NotificationSettings), (status = 401)), security(("bearer" = [])))]
 pub async fn get_settings(
     State(app): State<AppState>,
@@ -148,7 +155,8 @@ pub async fn get_settings(
     Ok(Json(settings_view(&store::settings(&app.db, me.id).await?)))
 }
 
-#[utoipa::path(put, path = "/api/notifications/settings/", tag = "notifications", request_body = NotificationSettingsBody,
+#[utoipa::path(put, path = "/api/notifications/settings/", summary = "Replace notification settings",
+    description = "A type switched off is not created at all.", tag = "notifications", request_body = NotificationSettingsBody,
     responses((status = 200, body = NotificationSettings), (status = 400), (status = 401)), security(("bearer" = [])))]
 pub async fn put_settings(
     State(app): State<AppState>,
@@ -158,7 +166,8 @@ pub async fn put_settings(
     update_settings(app, me, body, true).await
 }
 
-#[utoipa::path(patch, path = "/api/notifications/settings/", tag = "notifications", request_body = NotificationSettingsBody,
+#[utoipa::path(patch, path = "/api/notifications/settings/", summary = "Change notification settings",
+    description = "Any subset of the settings.", tag = "notifications", request_body = NotificationSettingsBody,
     responses((status = 200, body = NotificationSettings), (status = 400), (status = 401)), security(("bearer" = [])))]
 pub async fn patch_settings(
     State(app): State<AppState>,

@@ -44,7 +44,8 @@ async fn visible_user(app: &AppState, me: &CurrentUser, id: i64) -> Result<user:
     Ok(target)
 }
 
-#[utoipa::path(get, path = "/api/users/", tag = "users", params(UserListQuery, PageParams),
+#[utoipa::path(get, path = "/api/users/", summary = "List users",
+    description = "Paginated with friendship_status; ?search= matches username, first and last name ignoring case. Inactive users and users blocked either way are left out.", tag = "users", params(UserListQuery, PageParams),
     responses((status = 200, body = Paginated<UserListItem>), (status = 401), (status = 404, description = "Invalid page.")),
     security(("bearer" = [])))]
 #[tracing::instrument(skip_all, fields(user_id = me.id))]
@@ -62,13 +63,15 @@ pub async fn list_users(
     Ok(Json(page.wrap(count, items)))
 }
 
-#[utoipa::path(get, path = "/api/users/me/", tag = "users",
+#[utoipa::path(get, path = "/api/users/me/", summary = "My profile",
+    description = "With the email and every setting.", tag = "users",
     responses((status = 200, body = User), (status = 401)), security(("bearer" = [])))]
 pub async fn me(State(app): State<AppState>, me: CurrentUser) -> Result<Json<User>, ApiError> {
     Ok(Json(view(&app, &me, &me.user).await?))
 }
 
-#[utoipa::path(put, path = "/api/users/me/", tag = "users", request_body = UserUpdateBody,
+#[utoipa::path(put, path = "/api/users/me/", summary = "Replace my profile",
+    description = "The writable top-level fields are required; profile fields as PATCH.", tag = "users", request_body = UserUpdateBody,
     responses((status = 200, body = User), (status = 400), (status = 401)), security(("bearer" = [])))]
 pub async fn update_me(
     State(app): State<AppState>,
@@ -79,7 +82,8 @@ pub async fn update_me(
     update(app, me, id, body, true).await
 }
 
-#[utoipa::path(patch, path = "/api/users/me/", tag = "users", request_body = UserUpdateBody,
+#[utoipa::path(patch, path = "/api/users/me/", summary = "Change my profile",
+    description = "Any subset: names, email, username, and profile bio, location, website, birth_date, visibility, show_online_status, allow_messages_from, avatar, cover (images of the caller's own).", tag = "users", request_body = UserUpdateBody,
     responses((status = 200, body = User), (status = 400), (status = 401)), security(("bearer" = [])))]
 pub async fn patch_me(
     State(app): State<AppState>,
@@ -90,7 +94,8 @@ pub async fn patch_me(
     update(app, me, id, body, false).await
 }
 
-#[utoipa::path(get, path = "/api/users/{id}/", tag = "users", params(("id" = i64, Path)),
+#[utoipa::path(get, path = "/api/users/{id}/", summary = "A user",
+    description = "As the caller may see it: a private profile shows a brief only; a user blocked either way is a 404.", tag = "users", params(("id" = i64, Path)),
     responses((status = 200, body = User), (status = 401), (status = 404)), security(("bearer" = [])))]
 pub async fn get_user(
     State(app): State<AppState>,
@@ -101,7 +106,8 @@ pub async fn get_user(
     Ok(Json(view(&app, &me, &target).await?))
 }
 
-#[utoipa::path(put, path = "/api/users/{id}/", tag = "users", params(("id" = i64, Path)),
+#[utoipa::path(put, path = "/api/users/{id}/", summary = "Replace a user",
+    description = "The user themself or staff; others 403.", tag = "users", params(("id" = i64, Path)),
     request_body = UserUpdateBody,
     responses((status = 200, body = User), (status = 400), (status = 401), (status = 403), (status = 404)),
     security(("bearer" = [])))]
@@ -114,7 +120,8 @@ pub async fn update_user(
     update(app, me, id, body, true).await
 }
 
-#[utoipa::path(patch, path = "/api/users/{id}/", tag = "users", params(("id" = i64, Path)),
+#[utoipa::path(patch, path = "/api/users/{id}/", summary = "Change a user",
+    description = "The user themself or staff; others 403.", tag = "users", params(("id" = i64, Path)),
     request_body = UserUpdateBody,
     responses((status = 200, body = User), (status = 400), (status = 401), (status = 403), (status = 404)),
     security(("bearer" = [])))]
@@ -244,7 +251,8 @@ fn apply(target: user::Model, p: UserPatch) -> user::ActiveModel {
     m
 }
 
-#[utoipa::path(delete, path = "/api/users/me/", tag = "users", request_body = DeleteAccountBody,
+#[utoipa::path(delete, path = "/api/users/me/", summary = "Deactivate my account",
+    description = "Needs the password; every token is revoked.", tag = "users", request_body = DeleteAccountBody,
     responses((status = 204, description = "Account deactivated, tokens revoked"), (status = 400), (status = 401)),
     security(("bearer" = [])))]
 #[tracing::instrument(skip_all, fields(user_id = me.id))]
@@ -268,7 +276,8 @@ pub async fn delete_me(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(post, path = "/api/users/{id}/block/", tag = "users", params(("id" = i64, Path)),
+#[utoipa::path(post, path = "/api/users/{id}/block/", summary = "Block a user",
+    description = "Ends the friendship and pending requests both ways; closes direct rooms to writes and stops notifications either way. The blocked user is not told.", tag = "users", params(("id" = i64, Path)),
     responses((status = 204), (status = 400, description = "Blocking yourself"), (status = 401), (status = 404)),
     security(("bearer" = [])))]
 #[tracing::instrument(skip_all, fields(user_id = me.id, target = id))]
@@ -285,7 +294,8 @@ pub async fn block_user(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(delete, path = "/api/users/{id}/block/", tag = "users", params(("id" = i64, Path)),
+#[utoipa::path(delete, path = "/api/users/{id}/block/", summary = "Unblock a user",
+    description = "404 when there was no block.", tag = "users", params(("id" = i64, Path)),
     responses((status = 204), (status = 401), (status = 404, description = "Not blocked")),
     security(("bearer" = [])))]
 #[tracing::instrument(skip_all, fields(user_id = me.id, target = id))]
@@ -301,7 +311,8 @@ pub async fn unblock_user(
     }
 }
 
-#[utoipa::path(get, path = "/api/users/blocked/", tag = "users", params(PageParams),
+#[utoipa::path(get, path = "/api/users/blocked/", summary = "Users I blocked",
+    description = "Most recent first.", tag = "users", params(PageParams),
     responses((status = 200, body = Paginated<UserBrief>), (status = 401), (status = 404)),
     security(("bearer" = [])))]
 pub async fn list_blocked(

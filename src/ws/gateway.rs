@@ -32,9 +32,9 @@ const CLOSE_GOING_AWAY: u16 = 1001;
 const CLOSE_TOKEN_EXPIRED: u16 = 4401;
 
 /// `GET /ws/?token=...` (or `Authorization: Bearer`). A bad token is a 401 before any upgrade.
-#[utoipa::path(get, path = "/ws/", tag = "realtime",
+#[utoipa::path(get, path = "/ws/", summary = "Open the WebSocket", tag = "realtime",
     params(("token" = Option<String>, Query, description = "Access token, when the Authorization header cannot be set")),
-    description = "WebSocket upgrade. Frames are JSON `{\"type\", \"data\"}` both ways: server events \
+    description = "WebSocket upgrade, with the Authorization header or ?token= (taken on this route only). Frames are JSON {type, data} both ways: server events \
         `notification`, `friend_request`, `online_status`, `chat_message`, `message_updated`, `message_deleted`, \
         `message_read`, `typing`, `room_updated`, `member_joined`, `member_left`, `ack`, `pong`, `error`; client frames \
         `ping`, `authenticate`, `chat_message`, `typing`, `read`. Frames over 64 KiB close with 1009, invalid UTF-8 \

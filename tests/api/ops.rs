@@ -73,6 +73,15 @@ async fn the_schema_is_openapi_3_1_and_lists_every_endpoint() {
             "{method} {path}"
         );
     }
+    // Every operation says what it does and what its rules are.
+    for (path, ops) in paths {
+        for (method, op) in ops.as_object().expect("operations") {
+            for field in ["summary", "description"] {
+                let text = op[field].as_str().unwrap_or_default();
+                assert!(!text.is_empty(), "{method} {path} has no {field}");
+            }
+        }
+    }
     assert!(doc["components"]["schemas"]["User"].is_object());
     let login_401 = &doc["paths"]["/api/auth/login/"]["post"]["responses"]["401"];
     assert_eq!(
