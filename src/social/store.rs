@@ -274,19 +274,12 @@ pub async fn make_friends(db: &impl ConnectionTrait, a: i64, b: i64) -> Result<(
 /// Ends a friendship; false when there was none.
 pub async fn unfriend(txn: &impl ConnectionTrait, a: i64, b: i64) -> Result<bool, DbErr> {
     let res = friendship::Entity::delete_many()
-        .filter(
-            Condition::any()
-                .add(
-                    Condition::all()
-                        .add(friendship::Column::UserId.eq(a))
-                        .add(friendship::Column::FriendId.eq(b)),
-                )
-                .add(
-                    Condition::all()
-                        .add(friendship::Column::UserId.eq(b))
-                        .add(friendship::Column::FriendId.eq(a)),
-                ),
-        )
+        .filter(either_way(
+            friendship::Column::UserId,
+            friendship::Column::FriendId,
+            a,
+            &[b],
+        ))
         .exec(txn)
         .await?;
     let ended = res.rows_affected > 0;

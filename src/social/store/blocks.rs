@@ -126,19 +126,12 @@ pub async fn blocked_among(
 /// Whether either of `a` and `b` has blocked the other: one query.
 pub async fn blocked_either_way(db: &impl ConnectionTrait, a: i64, b: i64) -> Result<bool, DbErr> {
     let n = user_block::Entity::find()
-        .filter(
-            Condition::any()
-                .add(
-                    Condition::all()
-                        .add(user_block::Column::BlockerId.eq(a))
-                        .add(user_block::Column::BlockedId.eq(b)),
-                )
-                .add(
-                    Condition::all()
-                        .add(user_block::Column::BlockerId.eq(b))
-                        .add(user_block::Column::BlockedId.eq(a)),
-                ),
-        )
+        .filter(either_way(
+            user_block::Column::BlockerId,
+            user_block::Column::BlockedId,
+            a,
+            &[b],
+        ))
         .count(db)
         .await?;
     Ok(n > 0)
