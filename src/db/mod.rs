@@ -84,6 +84,38 @@ pub async fn lock_row<E: EntityTrait>(
     Ok(())
 }
 
+/// The status of a request, join request or invite waiting for an answer.
+pub const PENDING: &str = "pending";
+
+/// The columns of a request-like table (friend request, join request, invite) that
+/// `close_pending` moves: its id, its status and when it last changed.
+pub struct PendingColumns<C> {
+    pub id: C,
+    pub status: C,
+    pub updated_at: C,
+}
+
+/// Moves row `id` from `pending` to `status`: one conditional write, so of two answers racing
+/// only one wins; false when the row was no longer pending.
+pub async fn close_pending<E: EntityTrait>(
+    db: &impl ConnectionTrait,
+    columns: PendingColumns<E::Column>,
+    id: i64,
+    status: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<bool, DbErr> {
+    use sea_orm::sea_query::Expr;
+    use sea_orm::{ColumnTrait, QueryFilter};
+    let res = E::update_many()
+        .col_expr(columns.status, Expr::value(status))
+        .col_expr(columns.updated_at, Expr::value(now))
+        .filter(columns.id.eq(id))
+        .filter(columns.status.eq(PENDING))
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected > 0)
+}
+
 pub fn is_sqlite(url: &str) -> bool {
     url.starts_with("sqlite:")
 }

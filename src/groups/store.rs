@@ -12,7 +12,7 @@ use super::model::{GroupFields, Visibility};
 use crate::db::entities::{chat_member, group, group_invite, group_join_request};
 use crate::db::like_contains;
 
-pub const PENDING: &str = "pending";
+pub const PENDING: &str = crate::db::PENDING;
 
 pub async fn find(db: &impl ConnectionTrait, id: i64) -> Result<Option<group::Model>, DbErr> {
     group::Entity::find_by_id(id).one(db).await
@@ -146,14 +146,13 @@ pub async fn close_request(
     status: &str,
     now: DateTime<Utc>,
 ) -> Result<bool, DbErr> {
-    let res = group_join_request::Entity::update_many()
-        .col_expr(group_join_request::Column::Status, Expr::value(status))
-        .col_expr(group_join_request::Column::UpdatedAt, Expr::value(now))
-        .filter(group_join_request::Column::Id.eq(id))
-        .filter(group_join_request::Column::Status.eq(PENDING))
-        .exec(db)
-        .await?;
-    Ok(res.rows_affected > 0)
+    use group_join_request::Column as C;
+    let columns = crate::db::PendingColumns {
+        id: C::Id,
+        status: C::Status,
+        updated_at: C::UpdatedAt,
+    };
+    crate::db::close_pending::<group_join_request::Entity>(db, columns, id, status, now).await
 }
 
 /// The pending join requests of a group, oldest first.
@@ -211,14 +210,13 @@ pub async fn close_invite(
     status: &str,
     now: DateTime<Utc>,
 ) -> Result<bool, DbErr> {
-    let res = group_invite::Entity::update_many()
-        .col_expr(group_invite::Column::Status, Expr::value(status))
-        .col_expr(group_invite::Column::UpdatedAt, Expr::value(now))
-        .filter(group_invite::Column::Id.eq(id))
-        .filter(group_invite::Column::Status.eq(PENDING))
-        .exec(db)
-        .await?;
-    Ok(res.rows_affected > 0)
+    use group_invite::Column as C;
+    let columns = crate::db::PendingColumns {
+        id: C::Id,
+        status: C::Status,
+        updated_at: C::UpdatedAt,
+    };
+    crate::db::close_pending::<group_invite::Entity>(db, columns, id, status, now).await
 }
 
 /// A user's pending invites, newest first.

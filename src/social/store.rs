@@ -16,7 +16,7 @@ use sea_orm::{
 use crate::db::entities::{friend_request, friendship, user};
 use crate::db::{like_contains, now};
 
-pub const PENDING: &str = "pending";
+pub const PENDING: &str = crate::db::PENDING;
 pub const ACCEPTED: &str = "accepted";
 pub const REJECTED: &str = "rejected";
 pub const CANCELLED: &str = "cancelled";
@@ -228,14 +228,13 @@ pub async fn close_request(
     id: i64,
     status: &str,
 ) -> Result<bool, DbErr> {
-    let res = friend_request::Entity::update_many()
-        .col_expr(friend_request::Column::Status, Expr::value(status))
-        .col_expr(friend_request::Column::UpdatedAt, Expr::value(now()))
-        .filter(friend_request::Column::Id.eq(id))
-        .filter(friend_request::Column::Status.eq(PENDING))
-        .exec(db)
-        .await?;
-    Ok(res.rows_affected == 1)
+    use friend_request::Column as C;
+    let columns = crate::db::PendingColumns {
+        id: C::Id,
+        status: C::Status,
+        updated_at: C::UpdatedAt,
+    };
+    crate::db::close_pending::<friend_request::Entity>(db, columns, id, status, now()).await
 }
 
 /// Adds `delta` to both users' `friend_count`.
