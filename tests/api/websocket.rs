@@ -474,3 +474,19 @@ async fn a_quick_reconnect_leaves_the_user_online() {
         "the last word on Bob must be online"
     );
 }
+
+#[tokio::test]
+async fn an_upgraded_socket_leaves_the_http_connection_cap() {
+    // Two HTTP connections at most: the test client keeps one open; each WebSocket passes
+    // through the other and gives it back once upgraded (the WebSocket caps count it then).
+    let app = TestApp::spawn_with(|s| s.max_connections = 2).await;
+    let alice = app.register("alice").await;
+    let mut sockets = Vec::new();
+    for _ in 0..4 {
+        let ws = tokio::time::timeout(crate::helpers::EVENT_DEADLINE, app.ws(&alice))
+            .await
+            .expect("an upgrade is not held back by the sockets before it");
+        sockets.push(ws);
+    }
+    assert_eq!(app.get(&alice, "/api/users/me/").await.status(), 200);
+}
