@@ -138,7 +138,7 @@ pub async fn open_direct(
     let other = crate::users::active_user(app, user_id, "user_id").await?;
     // Asked before the room is looked up: a block or a narrowed `allow_messages_from` closes
     // an existing room to new messages as it would refuse a new one.
-    if !social::may_message(&app.db, me.id, &other).await? {
+    if !social::may_message(app, me.id, other.id).await? {
         return Err(ApiError::Forbidden);
     }
     let key = store::direct_key(me.id, other.id);

@@ -24,7 +24,7 @@ use crate::state::AppState;
 /// frame, not only when the room was made. A 403 otherwise.
 async fn may_write(app: &AppState, me: &CurrentUser, room: &members::Room) -> Result<(), ApiError> {
     match room.peer_of(me.id) {
-        Some(peer) if !social::may_message_now(app, me.id, peer).await? => Err(ApiError::Forbidden),
+        Some(peer) if !social::may_message(app, me.id, peer).await? => Err(ApiError::Forbidden),
         _ => Ok(()),
     }
 }

@@ -282,22 +282,6 @@ pub fn brief_of(target: &user::Model, is_online: Option<bool>, links: &MediaLink
     }
 }
 
-/// Whether `sender` may start a direct conversation with `recipient`: neither has blocked the
-/// other, and the recipient's `allow_messages_from` admits the sender.
-pub async fn may_message(
-    db: &impl ConnectionTrait,
-    sender: i64,
-    recipient: &user::Model,
-) -> Result<bool, DbErr> {
-    if store::blocked_either_way(db, sender, recipient.id).await? {
-        return Ok(false);
-    }
-    Ok(match MessagePolicy::of(&recipient.allow_messages_from) {
-        MessagePolicy::Everyone => true,
-        MessagePolicy::Friends => store::are_friends(db, sender, recipient.id).await?,
-    })
-}
-
 /// Who is told of `user_id`'s presence changes, with their `last_seen`: their friends, unless
 /// they hide their presence (`None` then). Blocking ends friendships, so no friend is blocked.
 pub async fn presence_audience(
@@ -354,10 +338,12 @@ pub async fn cached_ids(
     Ok(ids)
 }
 
-/// `may_message`, asked at every use of a direct room (a send, an edit, a typing frame) from
-/// the caches, so the hot path of a send costs no query: the recipient's row, the sender's
-/// blocks and friends. A recipient who is gone or inactive cannot be messaged.
-pub async fn may_message_now(
+/// Whether `sender` may message `recipient` in a direct room: neither has blocked the other,
+/// and the recipient's `allow_messages_from` admits the sender. The one rule, asked when a
+/// direct room is opened and at every use of it (a send, an edit, a typing frame), from the
+/// caches, so the hot path of a send costs no query: the recipient's row, the sender's blocks
+/// and friends. A recipient who is gone or inactive cannot be messaged.
+pub async fn may_message(
     app: &AppState,
     sender: i64,
     recipient: i64,
