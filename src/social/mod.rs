@@ -343,11 +343,7 @@ pub async fn cached_ids(
 /// direct room is opened and at every use of it (a send, an edit, a typing frame), from the
 /// caches, so the hot path of a send costs no query: the recipient's row, the sender's blocks
 /// and friends. A recipient who is gone or inactive cannot be messaged.
-pub async fn may_message(
-    app: &AppState,
-    sender: i64,
-    recipient: i64,
-) -> Result<bool, ApiError> {
+pub async fn may_message(app: &AppState, sender: i64, recipient: i64) -> Result<bool, ApiError> {
     let Some(other) = app.users_by_id(&[recipient]).await?.pop() else {
         return Ok(false);
     };
