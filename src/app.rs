@@ -49,7 +49,9 @@ pub fn subscribers() -> Vec<crate::events::Subscriber<AppState>> {
 
 /// The application's state with its subscribers: what `agora serve` and the tests run.
 pub async fn state(settings: crate::config::Settings) -> Result<AppState, crate::error::ApiError> {
-    AppState::build(settings, subscribers()).await
+    let (state, message_jobs) = AppState::build(settings, subscribers()).await?;
+    chat::writer::start(&state, message_jobs);
+    Ok(state)
 }
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");

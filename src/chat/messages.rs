@@ -8,7 +8,7 @@ use super::actions::{member_room, publish_to_room};
 use super::model::{Message, ReadMarker, Role, RoomKind, SendBody, message_body};
 use super::{
     members, message_event, message_event_with, message_events, message_view, message_view_with,
-    store, writer,
+    store,
 };
 use crate::db::entities::{chat_member, chat_message};
 use crate::error::{ApiError, REQUIRED, after_commit};
@@ -62,7 +62,7 @@ pub async fn send(
             ));
         }
     }
-    let row = writer::NewRow {
+    let row = crate::state::queues::NewMessage {
         room_id,
         sender_id: me.id,
         body: new.body,
@@ -71,7 +71,7 @@ pub async fn send(
         attachments: new.attachments,
         now: crate::db::now(),
     };
-    let Some(message) = writer::write(app, row).await? else {
+    let Some(message) = app.messages.write(row).await? else {
         // The same client_id again (a retry, or two sends at once): the stored one wins.
         let cid = new.client_id.as_deref().unwrap_or_default();
         let existing = store::find_by_client_id(&app.db, me.id, cid)

@@ -10,7 +10,7 @@ pub mod rooms;
 mod routes;
 pub mod store;
 mod views;
-mod writer;
+pub mod writer;
 
 use std::sync::Arc;
 

@@ -2,8 +2,7 @@
 //! transaction (the rooms' activity, each insert, their attachments, one commit), so a busy
 //! server pays BEGIN and COMMIT once per batch instead of once per message. A send is still
 //! acknowledged only after its commit. Each room belongs to one writer, so its messages keep
-//! their commit order; PostgreSQL gets several writers (rooms spread over them), SQLite one
-//! (it has one writer anyway).
+//! their commit order (`state::queues`).
 
 use std::collections::{HashMap, VecDeque};
 
@@ -13,79 +12,27 @@ use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr,
     EntityTrait, QueryFilter, Statement, Value,
 };
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 
 use crate::db::entities::{chat_message, chat_room};
-use crate::error::ApiError;
 use crate::state::AppState;
+use crate::state::queues::{MessageJob, NewMessage};
 
 /// Most sends in one transaction.
 const MAX_BATCH: usize = 64;
-/// Writers on PostgreSQL (rooms are spread over them by id). Fewer writers make bigger
-/// batches (fewer statements and commits); more keep a slow commit from holding up every
-/// room. On PostgreSQL + Redis, two instances: four writers sustained 5,000-6,200 REST sends/s,
-/// one 6,400-7,200 but with a p99 up to 10-30 ms at 2,000 msg/s, two 6,300-6,600 with a p99 of
-/// 3-8 ms.
-const POSTGRES_WRITERS: usize = 2;
 
-/// A message to store.
-pub struct NewRow {
-    pub room_id: i64,
-    pub sender_id: i64,
-    pub body: String,
-    pub reply_to: Option<i64>,
-    pub client_id: Option<String>,
-    pub attachments: Vec<i64>,
-    pub now: DateTime<Utc>,
-}
-
-/// The stored message, or None when the sender already used its `client_id`.
-type Written = Result<Option<chat_message::Model>, ApiError>;
-
-struct Job {
-    row: NewRow,
-    reply: oneshot::Sender<Written>,
-}
-
-pub struct Writers {
-    queues: Vec<mpsc::Sender<Job>>,
-}
-
-impl Writers {
-    fn start(app: &AppState) -> Self {
-        let n = if app.db.get_database_backend() == DbBackend::Postgres {
-            POSTGRES_WRITERS
-        } else {
-            1
-        };
-        let queues = (0..n)
-            .map(|_| {
-                let (tx, rx) = mpsc::channel(1024);
-                app.spawn_background(run(app.db.clone(), rx));
-                tx
-            })
-            .collect();
-        Self { queues }
+/// Starts one writer per queue of `app.messages` (`AppState::build` made them).
+pub fn start(app: &AppState, queues: Vec<mpsc::Receiver<MessageJob>>) {
+    for queue in queues {
+        app.spawn_background(run(app.db.clone(), queue));
     }
 }
 
-/// Stores `row` with whatever else is being sent at the moment; returns after the commit.
-pub async fn write(app: &AppState, row: NewRow) -> Written {
-    let writers = app.feature(Writers::start);
-    let shard = usize::try_from(row.room_id.rem_euclid(writers.queues.len() as i64)).unwrap_or(0);
-    let (reply, answer) = oneshot::channel();
-    writers.queues[shard]
-        .send(Job { row, reply })
-        .await
-        .map_err(|_| ApiError::Unavailable(1))?;
-    answer.await.map_err(|_| ApiError::Unavailable(1))?
-}
-
-async fn run(db: DatabaseConnection, mut queue: mpsc::Receiver<Job>) {
+async fn run(db: DatabaseConnection, mut queue: mpsc::Receiver<MessageJob>) {
     let mut jobs = Vec::with_capacity(MAX_BATCH);
     while queue.recv_many(&mut jobs, MAX_BATCH).await > 0 {
         let batch = std::mem::take(&mut jobs);
-        let rows: Vec<&NewRow> = batch.iter().map(|j| &j.row).collect();
+        let rows: Vec<&NewMessage> = batch.iter().map(|j| &j.row).collect();
         match write_batch(&db, &rows).await {
             Ok(written) => {
                 for (job, w) in batch.into_iter().zip(written) {
@@ -113,7 +60,7 @@ async fn run(db: DatabaseConnection, mut queue: mpsc::Receiver<Job>) {
 
 async fn write_batch(
     db: &DatabaseConnection,
-    rows: &[&NewRow],
+    rows: &[&NewMessage],
 ) -> Result<Vec<Option<chat_message::Model>>, DbErr> {
     let postgres = db.get_database_backend() == DbBackend::Postgres;
     let mut rooms: Vec<i64> = rows.iter().map(|r| r.room_id).collect();
@@ -180,7 +127,7 @@ async fn write_batch(
 /// order per room. A row whose room is gone is not inserted (it finds no stored row).
 async fn insert_postgres(
     db: &DatabaseConnection,
-    rows: &[&NewRow],
+    rows: &[&NewMessage],
     rooms: &[i64],
     now: DateTime<Utc>,
 ) -> Result<Vec<chat_message::Model>, DbErr> {
@@ -238,7 +185,7 @@ async fn insert_postgres(
 /// the same room and sender in id order, which is the order they were sent in. A row that was
 /// not stored (its room is gone) finds none.
 fn match_rows(
-    rows: &[&NewRow],
+    rows: &[&NewMessage],
     stored: &mut [chat_message::Model],
 ) -> Vec<Option<chat_message::Model>> {
     stored.sort_by_key(|m| m.id);
@@ -283,8 +230,8 @@ async fn touch_rooms(
 mod tests {
     use super::*;
 
-    fn row(sender_id: i64, client_id: Option<&str>) -> NewRow {
-        NewRow {
+    fn row(sender_id: i64, client_id: Option<&str>) -> NewMessage {
+        NewMessage {
             room_id: 1,
             sender_id,
             body: "b".into(),
@@ -318,7 +265,7 @@ mod tests {
             row(3, None),
             row(2, Some("a")),
         ];
-        let refs: Vec<&NewRow> = sent.iter().collect();
+        let refs: Vec<&NewMessage> = sent.iter().collect();
         // Returned in any order; "taken" was a repeat, the second "a" a repeat of the first.
         let mut back = vec![
             stored(12, 3, None),
@@ -334,16 +281,16 @@ mod tests {
 
     #[test]
     fn a_row_whose_room_was_not_stored_takes_no_other_rooms_row() {
-        let gone = NewRow {
+        let gone = NewMessage {
             room_id: 2,
             ..row(1, None)
         };
-        let gone_cid = NewRow {
+        let gone_cid = NewMessage {
             room_id: 2,
             ..row(1, Some("c"))
         };
         let sent = [gone, row(1, None), gone_cid, row(1, Some("c"))];
-        let refs: Vec<&NewRow> = sent.iter().collect();
+        let refs: Vec<&NewMessage> = sent.iter().collect();
         let mut back = vec![stored(20, 1, None), stored(21, 1, Some("c"))];
         let ids: Vec<Option<i64>> = match_rows(&refs, &mut back)
             .iter()

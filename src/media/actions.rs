@@ -50,26 +50,6 @@ fn multipart_error(e: &axum::extract::multipart::MultipartError) -> ApiError {
     }
 }
 
-/// Images being decoded and re-encoded at once: one per core; and the memory all images being
-/// received may hold, in KiB (`AGORA_MEDIA_BUFFER_BYTES`).
-struct ImageSlots {
-    decoding: tokio::sync::Semaphore,
-    buffered_kib: Arc<tokio::sync::Semaphore>,
-}
-
-impl ImageSlots {
-    fn new(app: &AppState) -> Self {
-        let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
-        let kib = usize::try_from(app.settings.media.buffer_bytes.div_ceil(1024))
-            .unwrap_or(usize::MAX)
-            .min(tokio::sync::Semaphore::MAX_PERMITS);
-        Self {
-            decoding: tokio::sync::Semaphore::new(cores),
-            buffered_kib: Arc::new(tokio::sync::Semaphore::new(kib)),
-        }
-    }
-}
-
 /// An image's bytes as they arrive, charged against the instance's buffer budget: many slow
 /// uploads cannot together hold more than it, whatever each one's size.
 struct Buffered {
@@ -230,8 +210,7 @@ async fn receive(
         thumbnail_key: None,
     };
     if process::is_image(content_type) {
-        let slots = app.feature(ImageSlots::new);
-        let mut buffered = Buffered::new(head, slots.buffered_kib.clone())?;
+        let mut buffered = Buffered::new(head, app.media_buffer_kib.clone())?;
         while let Some(c) = field.chunk().await.map_err(|e| multipart_error(&e))? {
             if (buffered.bytes.len() + c.len()) as u64 > max {
                 return Err(ApiError::TooLarge);
@@ -244,8 +223,8 @@ async fn receive(
         let span = tracing::Span::current();
         // A decoded image can take hundreds of MB (a small PNG may hold 50 megapixels): at most
         // one per core is decoded at a time, the others wait their turn.
-        let slot = slots
-            .decoding
+        let slot = app
+            .image_decoding
             .acquire()
             .await
             .map_err(|_| ApiError::Unavailable(1))?;

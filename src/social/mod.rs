@@ -325,16 +325,17 @@ pub async fn cached_ids(
     user_id: i64,
     list: IdList,
 ) -> Result<Arc<[i64]>, ApiError> {
-    if let Some(ids) = app.users.ids(user_id, list) {
+    let cache = &app.users.lists;
+    if let Some(ids) = cache.get(&(user_id, list)) {
         return Ok(ids);
     }
-    let generation = app.users.generation();
+    let generation = cache.generation();
     let ids: Arc<[i64]> = match list {
         IdList::Friends => store::friend_ids(&app.db, user_id).await?,
         IdList::Blocked => store::blocked_either_way_ids(&app.db, user_id).await?,
     }
     .into();
-    app.users.put_ids(generation, user_id, list, ids.clone());
+    cache.put(generation, (user_id, list), ids.clone());
     Ok(ids)
 }
 
