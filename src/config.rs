@@ -120,46 +120,44 @@ impl Settings {
     pub fn from_lookup(
         get: impl Fn(&str) -> Option<String>,
     ) -> Result<(Self, SecretSource), ConfigError> {
-        let var = |name: &'static str| get(name).filter(|v| !v.trim().is_empty());
+        let env = Env(&get);
 
-        let bind = match var("AGORA_BIND") {
-            Some(v) => v.trim().parse().map_err(|_| {
-                invalid(
-                    "AGORA_BIND",
-                    format!("{v:?} is not an address like 127.0.0.1:8000"),
-                )
-            })?,
-            None => SocketAddr::from(([127, 0, 0, 1], 8000)),
-        };
-        let data_dir = PathBuf::from(var("AGORA_DATA_DIR").unwrap_or_else(|| "./data".into()));
-        let database_url = match var("AGORA_DATABASE_URL") {
-            Some(v) => {
-                let v = v.trim().to_owned();
-                if !(v.starts_with("sqlite:")
-                    || v.starts_with("postgres://")
-                    || v.starts_with("postgresql://"))
-                {
-                    return Err(invalid(
-                        "AGORA_DATABASE_URL",
-                        "must start with sqlite:, postgres:// or postgresql://",
-                    ));
-                }
-                v
+        let bind = env
+            .parsed("AGORA_BIND", |v| {
+                v.trim()
+                    .parse()
+                    .map_err(|_| format!("{v:?} is not an address like 127.0.0.1:8000"))
+            })?
+            .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 8000)));
+        let data_dir = PathBuf::from(
+            env.text("AGORA_DATA_DIR")
+                .unwrap_or_else(|| "./data".into()),
+        );
+        let database_url = env.parsed("AGORA_DATABASE_URL", |v| {
+            let v = v.trim();
+            if ["sqlite:", "postgres://", "postgresql://"]
+                .iter()
+                .any(|p| v.starts_with(p))
+            {
+                Ok(v.to_owned())
+            } else {
+                Err("must start with sqlite:, postgres:// or postgresql://".into())
             }
+        })?;
+        let database_url = match database_url {
+            Some(v) => v,
             None => {
                 ensure_dir(&data_dir)?;
                 format!("sqlite://{}?mode=rwc", data_dir.join("agora.db").display())
             }
         };
-        let redis_url = match var("AGORA_REDIS_URL") {
-            Some(v) if !v.starts_with("redis://") && !v.starts_with("rediss://") => {
-                return Err(invalid(
-                    "AGORA_REDIS_URL",
-                    "must start with redis:// or rediss://",
-                ));
+        let redis_url = env.parsed("AGORA_REDIS_URL", |v| {
+            if v.starts_with("redis://") || v.starts_with("rediss://") {
+                Ok(v.to_owned())
+            } else {
+                Err("must start with redis:// or rediss://".into())
             }
-            other => other,
-        };
+        })?;
         let (secret_key, secret_source) = match get("AGORA_SECRET_KEY") {
             Some(k) => {
                 if k.len() < MIN_SECRET_BYTES {
@@ -176,19 +174,10 @@ impl Settings {
             None => stored_or_generated_secret(&data_dir)?,
         };
 
-        let pool_max = parse_num(
-            "AGORA_DATABASE_POOL_MAX",
-            var("AGORA_DATABASE_POOL_MAX"),
-            32,
-            1,
-        )?;
-        let pool_min = parse_num(
-            "AGORA_DATABASE_POOL_MIN",
-            var("AGORA_DATABASE_POOL_MIN"),
-            16.min(pool_max),
-            0,
-        )?
-        .min(pool_max);
+        let pool_max = env.num("AGORA_DATABASE_POOL_MAX", 32, 1)?;
+        let pool_min = env
+            .num("AGORA_DATABASE_POOL_MIN", 16.min(pool_max), 0)?
+            .min(pool_max);
         let settings = Self {
             bind,
             database_url,
@@ -198,19 +187,10 @@ impl Settings {
             },
             redis_url,
             secret_key: secret_key.into(),
-            access_token_lifetime: Duration::from_secs(parse_num(
-                "AGORA_ACCESS_TOKEN_LIFETIME",
-                var("AGORA_ACCESS_TOKEN_LIFETIME"),
-                300,
-                1,
-            )?),
-            refresh_token_lifetime: Duration::from_secs(parse_num(
-                "AGORA_REFRESH_TOKEN_LIFETIME",
-                var("AGORA_REFRESH_TOKEN_LIFETIME"),
-                86_400,
-                1,
-            )?),
-            cors_origins: var("AGORA_CORS_ORIGINS")
+            access_token_lifetime: env.secs("AGORA_ACCESS_TOKEN_LIFETIME", 300, 1)?,
+            refresh_token_lifetime: env.secs("AGORA_REFRESH_TOKEN_LIFETIME", 86_400, 1)?,
+            cors_origins: env
+                .text("AGORA_CORS_ORIGINS")
                 .map(|v| {
                     v.split(',')
                         .map(|s| s.trim().to_owned())
@@ -218,125 +198,56 @@ impl Settings {
                         .collect()
                 })
                 .unwrap_or_default(),
-            log: var("AGORA_LOG").unwrap_or_else(|| "info".into()),
-            auto_migrate: parse_bool("AGORA_AUTO_MIGRATE", var("AGORA_AUTO_MIGRATE"), true)?,
+            log: env.text("AGORA_LOG").unwrap_or_else(|| "info".into()),
+            auto_migrate: env.flag("AGORA_AUTO_MIGRATE", true)?,
             // AGORA_LOGIN_RATE_LIMIT, the older single setting, is the default of both.
-            login_rate_per_address: parse_num(
+            login_rate_per_address: env.num_or(
                 "AGORA_LOGIN_RATE_LIMIT_PER_ADDRESS",
-                var("AGORA_LOGIN_RATE_LIMIT_PER_ADDRESS").or_else(|| var("AGORA_LOGIN_RATE_LIMIT")),
+                "AGORA_LOGIN_RATE_LIMIT",
                 60,
                 0,
             )?,
-            register_rate_per_address: parse_num(
-                "AGORA_REGISTER_RATE_LIMIT_PER_ADDRESS",
-                var("AGORA_REGISTER_RATE_LIMIT_PER_ADDRESS"),
-                20,
-                0,
-            )?,
-            login_failures_per_username: parse_num(
+            register_rate_per_address: env.num("AGORA_REGISTER_RATE_LIMIT_PER_ADDRESS", 20, 0)?,
+            login_failures_per_username: env.num_or(
                 "AGORA_LOGIN_FAILURES_PER_USERNAME",
-                var("AGORA_LOGIN_FAILURES_PER_USERNAME").or_else(|| var("AGORA_LOGIN_RATE_LIMIT")),
+                "AGORA_LOGIN_RATE_LIMIT",
                 10,
                 0,
             )?,
-            trusted_proxies: match var("AGORA_TRUSTED_PROXIES") {
-                None => Vec::new(),
-                Some(v) => v
-                    .split(',')
-                    .map(str::trim)
-                    .filter(|s| !s.is_empty())
-                    .map(|s| {
-                        IpNet::parse(s).ok_or_else(|| {
-                            invalid(
-                                "AGORA_TRUSTED_PROXIES",
-                                format!("{s:?} is not an address or a CIDR like 10.0.0.0/8"),
-                            )
+            trusted_proxies: env
+                .parsed("AGORA_TRUSTED_PROXIES", |v| {
+                    v.split(',')
+                        .map(str::trim)
+                        .filter(|s| !s.is_empty())
+                        .map(|s| {
+                            IpNet::parse(s).ok_or_else(|| {
+                                format!("{s:?} is not an address or a CIDR like 10.0.0.0/8")
+                            })
                         })
-                    })
-                    .collect::<Result<_, _>>()?,
-            },
-            public_url: var("AGORA_PUBLIC_URL")
-                .map(|v| http_url("AGORA_PUBLIC_URL", &v, "https://api.example.com"))
-                .transpose()?,
-            header_read_timeout: Duration::from_secs(parse_num(
-                "AGORA_HEADER_READ_TIMEOUT_SECS",
-                var("AGORA_HEADER_READ_TIMEOUT_SECS"),
-                10,
-                1,
-            )?),
-            request_timeout: Duration::from_secs(parse_num(
-                "AGORA_REQUEST_TIMEOUT_SECS",
-                var("AGORA_REQUEST_TIMEOUT_SECS"),
-                30,
-                1,
-            )?),
-            chat_rate_per_second: parse_num(
-                "AGORA_CHAT_RATE_PER_SECOND",
-                var("AGORA_CHAT_RATE_PER_SECOND"),
-                10,
-                0,
-            )?,
-            chat_burst: parse_num("AGORA_CHAT_BURST", var("AGORA_CHAT_BURST"), 50, 1)?,
-            ws_max_connections: parse_num(
-                "AGORA_WS_MAX_CONNECTIONS",
-                var("AGORA_WS_MAX_CONNECTIONS"),
-                25_000,
-                1,
-            )?,
-            ws_max_per_user: parse_num(
-                "AGORA_WS_MAX_PER_USER",
-                var("AGORA_WS_MAX_PER_USER"),
-                10,
-                1,
-            )?,
-            max_connections: parse_num(
-                "AGORA_MAX_CONNECTIONS",
-                var("AGORA_MAX_CONNECTIONS"),
-                10_000,
-                1,
-            )?,
-            shutdown_timeout: Duration::from_secs(parse_num(
-                "AGORA_SHUTDOWN_TIMEOUT_SECS",
-                var("AGORA_SHUTDOWN_TIMEOUT_SECS"),
-                10,
-                1,
-            )?),
-            max_body_bytes: parse_num(
-                "AGORA_MAX_BODY_BYTES",
-                var("AGORA_MAX_BODY_BYTES"),
-                1024 * 1024,
-                1024,
-            )?,
-            argon2_memory_kib: parse_num(
-                "AGORA_ARGON2_MEMORY_KIB",
-                var("AGORA_ARGON2_MEMORY_KIB"),
-                19_456,
-                8,
-            )?,
-            argon2_iterations: parse_num(
-                "AGORA_ARGON2_ITERATIONS",
-                var("AGORA_ARGON2_ITERATIONS"),
-                2,
-                1,
-            )?,
-            redis_prefix: var("AGORA_REDIS_PREFIX").unwrap_or_else(|| "agora".into()),
-            ws_heartbeat: Duration::from_secs(parse_num(
-                "AGORA_WS_HEARTBEAT_SECS",
-                var("AGORA_WS_HEARTBEAT_SECS"),
-                30,
-                1,
-            )?),
-            presence_ttl: Duration::from_secs(parse_num(
-                "AGORA_PRESENCE_TTL_SECS",
-                var("AGORA_PRESENCE_TTL_SECS"),
-                60,
-                3,
-            )?),
-            socket_send_buffer: match var("AGORA_SOCKET_SEND_BUFFER") {
-                None => None,
-                raw => Some(parse_num("AGORA_SOCKET_SEND_BUFFER", raw, 0, 4096)?),
-            },
-            media: media_settings(&var, &data_dir)?,
+                        .collect()
+                })?
+                .unwrap_or_default(),
+            public_url: env.parsed("AGORA_PUBLIC_URL", |v| {
+                http_url(v, "https://api.example.com")
+            })?,
+            header_read_timeout: env.secs("AGORA_HEADER_READ_TIMEOUT_SECS", 10, 1)?,
+            request_timeout: env.secs("AGORA_REQUEST_TIMEOUT_SECS", 30, 1)?,
+            chat_rate_per_second: env.num("AGORA_CHAT_RATE_PER_SECOND", 10, 0)?,
+            chat_burst: env.num("AGORA_CHAT_BURST", 50, 1)?,
+            ws_max_connections: env.num("AGORA_WS_MAX_CONNECTIONS", 25_000, 1)?,
+            ws_max_per_user: env.num("AGORA_WS_MAX_PER_USER", 10, 1)?,
+            max_connections: env.num("AGORA_MAX_CONNECTIONS", 10_000, 1)?,
+            shutdown_timeout: env.secs("AGORA_SHUTDOWN_TIMEOUT_SECS", 10, 1)?,
+            max_body_bytes: env.num("AGORA_MAX_BODY_BYTES", 1024 * 1024, 1024)?,
+            argon2_memory_kib: env.num("AGORA_ARGON2_MEMORY_KIB", 19_456, 8)?,
+            argon2_iterations: env.num("AGORA_ARGON2_ITERATIONS", 2, 1)?,
+            redis_prefix: env
+                .text("AGORA_REDIS_PREFIX")
+                .unwrap_or_else(|| "agora".into()),
+            ws_heartbeat: env.secs("AGORA_WS_HEARTBEAT_SECS", 30, 1)?,
+            presence_ttl: env.secs("AGORA_PRESENCE_TTL_SECS", 60, 3)?,
+            socket_send_buffer: env.optional_num("AGORA_SOCKET_SEND_BUFFER", 4096)?,
+            media: media_settings(&env, &data_dir)?,
             data_dir,
         };
         Ok((settings, secret_source))
@@ -380,46 +291,97 @@ fn stored_or_generated_secret(data_dir: &Path) -> Result<(String, SecretSource),
     }
 }
 
-/// An http(s) URL with a host, else a message naming `name` with an `example`.
-pub(super) fn http_url(
-    name: &'static str,
-    raw: &str,
-    example: &str,
-) -> Result<url::Url, ConfigError> {
+/// An http(s) URL with a host, else a message with an `example`.
+pub(super) fn http_url(raw: &str, example: &str) -> Result<url::Url, String> {
     url::Url::parse(raw.trim())
         .ok()
         .filter(|u| matches!(u.scheme(), "http" | "https") && u.has_host())
-        .ok_or_else(|| {
-            invalid(
-                name,
-                format!("{raw:?} is not an http(s) URL like {example}"),
-            )
-        })
+        .ok_or_else(|| format!("{raw:?} is not an http(s) URL like {example}"))
 }
 
-pub(super) fn parse_num<T: std::str::FromStr + PartialOrd + std::fmt::Display>(
-    name: &'static str,
-    raw: Option<String>,
-    default: T,
-    min: T,
-) -> Result<T, ConfigError> {
-    let Some(raw) = raw else { return Ok(default) };
-    let v: T = raw
-        .trim()
-        .parse()
-        .map_err(|_| invalid(name, format!("{raw:?} is not a whole number")))?;
-    if v < min {
-        return Err(invalid(name, format!("must be at least {min}")));
+/// What a numeric setting can be.
+pub(super) trait Number: std::str::FromStr + PartialOrd + std::fmt::Display + Copy {}
+impl<T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy> Number for T {}
+
+/// The environment, read one setting at a time: each method takes the variable's name once, and
+/// every error names it. A variable set to blanks counts as unset.
+pub(super) struct Env<'a>(&'a dyn Fn(&str) -> Option<String>);
+
+impl Env<'_> {
+    pub(super) fn text(&self, name: &'static str) -> Option<String> {
+        (self.0)(name).filter(|v| !v.trim().is_empty())
     }
-    Ok(v)
-}
 
-fn parse_bool(name: &'static str, raw: Option<String>, default: bool) -> Result<bool, ConfigError> {
-    match raw.as_deref().map(|s| s.trim().to_ascii_lowercase()) {
-        None => Ok(default),
-        Some(v) if ["1", "true", "yes", "on"].contains(&v.as_str()) => Ok(true),
-        Some(v) if ["0", "false", "no", "off"].contains(&v.as_str()) => Ok(false),
-        Some(v) => Err(invalid(name, format!("{v:?} is not true or false"))),
+    /// The variable's value through `parse`, whose error message is given with the name.
+    pub(super) fn parsed<T>(
+        &self,
+        name: &'static str,
+        parse: impl FnOnce(&str) -> Result<T, String>,
+    ) -> Result<Option<T>, ConfigError> {
+        self.text(name)
+            .map(|v| parse(&v).map_err(|msg| invalid(name, msg)))
+            .transpose()
+    }
+
+    /// A whole number of at least `min`, `default` when unset.
+    pub(super) fn num<T: Number>(
+        &self,
+        name: &'static str,
+        default: T,
+        min: T,
+    ) -> Result<T, ConfigError> {
+        Ok(self.optional_num(name, min)?.unwrap_or(default))
+    }
+
+    /// `num`, with the value of an older variable, `fallback`, as the default when set.
+    pub(super) fn num_or<T: Number>(
+        &self,
+        name: &'static str,
+        fallback: &'static str,
+        default: T,
+        min: T,
+    ) -> Result<T, ConfigError> {
+        match self.optional_num(name, min)? {
+            Some(v) => Ok(v),
+            None => self.num(fallback, default, min),
+        }
+    }
+
+    /// A whole number of at least `min`, or None when unset.
+    pub(super) fn optional_num<T: Number>(
+        &self,
+        name: &'static str,
+        min: T,
+    ) -> Result<Option<T>, ConfigError> {
+        self.parsed(name, |raw| {
+            let v: T = raw
+                .trim()
+                .parse()
+                .map_err(|_| format!("{raw:?} is not a whole number"))?;
+            if v < min {
+                return Err(format!("must be at least {min}"));
+            }
+            Ok(v)
+        })
+    }
+
+    /// Whole seconds, at least `min`.
+    pub(super) fn secs(
+        &self,
+        name: &'static str,
+        default: u64,
+        min: u64,
+    ) -> Result<Duration, ConfigError> {
+        self.num(name, default, min).map(Duration::from_secs)
+    }
+
+    pub(super) fn flag(&self, name: &'static str, default: bool) -> Result<bool, ConfigError> {
+        let parsed = self.parsed(name, |v| match v.trim().to_ascii_lowercase().as_str() {
+            "1" | "true" | "yes" | "on" => Ok(true),
+            "0" | "false" | "no" | "off" => Ok(false),
+            v => Err(format!("{v:?} is not true or false")),
+        })?;
+        Ok(parsed.unwrap_or(default))
     }
 }
 

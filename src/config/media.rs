@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::{ConfigError, http_url, parse_num};
+use super::{ConfigError, Env, http_url};
 
 /// Uploaded files: where they are kept and the limits on them.
 #[derive(Clone, Debug)]
@@ -53,65 +53,44 @@ pub struct S3Settings {
     pub secret_access_key: Option<crate::secret::Secret>,
 }
 
-pub(super) fn media_settings(
-    var: &impl Fn(&'static str) -> Option<String>,
-    data_dir: &Path,
-) -> Result<MediaSettings, ConfigError> {
+pub(super) fn media_settings(env: &Env, data_dir: &Path) -> Result<MediaSettings, ConfigError> {
     let defaults = MediaSettings::local(
-        var("AGORA_MEDIA_DIR").map_or_else(|| data_dir.join("media"), PathBuf::from),
+        env.text("AGORA_MEDIA_DIR")
+            .map_or_else(|| data_dir.join("media"), PathBuf::from),
     );
-    let s3 = match var("AGORA_MEDIA_S3_BUCKET") {
+    let s3 = match env.text("AGORA_MEDIA_S3_BUCKET") {
         None => None,
         Some(bucket) => Some(S3Settings {
             bucket: bucket.trim().to_owned(),
-            endpoint: var("AGORA_MEDIA_S3_ENDPOINT")
-                .map(|v| http_url("AGORA_MEDIA_S3_ENDPOINT", &v, "http://127.0.0.1:9000"))
-                .transpose()?
+            endpoint: env
+                .parsed("AGORA_MEDIA_S3_ENDPOINT", |v| {
+                    http_url(v, "http://127.0.0.1:9000")
+                })?
                 .map(|u| u.as_str().trim_end_matches('/').to_owned()),
-            region: var("AGORA_MEDIA_S3_REGION").unwrap_or_else(|| "us-east-1".into()),
-            access_key_id: var("AGORA_MEDIA_S3_ACCESS_KEY_ID"),
-            secret_access_key: var("AGORA_MEDIA_S3_SECRET_ACCESS_KEY").map(Into::into),
+            region: env
+                .text("AGORA_MEDIA_S3_REGION")
+                .unwrap_or_else(|| "us-east-1".into()),
+            access_key_id: env.text("AGORA_MEDIA_S3_ACCESS_KEY_ID"),
+            secret_access_key: env.text("AGORA_MEDIA_S3_SECRET_ACCESS_KEY").map(Into::into),
         }),
     };
-    let max_bytes = parse_num(
-        "AGORA_MEDIA_MAX_BYTES",
-        var("AGORA_MEDIA_MAX_BYTES"),
-        defaults.max_bytes,
-        1,
-    )?;
+    let max_bytes = env.num("AGORA_MEDIA_MAX_BYTES", defaults.max_bytes, 1)?;
     Ok(MediaSettings {
         s3,
         max_bytes,
-        buffer_bytes: parse_num(
+        buffer_bytes: env.num(
             "AGORA_MEDIA_BUFFER_BYTES",
-            var("AGORA_MEDIA_BUFFER_BYTES"),
             defaults.buffer_bytes.max(max_bytes),
             max_bytes,
         )?,
-        url_ttl: Duration::from_secs(parse_num(
-            "AGORA_MEDIA_URL_TTL_SECS",
-            var("AGORA_MEDIA_URL_TTL_SECS"),
-            defaults.url_ttl.as_secs(),
-            1,
-        )?),
-        max_pixels: parse_num(
-            "AGORA_MEDIA_MAX_PIXELS",
-            var("AGORA_MEDIA_MAX_PIXELS"),
-            defaults.max_pixels,
-            1,
-        )?,
-        uploads_per_minute: parse_num(
+        url_ttl: env.secs("AGORA_MEDIA_URL_TTL_SECS", defaults.url_ttl.as_secs(), 1)?,
+        max_pixels: env.num("AGORA_MEDIA_MAX_PIXELS", defaults.max_pixels, 1)?,
+        uploads_per_minute: env.num(
             "AGORA_MEDIA_UPLOADS_PER_MINUTE",
-            var("AGORA_MEDIA_UPLOADS_PER_MINUTE"),
             defaults.uploads_per_minute,
             0,
         )?,
-        quota_bytes: parse_num(
-            "AGORA_MEDIA_QUOTA_BYTES",
-            var("AGORA_MEDIA_QUOTA_BYTES"),
-            defaults.quota_bytes,
-            0,
-        )?,
+        quota_bytes: env.num("AGORA_MEDIA_QUOTA_BYTES", defaults.quota_bytes, 0)?,
         ..defaults
     })
 }
