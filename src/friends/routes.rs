@@ -138,7 +138,7 @@ pub async fn list_friends(
     let online_ids: Vec<i64> = match online_filter {
         None => Vec::new(),
         Some(_) => {
-            let visible = store::friend_ids_showing_presence(&app.db, me.id).await?;
+            let visible = social::friends_showing_presence(&app, me.id).await?;
             app.realtime.online(visible).await.into_iter().collect()
         }
     };

@@ -77,6 +77,12 @@ impl Viewer {
     }
 }
 
+/// Presence (`is_online`, `online_status`, `last_seen` events) is shown to the user, to
+/// staff, and to friends unless the user hides it. The one place this rule is written.
+pub fn sees_presence(viewer: Viewer, target: &user::Model, friends: bool) -> bool {
+    viewer.id == target.id || viewer.is_staff || (target.show_online_status && friends)
+}
+
 impl From<&CurrentUser> for Viewer {
     fn from(me: &CurrentUser) -> Self {
         Self {
@@ -176,10 +182,8 @@ impl Relations {
         target_id == self.viewer.id || self.viewer.is_staff
     }
 
-    /// Presence is shown to the user, to staff, and to friends unless the user hides it.
     fn presence_visible(&self, target: &user::Model) -> bool {
-        self.privileged(target.id)
-            || (target.show_online_status && self.friends.contains(&target.id))
+        sees_presence(self.viewer, target, self.friends.contains(&target.id))
     }
 
     /// A profile is shown to the user and staff, to everyone when public, to friends when
@@ -252,7 +256,8 @@ pub async fn brief_for_each(
 ) -> Result<std::collections::HashMap<i64, UserBrief>, ApiError> {
     // Friendship is symmetric: the viewers who are the target's friends.
     let friends = store::friends_among(&app.db, target.id, viewers).await?;
-    let online = if target.show_online_status && !friends.is_empty() {
+    let sees = |v: i64| sees_presence(Viewer::user(v), target, friends.contains(&v));
+    let online = if viewers.iter().any(|v| sees(*v)) {
         app.realtime
             .online(vec![target.id])
             .await
@@ -264,10 +269,7 @@ pub async fn brief_for_each(
     let links = app.event_links();
     Ok(viewers
         .iter()
-        .map(|v| {
-            let sees = *v == target.id || (target.show_online_status && friends.contains(v));
-            (*v, brief_of(target, sees.then_some(online), &links))
-        })
+        .map(|v| (*v, brief_of(target, sees(*v).then_some(online), &links)))
         .collect())
 }
 
@@ -282,8 +284,9 @@ pub fn brief_of(target: &user::Model, is_online: Option<bool>, links: &MediaLink
     }
 }
 
-/// Who is told of `user_id`'s presence changes, with their `last_seen`: their friends, unless
-/// they hide their presence (`None` then). Blocking ends friendships, so no friend is blocked.
+/// Who is told of `user_id`'s presence changes, with their `last_seen`: the friends who may
+/// see it (`sees_presence`; None when that is nobody). Blocking ends friendships, so no friend
+/// is blocked. The row is read afresh: `last_seen` was just written.
 pub async fn presence_audience(
     db: &impl ConnectionTrait,
     user_id: i64,
@@ -291,13 +294,25 @@ pub async fn presence_audience(
     let Some(user) = user::Entity::find_by_id(user_id).one(db).await? else {
         return Ok(None);
     };
-    if !user.show_online_status {
-        return Ok(None);
-    }
-    Ok(Some((
-        store::friend_ids(db, user_id).await?,
-        user.last_seen,
-    )))
+    let audience: Vec<i64> = store::friend_ids(db, user_id)
+        .await?
+        .into_iter()
+        .filter(|f| sees_presence(Viewer::user(*f), &user, true))
+        .collect();
+    Ok((!audience.is_empty()).then_some((audience, user.last_seen)))
+}
+
+/// Those of `user_id`'s friends whose presence `user_id` may see, from the caches.
+pub async fn friends_showing_presence(app: &AppState, user_id: i64) -> Result<Vec<i64>, ApiError> {
+    let ids = cached_ids(app, user_id, IdList::Friends).await?;
+    let viewer = Viewer::user(user_id);
+    Ok(app
+        .users_by_id(&ids)
+        .await?
+        .iter()
+        .filter(|u| sees_presence(viewer, u, true))
+        .map(|u| u.id)
+        .collect())
 }
 
 /// Past this many friends the friends list is paged by the database instead of in memory.

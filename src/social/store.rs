@@ -66,26 +66,6 @@ pub async fn are_friends(db: &impl ConnectionTrait, a: i64, b: i64) -> Result<bo
         .is_some())
 }
 
-/// Friends of `user_id` who let friends see their presence.
-pub async fn friend_ids_showing_presence(
-    db: &impl ConnectionTrait,
-    user_id: i64,
-) -> Result<Vec<i64>, DbErr> {
-    let friend_ids = Query::select()
-        .column(friendship::Column::FriendId)
-        .from(friendship::Entity)
-        .and_where(friendship::Column::UserId.eq(user_id))
-        .to_owned();
-    user::Entity::find()
-        .select_only()
-        .column(user::Column::Id)
-        .filter(user::Column::Id.in_subquery(friend_ids))
-        .filter(user::Column::ShowOnlineStatus.eq(true))
-        .into_tuple()
-        .all(db)
-        .await
-}
-
 pub async fn friend_ids(db: &impl ConnectionTrait, user_id: i64) -> Result<Vec<i64>, DbErr> {
     friendship::Entity::find()
         .select_only()
