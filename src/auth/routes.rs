@@ -13,7 +13,6 @@ use crate::error::{ApiError, FieldErrors};
 use crate::http::{CurrentUser, Json, Origin};
 use crate::secret::Secret;
 use crate::security::LoginLimiter;
-use crate::security::passwords::{self, UserAttributes};
 use crate::security::tokens::{Claims, TokenError, TokenType};
 use crate::state::AppState;
 use crate::users::fields::{self, MAX_CREDENTIAL_CHARS, REQUIRED, required, too_long};
@@ -231,54 +230,6 @@ pub async fn change_password(
     me: CurrentUser,
     Json(body): Json<PasswordChangeBody>,
 ) -> Result<StatusCode, ApiError> {
-    let mut errors = FieldErrors::new();
-    required(
-        &mut errors,
-        "old_password",
-        body.old_password.as_ref().map(Secret::expose),
-    );
-    required(
-        &mut errors,
-        "new_password",
-        body.new_password.as_ref().map(Secret::expose),
-    );
-    if let Some(new) = body
-        .new_password
-        .as_ref()
-        .map(Secret::expose)
-        .filter(|p| !p.trim().is_empty())
-    {
-        let u = &me.user;
-        let attrs = UserAttributes {
-            username: &u.username,
-            email: &u.email,
-            first_name: &u.first_name,
-            last_name: &u.last_name,
-        };
-        for e in passwords::validate(new, &attrs) {
-            errors.add("new_password", e);
-        }
-    }
-    let (Some(old), Some(new)) = (body.old_password, body.new_password) else {
-        return Err(ApiError::Fields(errors));
-    };
-    errors.into_result()?;
-    if !app
-        .passwords
-        .verify(old, Some(me.user.password.clone()))
-        .await?
-    {
-        return Err(ApiError::field(
-            "old_password",
-            "Your old password was entered incorrectly. Please enter it again.",
-        ));
-    }
-    let hash = app.passwords.hash(new).await?;
-    let txn = crate::db::begin_write(&app.db).await?;
-    user_store::set_password(&txn, me.id, hash).await?;
-    store::blacklist_user(&txn, me.id).await?;
-    txn.commit().await?;
-    app.revoke_sessions(me.id).await;
-    tracing::info!("password changed; tokens revoked");
+    users::accounts::change_password(&app, &me, body.old_password, body.new_password).await?;
     Ok(StatusCode::NO_CONTENT)
 }

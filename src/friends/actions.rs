@@ -3,6 +3,7 @@
 
 use serde_json::json;
 
+use super::model::{Answer, RespondBody};
 use super::publish_event;
 use crate::db::entities::friend_request;
 use crate::error::{ApiError, after_commit};
@@ -11,13 +12,6 @@ use crate::http::CurrentUser;
 use crate::notifications;
 use crate::social::store::{self, RequestStatus};
 use crate::state::AppState;
-
-/// How a receiver answers a request.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Answer {
-    Accept,
-    Reject,
-}
 
 fn no_longer_pending() -> ApiError {
     ApiError::rejected("This friend request is no longer pending.")
@@ -102,28 +96,20 @@ async fn own_request(
         .ok_or(ApiError::NotFound)
 }
 
-/// A request `me` may answer: someone else's is a 404, one `me` sent a 403. Checked before
-/// the answer itself is read, as DRF checks permissions before fields.
-pub async fn request_to_answer(
+/// The receiver accepts or rejects pending request `id`. Someone else's request is a 404, one
+/// `me` sent a 403, checked before the answer is read, as DRF checks permissions before fields.
+#[tracing::instrument(skip_all, fields(user_id = me.id, request = id))]
+pub async fn respond(
     app: &AppState,
     me: &CurrentUser,
     id: i64,
+    body: RespondBody,
 ) -> Result<friend_request::Model, ApiError> {
     let request = own_request(app, me, id).await?;
     if request.receiver_id != me.id {
         return Err(ApiError::Forbidden);
     }
-    Ok(request)
-}
-
-/// The receiver accepts or rejects a pending request (from `request_to_answer`).
-#[tracing::instrument(skip_all, fields(user_id = me.id, request = request.id))]
-pub async fn respond(
-    app: &AppState,
-    me: &CurrentUser,
-    request: friend_request::Model,
-    answer: Answer,
-) -> Result<friend_request::Model, ApiError> {
+    let answer = body.validate()?;
     if request.status != RequestStatus::Pending.as_str() {
         return Err(no_longer_pending());
     }

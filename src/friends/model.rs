@@ -4,7 +4,6 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::actions::Answer;
 use crate::error::{ApiError, FieldErrors, REQUIRED};
 use crate::http::json_type_name;
 use crate::social::model::UserBrief;
@@ -34,6 +33,13 @@ pub struct SendRequestBody {
     /// The id of the user asked (a string of digits is read as the same id).
     #[schema(value_type = i64, required = true, example = 2)]
     pub receiver: Option<serde_json::Value>,
+}
+
+/// How a receiver answers a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Answer {
+    Accept,
+    Reject,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -88,8 +88,7 @@ pub async fn respond(
     Path(id): Path<i64>,
     Json(body): Json<RespondBody>,
 ) -> Result<Json<FriendRequest>, ApiError> {
-    let request = actions::request_to_answer(&app, &me, id).await?;
-    let updated = actions::respond(&app, &me, request, body.validate()?).await?;
+    let updated = actions::respond(&app, &me, id, body).await?;
     Ok(Json(view(&app, (&me).into(), &updated).await?))
 }
 

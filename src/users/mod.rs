@@ -18,7 +18,7 @@ use crate::social::{Relations, brief_of};
 use crate::state::AppState;
 use model::{HiddenProfile, Profile, ProfileView, User};
 
-pub use routes::{ApiDoc, taken};
+pub use routes::ApiDoc;
 
 pub fn router() -> Router<AppState> {
     Router::new()

@@ -2,18 +2,16 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use sea_orm::{ActiveValue::Set, IntoActiveModel};
 use utoipa::OpenApi;
 
 use super::model::{
-    DeleteAccountBody, User, UserBrief, UserListItem, UserListQuery, UserPatch, UserUpdateBody,
+    DeleteAccountBody, User, UserBrief, UserListItem, UserListQuery, UserUpdateBody,
 };
-use super::{deactivate, store, view};
+use super::{accounts, store, view};
 use crate::db::entities::user;
 use crate::db::paginate;
-use crate::error::{ApiError, FieldErrors};
+use crate::error::ApiError;
 use crate::http::{CurrentUser, Json, Page, PageParams, Paginated, Path, Query, search_term};
-use crate::media;
 use crate::social::{self, Relations, briefs, store as graph};
 use crate::state::AppState;
 
@@ -143,16 +141,7 @@ async fn update(
     full: bool,
 ) -> Result<Json<User>, ApiError> {
     let target = visible_user(&app, &me, id).await?;
-    if target.id != me.id && !me.is_staff {
-        return Err(ApiError::Forbidden);
-    }
-    let (patch, mut errors) = body.parse(full);
-    check_unique_and_media(&app, target.id, &patch, &mut errors).await?;
-    errors.into_result()?;
-    let updated = store::save(&app.db, apply(target, patch))
-        .await
-        .map_err(taken)?;
-    app.user_changed(updated.id).await;
+    let updated = accounts::update(&app, &me, target, body, full).await?;
     // The caller's own cached row is stale now; view the updated one.
     let viewer = if updated.id == me.id {
         CurrentUser {
@@ -165,92 +154,6 @@ async fn update(
     Ok(Json(view(&app, &viewer, &updated).await?))
 }
 
-/// A unique violation on save (a concurrent change took the name) as the field error it is.
-pub fn taken(e: sea_orm::DbErr) -> ApiError {
-    match crate::db::unique_violation_column(&e) {
-        Some(col) if col.starts_with("email") => {
-            ApiError::field("email", super::fields::EMAIL_TAKEN)
-        }
-        Some(_) => ApiError::field("username", super::fields::USERNAME_TAKEN),
-        None => e.into(),
-    }
-}
-
-async fn check_unique_and_media(
-    app: &AppState,
-    id: i64,
-    patch: &UserPatch,
-    errors: &mut FieldErrors,
-) -> Result<(), ApiError> {
-    if let Some(u) = &patch.username
-        && store::login_taken(&app.db, u.as_str(), Some(id)).await?
-    {
-        errors.add("username", super::fields::USERNAME_TAKEN);
-    }
-    if let Some(e) = &patch.email
-        && store::login_taken(&app.db, e.as_str(), Some(id)).await?
-    {
-        errors.add("email", super::fields::EMAIL_TAKEN);
-    }
-    // An avatar or cover is an image of the user's own.
-    let mut profile = FieldErrors::new();
-    for (field, value) in [("avatar", patch.avatar), ("cover", patch.cover)] {
-        if let Some(Some(media_id)) = value
-            && let Err(e) = media::owned(app, id, &[media_id], media::Use::Image).await?
-        {
-            profile.add(field, e);
-        }
-    }
-    errors.merge_nested("profile", profile);
-    Ok(())
-}
-
-fn apply(target: user::Model, p: UserPatch) -> user::ActiveModel {
-    let mut m = target.into_active_model();
-    if let Some(v) = p.username {
-        m.username_lower = Set(v.as_str().to_lowercase());
-        m.username = Set(v.into_inner());
-    }
-    if let Some(v) = p.email {
-        m.email_lower = Set(v.as_str().to_lowercase());
-        m.email = Set(v.into_inner());
-    }
-    if let Some(v) = p.first_name {
-        m.first_name = Set(v);
-    }
-    if let Some(v) = p.last_name {
-        m.last_name = Set(v);
-    }
-    if let Some(v) = p.bio {
-        m.bio = Set(v);
-    }
-    if let Some(v) = p.location {
-        m.location = Set(v);
-    }
-    if let Some(v) = p.website {
-        m.website = Set(v);
-    }
-    if let Some(v) = p.birth_date {
-        m.birth_date = Set(v);
-    }
-    if let Some(v) = p.visibility {
-        m.visibility = Set(v);
-    }
-    if let Some(v) = p.show_online_status {
-        m.show_online_status = Set(v);
-    }
-    if let Some(v) = p.allow_messages_from {
-        m.allow_messages_from = Set(v);
-    }
-    if let Some(v) = p.avatar {
-        m.avatar_id = Set(v);
-    }
-    if let Some(v) = p.cover {
-        m.cover_id = Set(v);
-    }
-    m
-}
-
 #[utoipa::path(delete, path = "/api/users/me/", summary = "Deactivate my account",
     description = "Needs the password; every token is revoked.", tag = "users", request_body = DeleteAccountBody,
     responses((status = 204, description = "Account deactivated, tokens revoked"), (status = 400), (status = 401)),
@@ -261,18 +164,7 @@ pub async fn delete_me(
     me: CurrentUser,
     Json(body): Json<DeleteAccountBody>,
 ) -> Result<StatusCode, ApiError> {
-    let password = body
-        .password
-        .filter(|p| !p.expose().is_empty())
-        .ok_or_else(|| ApiError::field("password", super::fields::REQUIRED))?;
-    if !app
-        .passwords
-        .verify(password, Some(me.user.password.clone()))
-        .await?
-    {
-        return Err(ApiError::field("password", "Incorrect password."));
-    }
-    deactivate(&app, me.id).await?;
+    accounts::close(&app, &me, body.password).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
