@@ -137,7 +137,10 @@ fn declare_common_statuses(op: &mut utoipa::openapi::path::Operation) {
     if has_body {
         add("408", "The request body did not arrive in time");
         add("413", "Request body too large");
-        add("415", "Unsupported media type: send application/json");
+        add(
+            "415",
+            "Unsupported media type: send application/json (or, as DRF takes them, a form: application/x-www-form-urlencoded or multipart/form-data)",
+        );
     }
     if secured {
         add("401", "Missing, invalid or expired access token");

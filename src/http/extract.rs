@@ -25,11 +25,19 @@ impl<T: Serialize> IntoResponse for Json<T> {
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
     type Rejection = ApiError;
 
+    /// DRF's default parsers: JSON, and, as a frontend written for DRF may post them, an
+    /// urlencoded form or a multipart form (its text fields; files are ignored here). A form
+    /// is flat: a field that needs a list or an object needs JSON.
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
         let content_type = req
             .headers()
             .get(header::CONTENT_TYPE)
             .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+        let kind = content_type.as_deref().map(BodyKind::of);
+        if kind == Some(BodyKind::Multipart) {
+            let pairs = multipart_pairs(req, state).await?;
+            return parse_form(pairs).map(Json);
+        }
         let bytes = Bytes::from_request(req, state).await.map_err(|rej| {
             if rej.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::TooLarge
@@ -37,28 +45,124 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
                 ApiError::rejected(rej.body_text())
             }
         })?;
-        match content_type {
-            Some(ct) if is_json(&ct) => {}
+        let blank = bytes.iter().all(u8::is_ascii_whitespace);
+        match kind {
+            Some(BodyKind::Json) => {}
+            Some(BodyKind::Form) => {
+                let pairs = form_urlencoded::parse(&bytes).into_owned().collect();
+                return parse_form(pairs).map(Json);
+            }
             // DRF treats a request with no body and no content type as empty data.
-            None if bytes.iter().all(u8::is_ascii_whitespace) => {}
-            other => return Err(ApiError::UnsupportedMediaType(other.unwrap_or_default())),
+            None if blank => {}
+            _ => {
+                return Err(ApiError::UnsupportedMediaType(
+                    content_type.unwrap_or_default(),
+                ));
+            }
         }
-        let text: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
-            b"{}"
-        } else {
-            &bytes
-        };
-        parse_json(text).map(Json)
+        parse_json(if blank { b"{}" } else { &bytes }).map(Json)
     }
 }
 
-fn is_json(content_type: &str) -> bool {
-    let mime = content_type
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase();
+/// The body types `Json` reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum BodyKind {
+    Json,
+    Form,
+    Multipart,
+    Other,
+}
+
+impl BodyKind {
+    fn of(content_type: &str) -> Self {
+        let mime = content_type
+            .split(';')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_lowercase();
+        if is_json(&mime) {
+            Self::Json
+        } else if mime == "application/x-www-form-urlencoded" {
+            Self::Form
+        } else if mime == "multipart/form-data" {
+            Self::Multipart
+        } else {
+            Self::Other
+        }
+    }
+}
+
+/// A multipart body's failure as the 4xx it is: too large (413), stalled (408), malformed
+/// (400).
+pub fn multipart_error(e: &axum::extract::multipart::MultipartError) -> ApiError {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::TooLarge
+    } else if super::stalled(e) {
+        ApiError::RequestTimeout
+    } else {
+        ApiError::rejected(format!("Multipart form parse error - {}", e.body_text()))
+    }
+}
+
+/// The text fields of a multipart body, in order.
+async fn multipart_pairs<S: Send + Sync>(
+    req: Request,
+    state: &S,
+) -> Result<Vec<(String, String)>, ApiError> {
+    let mut form = axum::extract::Multipart::from_request(req, state)
+        .await
+        .map_err(|e| {
+            ApiError::rejected(format!("Multipart form parse error - {}", e.body_text()))
+        })?;
+    let mut pairs = Vec::new();
+    while let Some(field) = form.next_field().await.map_err(|e| multipart_error(&e))? {
+        let name = field.name().unwrap_or_default().to_owned();
+        // A file belongs to an upload (`POST /api/media/`), not to these bodies.
+        let file = field.file_name().is_some();
+        let text = field.text().await.map_err(|e| multipart_error(&e))?;
+        if !file {
+            pairs.push((name, text));
+        }
+    }
+    Ok(pairs)
+}
+
+/// A form's fields into `T`, with the checks and error shapes of `parse_json`. The last value
+/// of a repeated field wins, as in DRF's `QueryDict`.
+fn parse_form<T: DeserializeOwned>(pairs: Vec<(String, String)>) -> Result<T, ApiError> {
+    let mut errors = FieldErrors::new();
+    let mut fields: Vec<(String, String)> = Vec::with_capacity(pairs.len());
+    for (key, value) in pairs {
+        if key.contains('\0') || value.contains('\0') {
+            let field = if key.contains('\0') {
+                "non_field_errors"
+            } else {
+                &key
+            };
+            errors.merge(FieldErrors::at(&[field.to_owned()], NUL_MESSAGE));
+            continue;
+        }
+        fields.retain(|(k, _)| *k != key);
+        fields.push((key, value));
+    }
+    errors.into_result()?;
+    let encoded = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(&fields)
+        .finish();
+    let form = serde_urlencoded::Deserializer::new(form_urlencoded::parse(encoded.as_bytes()));
+    serde_path_to_error::deserialize(form).map_err(|err| {
+        let path = path_of(&err);
+        let at = path
+            .first()
+            .and_then(|key| fields.iter().find(|(k, _)| k == key))
+            .map(|(_, v)| Value::String(v.clone()));
+        field_error(path, &err.into_inner().to_string(), at.as_ref())
+    })
+}
+
+/// `mime`: lower case, without parameters.
+fn is_json(mime: &str) -> bool {
     mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
 }
 
@@ -91,33 +195,39 @@ pub fn parse_value<T: DeserializeOwned>(value: &Value) -> Result<T, ApiError> {
     find_nul(value, &mut path, &mut errors);
     errors.into_result()?;
     serde_path_to_error::deserialize(value).map_err(|err| {
-        let path: Vec<String> = err
-            .path()
-            .iter()
-            .map(|segment| match segment {
-                Segment::Map { key } => key.clone(),
-                Segment::Seq { index } => index.to_string(),
-                Segment::Enum { variant } => variant.clone(),
-                Segment::Unknown => "?".into(),
-            })
-            .collect();
-        let inner = err.into_inner().to_string();
+        let path = path_of(&err);
         let at = value_at(value, &path);
-        let (path, msg) = match inner.strip_prefix("missing field `") {
-            // A required field: the error belongs to the field itself, not to its parent.
-            Some(rest) => {
-                let mut path = path;
-                path.push(rest.split('`').next().unwrap_or_default().to_owned());
-                (path, crate::error::REQUIRED.to_owned())
-            }
-            None => (path, data_error_message(&inner, at)),
-        };
-        if path.is_empty() {
-            ApiError::Fields(FieldErrors::single("non_field_errors", msg))
-        } else {
-            ApiError::Fields(FieldErrors::at(&path, msg))
-        }
+        field_error(path, &err.into_inner().to_string(), at)
     })
+}
+
+fn path_of<E>(err: &serde_path_to_error::Error<E>) -> Vec<String> {
+    err.path()
+        .iter()
+        .map(|segment| match segment {
+            Segment::Map { key } => key.clone(),
+            Segment::Seq { index } => index.to_string(),
+            Segment::Enum { variant } => variant.clone(),
+            Segment::Unknown => "?".into(),
+        })
+        .collect()
+}
+
+/// A deserialization error at `path` (where the body holds `at`) as the field error DRF gives.
+fn field_error(mut path: Vec<String>, inner: &str, at: Option<&Value>) -> ApiError {
+    let msg = match inner.strip_prefix("missing field `") {
+        // A required field: the error belongs to the field itself, not to its parent.
+        Some(rest) => {
+            path.push(rest.split('`').next().unwrap_or_default().to_owned());
+            crate::error::REQUIRED.to_owned()
+        }
+        None => data_error_message(inner, at),
+    };
+    if path.is_empty() {
+        ApiError::Fields(FieldErrors::single("non_field_errors", msg))
+    } else {
+        ApiError::Fields(FieldErrors::at(&path, msg))
+    }
 }
 
 /// Gathers a field error for every string (or key) holding a NUL character.
@@ -196,6 +306,16 @@ fn data_error_message(raw: &str, got: Option<&Value>) -> String {
         .unwrap_or_default();
     if raw.starts_with("invalid type: null") {
         "This field may not be null.".into()
+    } else if raw.contains("digit")
+        || raw.contains("parse integer")
+        || raw.contains("fit in target type")
+    {
+        // A form's text that is no integer (Rust's `ParseIntError`).
+        "A valid integer is required.".into()
+    } else if raw.contains("float literal") {
+        "A valid number is required.".into()
+    } else if raw.contains("`true` or `false`") {
+        "Must be a valid boolean.".into()
     } else if expected.contains("string") || expected.contains("char") {
         "Not a valid string.".into()
     } else if ["i64", "i32", "u64", "u32", "i16", "u16", "u8", "integer"]
@@ -441,9 +561,61 @@ mod tests {
     }
 
     #[test]
-    fn json_content_types() {
-        assert!(is_json("application/json; charset=utf-8"));
-        assert!(is_json("application/vnd.api+json"));
-        assert!(!is_json("text/plain"));
+    fn body_kinds_by_content_type() {
+        assert_eq!(
+            BodyKind::of("application/json; charset=utf-8"),
+            BodyKind::Json
+        );
+        assert_eq!(BodyKind::of("application/vnd.api+json"), BodyKind::Json);
+        assert_eq!(
+            BodyKind::of("Application/X-WWW-Form-Urlencoded"),
+            BodyKind::Form
+        );
+        assert_eq!(
+            BodyKind::of("multipart/form-data; boundary=x"),
+            BodyKind::Multipart
+        );
+        assert_eq!(BodyKind::of("text/plain"), BodyKind::Other);
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    struct Flat {
+        name: String,
+        count: Option<i64>,
+        on: Option<bool>,
+    }
+
+    fn form<T: DeserializeOwned>(pairs: &[(&str, &str)]) -> Result<T, Value> {
+        let pairs = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        parse_form(pairs).map_err(|e| e.body())
+    }
+
+    #[test]
+    fn a_form_reads_numbers_and_booleans_from_text_with_drf_errors() {
+        let ok: Flat =
+            form(&[("name", "a"), ("count", "7"), ("on", "true"), ("name", "b")]).expect("read");
+        assert_eq!(
+            (ok.name.as_str(), ok.count, ok.on),
+            ("b", Some(7), Some(true))
+        );
+        assert_eq!(
+            form::<Flat>(&[("name", "a"), ("count", "x")]).expect_err("refused"),
+            serde_json::json!({"count": ["A valid integer is required."]})
+        );
+        assert_eq!(
+            form::<Flat>(&[("name", "a"), ("on", "maybe")]).expect_err("refused"),
+            serde_json::json!({"on": ["Must be a valid boolean."]})
+        );
+        assert_eq!(
+            form::<Flat>(&[("count", "1")]).expect_err("refused"),
+            serde_json::json!({"name": ["This field is required."]})
+        );
+        assert_eq!(
+            form::<Flat>(&[("name", "a\0b")]).expect_err("refused"),
+            serde_json::json!({"name": [NUL_MESSAGE]})
+        );
     }
 }

@@ -9,7 +9,7 @@ mod pagination;
 
 pub use extract::{
     Authenticator, CurrentUser, Json, Path, Query, SocketUser, bearer_token, json_type_name,
-    parse_json, parse_value,
+    multipart_error, parse_json, parse_value,
 };
 pub use origin::{Origin, ProxyConfig};
 pub use pagination::{Page, PageParams, Paginated};

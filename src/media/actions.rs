@@ -11,6 +11,7 @@ use crate::db::entities::{media, user};
 use crate::error::ApiError;
 use crate::events::Event;
 use crate::http::CurrentUser;
+use crate::http::multipart_error;
 use crate::state::AppState;
 
 /// The longest file name kept.
@@ -38,16 +39,6 @@ pub fn clean_filename(raw: Option<&str>) -> String {
 
 fn random_key(owner: i64) -> String {
     format!("{owner}/{:032x}", rand::random::<u128>())
-}
-
-fn multipart_error(e: &axum::extract::multipart::MultipartError) -> ApiError {
-    if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-        ApiError::TooLarge
-    } else if crate::http::stalled(e) {
-        ApiError::RequestTimeout
-    } else {
-        ApiError::rejected(format!("Multipart form parse error - {}", e.body_text()))
-    }
 }
 
 /// An image's bytes as they arrive, charged against the instance's buffer budget: many slow

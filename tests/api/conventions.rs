@@ -54,7 +54,19 @@ async fn malformed_bodies_get_a_4xx_in_the_drf_shape_on_every_endpoint() {
         ("application/json", "\"just a string\"", true),
         ("application/json", "null", true),
         ("text/plain", "hello", true),
-        ("application/x-www-form-urlencoded", "a=b", true),
+        // Forms are read as DRF reads them: unknown fields are ignored, a NUL is refused.
+        ("application/x-www-form-urlencoded", "a=b", false),
+        ("application/x-www-form-urlencoded", "a=%00", true),
+        (
+            "application/x-www-form-urlencoded",
+            "username=%FF%FE&password=%",
+            false,
+        ),
+        (
+            "multipart/form-data; boundary=x",
+            "not a multipart body",
+            true,
+        ),
         (
             "application/json",
             "{\"username\": {\"n\": 1}, \"password\": [1], \"profile\": 7, \"receiver\": {}, \"action\": 3, \"types\": [], \"refresh\": 1, \"token\": false, \"old_password\": 1, \"email\": 2}",
@@ -121,6 +133,91 @@ async fn bad_json_wrong_content_type_and_large_bodies_have_their_statuses() {
     let res = send("application/json", huge).await.expect("sent");
     assert_eq!(res.status(), 413);
     assert!(json_of(res).await["detail"].is_string());
+}
+
+/// DRF's default parsers take forms wherever they take JSON, so a frontend written for DRF that
+/// posts forms works unchanged.
+#[tokio::test]
+async fn form_and_multipart_bodies_are_read_like_json() {
+    let app = TestApp::spawn().await;
+    let form = reqwest::multipart::Form::new()
+        .text("username", "carol")
+        .text("email", "carol@example.com")
+        .text("password", "correct-horse-battery")
+        .part(
+            "ignored",
+            reqwest::multipart::Part::bytes(b"a file".to_vec()).file_name("a.txt"),
+        );
+    let res = app
+        .client
+        .post(app.url("/api/auth/register/"))
+        .multipart(form)
+        .send()
+        .await
+        .expect("sent");
+    let (status, body) = crate::helpers::status_body(res).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["user"]["username"], "carol");
+
+    // A form is held within the same body limit as JSON.
+    let huge = reqwest::multipart::Form::new().text("username", "x".repeat(2 * 1024 * 1024));
+    let res = app
+        .client
+        .post(app.url("/api/auth/login/"))
+        .multipart(huge)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(res.status(), 413);
+
+    let res = app
+        .client
+        .post(app.url("/api/auth/login/"))
+        .form(&[("username", "carol"), ("password", "correct-horse-battery")])
+        .send()
+        .await
+        .expect("sent");
+    let (status, body) = crate::helpers::status_body(res).await;
+    assert_eq!(status, 200, "{body}");
+    let access = body["access"].as_str().expect("access").to_owned();
+
+    // Numbers and booleans are read from their text, with DRF's messages when they are not.
+    let patch = |pairs: &'static [(&'static str, &'static str)]| {
+        app.client
+            .patch(app.url("/api/users/me/"))
+            .bearer_auth(&access)
+            .form(pairs)
+            .send()
+    };
+    let (status, body) =
+        crate::helpers::status_body(patch(&[("first_name", "Carol")]).await.expect("sent")).await;
+    assert_eq!(
+        (status, &body["first_name"]),
+        (200, &json!("Carol")),
+        "{body}"
+    );
+    let dave = app.register("dave").await;
+    let request = |receiver: String| {
+        app.client
+            .post(app.url("/api/friends/request/"))
+            .bearer_auth(&access)
+            .form(&[("receiver", receiver)])
+            .send()
+    };
+    let (status, body) =
+        crate::helpers::status_body(request("nobody".into()).await.expect("sent")).await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        body,
+        json!({"receiver": ["Incorrect type. Expected pk value, received str."]})
+    );
+    let (status, body) =
+        crate::helpers::status_body(request(dave.id.to_string()).await.expect("sent")).await;
+    assert_eq!(
+        (status, &body["receiver"]["id"]),
+        (201, &json!(dave.id)),
+        "{body}"
+    );
 }
 
 #[tokio::test]
