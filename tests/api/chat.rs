@@ -4,6 +4,7 @@
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, TestUser, json_of, status_body};
+use crate::paths;
 
 async fn group(app: &TestApp, owner: &TestUser, name: &str, members: &[&TestUser]) -> Value {
     let ids: Vec<i64> = members.iter().map(|u| u.id).collect();
@@ -21,11 +22,7 @@ async fn group(app: &TestApp, owner: &TestUser, name: &str, members: &[&TestUser
 }
 
 pub(crate) async fn send(app: &TestApp, user: &TestUser, room: i64, body: Value) -> (u16, Value) {
-    status_body(
-        app.post(user, &format!("/api/chat/rooms/{room}/messages/"), body)
-            .await,
-    )
-    .await
+    status_body(app.post(user, &paths::room_messages(room), body).await).await
 }
 
 pub(crate) async fn say(app: &TestApp, user: &TestUser, room: i64, text: &str) -> Value {
@@ -116,8 +113,7 @@ async fn a_direct_room_is_one_per_pair_and_obeys_blocks_and_message_policy() {
         .await;
     assert_eq!(res.status(), 201);
     let dave = app.register("dave").await;
-    app.post(&dave, &format!("/api/users/{}/block/", alice.id), json!({}))
-        .await;
+    app.post(&dave, &paths::block(alice.id), json!({})).await;
     let res = app
         .post(&alice, "/api/chat/direct/", json!({"user_id": dave.id}))
         .await;
@@ -126,31 +122,20 @@ async fn a_direct_room_is_one_per_pair_and_obeys_blocks_and_message_policy() {
     // A direct room is fixed: no rename, no new members, no leaving, no removing.
     let id = room["id"].as_i64().unwrap();
     let res = app
-        .patch(
-            &alice,
-            &format!("/api/chat/rooms/{id}/"),
-            json!({"name": "x"}),
-        )
+        .patch(&alice, &paths::room(id), json!({"name": "x"}))
         .await;
     assert_eq!(res.status(), 403);
     let res = app
         .post(
             &alice,
-            &format!("/api/chat/rooms/{id}/members/"),
+            &paths::room_members(id),
             json!({"user_ids": [carol.id]}),
         )
         .await;
     assert_eq!(res.status(), 403);
-    let res = app
-        .delete(
-            &alice,
-            &format!("/api/chat/rooms/{id}/members/{}/", alice.id),
-        )
-        .await;
+    let res = app.delete(&alice, &paths::room_member(id, alice.id)).await;
     assert_eq!(res.status(), 400);
-    let res = app
-        .delete(&alice, &format!("/api/chat/rooms/{id}/members/{}/", bob.id))
-        .await;
+    let res = app.delete(&alice, &paths::room_member(id, bob.id)).await;
     assert_eq!(res.status(), 403);
 }
 
@@ -191,25 +176,17 @@ async fn group_rooms_have_owners_admins_and_members_and_take_friends_only() {
 
     // A member can neither rename nor add; the owner can, friends only.
     let res = app
-        .patch(
-            &bob,
-            &format!("/api/chat/rooms/{id}/"),
-            json!({"name": "Mine"}),
-        )
+        .patch(&bob, &paths::room(id), json!({"name": "Mine"}))
         .await;
     assert_eq!(res.status(), 403);
     let res = app
-        .patch(
-            &owner,
-            &format!("/api/chat/rooms/{id}/"),
-            json!({"name": "Hike 2"}),
-        )
+        .patch(&owner, &paths::room(id), json!({"name": "Hike 2"}))
         .await;
     assert_eq!(json_of(res).await["name"], "Hike 2");
     let res = app
         .post(
             &owner,
-            &format!("/api/chat/rooms/{id}/members/"),
+            &paths::room_members(id),
             json!({"user_ids": [stranger.id]}),
         )
         .await;
@@ -217,7 +194,7 @@ async fn group_rooms_have_owners_admins_and_members_and_take_friends_only() {
     let res = app
         .post(
             &bob,
-            &format!("/api/chat/rooms/{id}/members/"),
+            &paths::room_members(id),
             json!({"user_ids": [carol.id]}),
         )
         .await;
@@ -225,7 +202,7 @@ async fn group_rooms_have_owners_admins_and_members_and_take_friends_only() {
     let res = app
         .post(
             &owner,
-            &format!("/api/chat/rooms/{id}/members/"),
+            &paths::room_members(id),
             json!({"user_ids": [carol.id]}),
         )
         .await;
@@ -234,32 +211,15 @@ async fn group_rooms_have_owners_admins_and_members_and_take_friends_only() {
     assert_eq!(role_of(&room, &carol), "member");
 
     // Members cannot remove each other; the owner can; anyone can leave.
-    let res = app
-        .delete(&bob, &format!("/api/chat/rooms/{id}/members/{}/", carol.id))
-        .await;
+    let res = app.delete(&bob, &paths::room_member(id, carol.id)).await;
     assert_eq!(res.status(), 403);
-    let res = app
-        .delete(
-            &owner,
-            &format!("/api/chat/rooms/{id}/members/{}/", carol.id),
-        )
-        .await;
+    let res = app.delete(&owner, &paths::room_member(id, carol.id)).await;
     assert_eq!(res.status(), 204);
-    assert_eq!(
-        app.get(&carol, &format!("/api/chat/rooms/{id}/"))
-            .await
-            .status(),
-        404
-    );
+    assert_eq!(app.get(&carol, &paths::room(id)).await.status(), 404);
     // The owner leaves: the room passes to the longest-standing member.
-    let res = app
-        .delete(
-            &owner,
-            &format!("/api/chat/rooms/{id}/members/{}/", owner.id),
-        )
-        .await;
+    let res = app.delete(&owner, &paths::room_member(id, owner.id)).await;
     assert_eq!(res.status(), 204);
-    let room = json_of(app.get(&bob, &format!("/api/chat/rooms/{id}/")).await).await;
+    let room = json_of(app.get(&bob, &paths::room(id)).await).await;
     assert_eq!(role_of(&room, &bob), "owner");
     assert_eq!(room["members"].as_array().unwrap().len(), 1);
 }
@@ -275,65 +235,34 @@ async fn a_non_member_gets_404_for_the_room_and_everything_in_it() {
     let message = say(&app, &alice, id, "secret").await;
     let mid = message["id"].as_i64().unwrap();
 
-    assert_eq!(
-        app.get(&eve, &format!("/api/chat/rooms/{id}/"))
-            .await
-            .status(),
-        404
-    );
-    assert_eq!(
-        app.get(&eve, &format!("/api/chat/rooms/{id}/messages/"))
-            .await
-            .status(),
-        404
-    );
+    assert_eq!(app.get(&eve, &paths::room(id)).await.status(), 404);
+    assert_eq!(app.get(&eve, &paths::room_messages(id)).await.status(), 404);
     assert_eq!(send(&app, &eve, id, json!({"body": "hi"})).await.0, 404);
     // Even an invalid body: the room's existence is not revealed by a field error.
     assert_eq!(send(&app, &eve, id, json!({"body": ""})).await.0, 404);
     let res = app
-        .post(
-            &eve,
-            &format!("/api/chat/rooms/{id}/read/"),
-            json!({"message_id": mid}),
-        )
+        .post(&eve, &paths::room_read(id), json!({"message_id": mid}))
         .await;
     assert_eq!(res.status(), 404);
     let res = app
-        .put(
-            &eve,
-            &format!("/api/chat/rooms/{id}/mute/"),
-            json!({"until": null}),
-        )
+        .put(&eve, &paths::room_mute(id), json!({"until": null}))
         .await;
     assert_eq!(res.status(), 404);
     let res = app
-        .patch(
-            &eve,
-            &format!("/api/chat/messages/{mid}/"),
-            json!({"body": "x"}),
-        )
+        .patch(&eve, &paths::message(mid), json!({"body": "x"}))
         .await;
     assert_eq!(res.status(), 404);
-    assert_eq!(
-        app.delete(&eve, &format!("/api/chat/messages/{mid}/"))
-            .await
-            .status(),
-        404
-    );
+    assert_eq!(app.delete(&eve, &paths::message(mid)).await.status(), 404);
     // Invalid input from an outsider is still a 404: nothing about the room leaks.
     for (path, body) in [
-        (format!("/api/chat/messages/{mid}/"), json!({"body": ""})),
-        (format!("/api/chat/rooms/{id}/"), json!({"name": ""})),
+        (paths::message(mid), json!({"body": ""})),
+        (paths::room(id), json!({"name": ""})),
     ] {
         assert_eq!(app.patch(&eve, &path, body).await.status(), 404, "{path}");
     }
-    let res = app
-        .post(&eve, &format!("/api/chat/rooms/{id}/members/"), json!({}))
-        .await;
+    let res = app.post(&eve, &paths::room_members(id), json!({})).await;
     assert_eq!(res.status(), 404);
-    let res = app
-        .post(&eve, &format!("/api/chat/rooms/{id}/read/"), json!({}))
-        .await;
+    let res = app.post(&eve, &paths::room_read(id), json!({})).await;
     assert_eq!(res.status(), 404);
     let rooms = json_of(app.get(&eve, "/api/chat/rooms/").await).await;
     assert_eq!(rooms["count"], 0);
@@ -397,11 +326,7 @@ async fn messages_are_validated_idempotent_edited_and_deleted_as_tombstones() {
     assert_eq!(status, 200);
     assert_eq!(repeat["id"], first["id"]);
     assert_eq!(repeat["body"], "hello");
-    let page = json_of(
-        app.get(&alice, &format!("/api/chat/rooms/{id}/messages/"))
-            .await,
-    )
-    .await;
+    let page = json_of(app.get(&alice, &paths::room_messages(id)).await).await;
     assert_eq!(page["results"].as_array().unwrap().len(), 1);
 
     let reply = say(&app, &bob, id, "hi back").await;
@@ -416,19 +341,11 @@ async fn messages_are_validated_idempotent_edited_and_deleted_as_tombstones() {
 
     let mid = first["id"].as_i64().unwrap();
     let res = app
-        .patch(
-            &bob,
-            &format!("/api/chat/messages/{mid}/"),
-            json!({"body": "hacked"}),
-        )
+        .patch(&bob, &paths::message(mid), json!({"body": "hacked"}))
         .await;
     assert_eq!(res.status(), 403);
     let res = app
-        .patch(
-            &alice,
-            &format!("/api/chat/messages/{mid}/"),
-            json!({"body": "hello!"}),
-        )
+        .patch(&alice, &paths::message(mid), json!({"body": "hello!"}))
         .await;
     let edited = json_of(res).await;
     assert_eq!(edited["body"], "hello!");
@@ -436,41 +353,21 @@ async fn messages_are_validated_idempotent_edited_and_deleted_as_tombstones() {
 
     // Bob deletes his own; Alice, the owner, deletes Bob's other one; Bob cannot delete hers.
     let rid = reply["id"].as_i64().unwrap();
-    assert_eq!(
-        app.delete(&bob, &format!("/api/chat/messages/{mid}/"))
-            .await
-            .status(),
-        403
-    );
-    assert_eq!(
-        app.delete(&bob, &format!("/api/chat/messages/{rid}/"))
-            .await
-            .status(),
-        204
-    );
+    assert_eq!(app.delete(&bob, &paths::message(mid)).await.status(), 403);
+    assert_eq!(app.delete(&bob, &paths::message(rid)).await.status(), 204);
     let quoting = r["id"].as_i64().unwrap();
     assert_eq!(
-        app.delete(&alice, &format!("/api/chat/messages/{quoting}/"))
-            .await
-            .status(),
+        app.delete(&alice, &paths::message(quoting)).await.status(),
         204
     );
-    let page = json_of(
-        app.get(&alice, &format!("/api/chat/rooms/{id}/messages/"))
-            .await,
-    )
-    .await;
+    let page = json_of(app.get(&alice, &paths::room_messages(id)).await).await;
     let results = page["results"].as_array().unwrap();
     assert_eq!(results.len(), 3, "tombstones keep their place");
     assert_eq!(results[1]["deleted"], true);
     assert_eq!(results[1]["body"], "");
     assert_eq!(results[1]["attachments"], json!([]));
     let res = app
-        .patch(
-            &bob,
-            &format!("/api/chat/messages/{rid}/"),
-            json!({"body": "back"}),
-        )
+        .patch(&bob, &paths::message(rid), json!({"body": "back"}))
         .await;
     assert_eq!(res.status(), 400);
 }
@@ -495,11 +392,7 @@ async fn history_pages_back_and_forth_and_after_is_a_complete_catch_up() {
         "ids grow in commit order"
     );
 
-    let latest = json_of(
-        app.get(&bob, &format!("/api/chat/rooms/{id}/messages/"))
-            .await,
-    )
-    .await;
+    let latest = json_of(app.get(&bob, &paths::room_messages(id)).await).await;
     let results = latest["results"].as_array().unwrap();
     assert_eq!(results.len(), 50);
     assert_eq!(results[49]["body"], "m119");
@@ -579,7 +472,7 @@ async fn read_markers_move_forward_and_rooms_list_by_activity_with_unread_counts
     assert_eq!(list[1]["unread_count"], 2);
     assert_eq!(list[1]["last_message"]["body"], "two");
 
-    let read_path = format!("/api/chat/rooms/{b}/read/");
+    let read_path = paths::room_read(b);
     let read = |mid: i64| app.post(&alice, &read_path, json!({"message_id": mid}));
     let marker = json_of(read(m2).await).await;
     assert_eq!(
@@ -592,27 +485,19 @@ async fn read_markers_move_forward_and_rooms_list_by_activity_with_unread_counts
         "markers only move forward"
     );
     let res = app
-        .post(
-            &alice,
-            &format!("/api/chat/rooms/{b}/read/"),
-            json!({"message_id": 999_999}),
-        )
+        .post(&alice, &paths::room_read(b), json!({"message_id": 999_999}))
         .await;
     assert_eq!(res.status(), 400);
     // Her own messages never count as unread for her.
     say(&app, &alice, b, "mine").await;
-    let room = json_of(app.get(&alice, &format!("/api/chat/rooms/{b}/")).await).await;
+    let room = json_of(app.get(&alice, &paths::room(b)).await).await;
     assert_eq!(room["unread_count"], 0);
-    let room = json_of(app.get(&bob, &format!("/api/chat/rooms/{b}/")).await).await;
+    let room = json_of(app.get(&bob, &paths::room(b)).await).await;
     assert_eq!(room["unread_count"], 1);
 
     let until = "2099-01-01T00:00:00Z";
     let res = app
-        .put(
-            &alice,
-            &format!("/api/chat/rooms/{b}/mute/"),
-            json!({"until": until}),
-        )
+        .put(&alice, &paths::room_mute(b), json!({"until": until}))
         .await;
     let room = json_of(res).await;
     assert!(
@@ -622,11 +507,7 @@ async fn read_markers_move_forward_and_rooms_list_by_activity_with_unread_counts
             .starts_with("2099-01-01T00:00:00")
     );
     let res = app
-        .put(
-            &alice,
-            &format!("/api/chat/rooms/{b}/mute/"),
-            json!({"until": null}),
-        )
+        .put(&alice, &paths::room_mute(b), json!({"until": null}))
         .await;
     assert!(json_of(res).await["muted_until"].is_null());
 }
@@ -644,7 +525,7 @@ async fn mentions_notify_members_unless_they_muted_the_room() {
     let id = room["id"].as_i64().unwrap();
     app.put(
         &carol,
-        &format!("/api/chat/rooms/{id}/mute/"),
+        &paths::room_mute(id),
         json!({"until": "2099-01-01T00:00:00Z"}),
     )
     .await;
@@ -662,12 +543,8 @@ async fn mentions_notify_members_unless_they_muted_the_room() {
     assert_eq!(mentions(&carol).await["count"], 0, "muted");
     assert_eq!(mentions(&outsider).await["count"], 0, "not a member");
     // Unmuted, carol is mentioned; an email address ending in her name mentions no one.
-    app.put(
-        &carol,
-        &format!("/api/chat/rooms/{id}/mute/"),
-        json!({"until": null}),
-    )
-    .await;
+    app.put(&carol, &paths::room_mute(id), json!({"until": null}))
+        .await;
     say(&app, &bob, id, "write to alice@carol").await;
     assert_eq!(mentions(&carol).await["count"], 0, "an address");
     say(&app, &bob, id, "(@carol)").await;
@@ -742,21 +619,16 @@ async fn the_websocket_sends_acks_delivers_to_every_device_and_carries_receipts_
     );
     // His own devices hear of it too, so they clear their unread badge.
     assert_eq!(bob_ws.next_event("message_read").await["user_id"], bob.id);
-    let room = json_of(app.get(&bob, &format!("/api/chat/rooms/{id}/")).await).await;
+    let room = json_of(app.get(&bob, &paths::room(id)).await).await;
     assert_eq!(room["unread_count"], 0);
 
     // Edits and deletes reach the room too.
     let res = app
-        .patch(
-            &alice,
-            &format!("/api/chat/messages/{mid}/"),
-            json!({"body": "edited"}),
-        )
+        .patch(&alice, &paths::message(&mid), json!({"body": "edited"}))
         .await;
     assert_eq!(res.status(), 200);
     assert_eq!(bob_ws.next_event("message_updated").await["body"], "edited");
-    app.delete(&alice, &format!("/api/chat/messages/{mid}/"))
-        .await;
+    app.delete(&alice, &paths::message(&mid)).await;
     assert_eq!(
         bob_ws.next_event("message_deleted").await,
         json!({"id": mid, "room": id})
@@ -797,7 +669,7 @@ async fn room_events_tell_members_who_joined_and_left() {
     }
     app.post(
         &alice,
-        &format!("/api/chat/rooms/{id}/members/"),
+        &paths::room_members(id),
         json!({"user_ids": [carol.id]}),
     )
     .await;
@@ -805,18 +677,10 @@ async fn room_events_tell_members_who_joined_and_left() {
         bob_ws.next_event("member_joined").await,
         json!({"room": id, "user_id": carol.id})
     );
-    app.patch(
-        &alice,
-        &format!("/api/chat/rooms/{id}/"),
-        json!({"name": "renamed"}),
-    )
-    .await;
+    app.patch(&alice, &paths::room(id), json!({"name": "renamed"}))
+        .await;
     assert_eq!(bob_ws.next_event("room_updated").await["name"], "renamed");
-    app.delete(
-        &carol,
-        &format!("/api/chat/rooms/{id}/members/{}/", carol.id),
-    )
-    .await;
+    app.delete(&carol, &paths::room_member(id, carol.id)).await;
     assert_eq!(
         bob_ws.next_event("member_left").await,
         json!({"room": id, "user_id": carol.id})
@@ -838,11 +702,7 @@ async fn sending_too_fast_is_throttled_over_rest_and_websocket_and_nothing_is_st
         say(&app, &alice, id, &format!("m{i}")).await;
     }
     let res = app
-        .post(
-            &alice,
-            &format!("/api/chat/rooms/{id}/messages/"),
-            json!({"body": "x"}),
-        )
+        .post(&alice, &paths::room_messages(id), json!({"body": "x"}))
         .await;
     assert_eq!(res.status(), 429);
     assert!(res.headers().contains_key("retry-after"));
@@ -854,11 +714,7 @@ async fn sending_too_fast_is_throttled_over_rest_and_websocket_and_nothing_is_st
         (err["code"].as_str(), err["client_id"].as_str()),
         (Some("throttled"), Some("t-1"))
     );
-    let page = json_of(
-        app.get(&alice, &format!("/api/chat/rooms/{id}/messages/"))
-            .await,
-    )
-    .await;
+    let page = json_of(app.get(&alice, &paths::room_messages(id)).await).await;
     assert_eq!(page["results"].as_array().unwrap().len(), 3);
     // Bob has a budget of his own.
     say(&app, &bob, id, "mine").await;

@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use crate::helpers::{TestApp, TestUser, json_of};
+use crate::paths;
 
 /// Fails loudly when a test that needs Redis is run without it: such a test is ignored by
 /// default and must never pass by doing nothing.
@@ -40,7 +41,7 @@ async fn events_cross_instances_and_presence_spans_them() {
     let id = event["friend_request"]["id"].as_i64().expect("id");
     one.put(
         &alice,
-        &format!("/api/friends/request/{id}/"),
+        &paths::friend_request(id),
         json!({"action": "accept"}),
     )
     .await;
@@ -53,12 +54,12 @@ async fn events_cross_instances_and_presence_spans_them() {
         (Some(bob.id), Some("online"))
     );
     let bob_one = one.ws(&bob).await;
-    let seen = json_of(one.get(&alice, &format!("/api/users/{}/", bob.id)).await).await;
+    let seen = json_of(one.get(&alice, &paths::user(bob.id)).await).await;
     assert_eq!(seen["is_online"], true);
 
     // Closing one of the two leaves him online: the next event Alice gets is Carol's request.
     bob_two.close().await;
-    let seen = json_of(two.get(&alice, &format!("/api/users/{}/", bob.id)).await).await;
+    let seen = json_of(two.get(&alice, &paths::user(bob.id)).await).await;
     assert_eq!(seen["is_online"], true, "still connected to instance 1");
     two.request_friend(&carol, &alice).await;
     let frame = alice_ws.next_frame().await;
@@ -74,7 +75,7 @@ async fn events_cross_instances_and_presence_spans_them() {
         (offline["user_id"].as_i64(), offline["status"].as_str()),
         (Some(bob.id), Some("offline"))
     );
-    let seen = json_of(two.get(&alice, &format!("/api/users/{}/", bob.id)).await).await;
+    let seen = json_of(two.get(&alice, &paths::user(bob.id)).await).await;
     assert_eq!(seen["is_online"], false);
 
     // A user connected to both instances receives an event on both.
@@ -246,8 +247,7 @@ async fn delivery_resumes_by_itself_after_the_broker_restarts() {
                 break;
             }
             // Not delivered: cancel and try again.
-            two.delete(&bob, &format!("/api/friends/request/{id}/"))
-                .await;
+            two.delete(&bob, &paths::friend_request(id)).await;
         }
         assert!(
             tokio::time::Instant::now() < deadline,
@@ -330,7 +330,7 @@ async fn the_users_of_an_instance_that_dies_go_offline_after_the_ttl() {
         (offline["user_id"].as_i64(), offline["status"].as_str()),
         (Some(bob.id), Some("offline"))
     );
-    let seen = json_of(one.get(&alice, &format!("/api/users/{}/", bob.id)).await).await;
+    let seen = json_of(one.get(&alice, &paths::user(bob.id)).await).await;
     assert_eq!(seen["is_online"], false);
     assert!(seen["last_seen"].is_string());
 }
@@ -395,9 +395,7 @@ async fn a_friends_list_cached_on_one_instance_follows_changes_made_on_the_other
     assert_eq!(list["count"], 2);
     assert_eq!(list["results"][0]["first_name"], "Robert");
     assert_eq!(
-        one.delete(&alice, &format!("/api/friends/{}/", carol.id))
-            .await
-            .status(),
+        one.delete(&alice, &paths::friend(carol.id)).await.status(),
         204
     );
     let list = json_of(two.get(&alice, "/api/friends/").await).await;
@@ -441,11 +439,7 @@ async fn chat_members_on_different_instances_get_messages_receipts_and_typing() 
 
     // And back the other way, sent over REST through instance two.
     let res = two
-        .post(
-            &bob,
-            &format!("/api/chat/rooms/{id}/messages/"),
-            json!({"body": "back"}),
-        )
+        .post(&bob, &paths::room_messages(id), json!({"body": "back"}))
         .await;
     assert_eq!(res.status(), 201);
     assert_eq!(alice_ws.next_event("chat_message").await["body"], "back");
@@ -482,7 +476,7 @@ async fn a_message_to_a_big_room_reaches_members_on_every_instance_in_one_publis
     let res = one
         .post(
             &owner,
-            &format!("/api/chat/rooms/{room}/messages/"),
+            &paths::room_messages(room),
             json!({"body": "all of you"}),
         )
         .await;
@@ -521,7 +515,7 @@ async fn a_member_change_on_one_instance_holds_at_once_for_sends_on_another() {
     let res = one
         .post(
             &owner,
-            &format!("/api/chat/rooms/{room}/members/"),
+            &paths::room_members(room),
             json!({"user_ids": [carol.id]}),
         )
         .await;
@@ -531,12 +525,7 @@ async fn a_member_change_on_one_instance_holds_at_once_for_sends_on_another() {
     assert_eq!(send(&two, room, &owner, "welcome").await, 201);
     assert_eq!(carol_ws.next_event("chat_message").await["body"], "I am in");
     assert_eq!(carol_ws.next_event("chat_message").await["body"], "welcome");
-    let res = one
-        .delete(
-            &owner,
-            &format!("/api/chat/rooms/{room}/members/{}/", bob.id),
-        )
-        .await;
+    let res = one.delete(&owner, &paths::room_member(room, bob.id)).await;
     assert_eq!(res.status(), 204);
     assert_eq!(send(&two, room, &bob, "still here?").await, 404);
 
@@ -551,29 +540,23 @@ async fn a_member_change_on_one_instance_holds_at_once_for_sends_on_another() {
     );
     assert_eq!(send(&two, groom, &owner, "hi").await, 201);
     assert_eq!(send(&two, groom, &carol, "hi").await, 404);
-    let res = one
-        .post(&carol, &format!("/api/groups/{gid}/join/"), json!({}))
-        .await;
+    let res = one.post(&carol, &paths::group_join(gid), json!({})).await;
     assert_eq!(res.status(), 200);
     assert_eq!(send(&two, groom, &carol, "hi").await, 201);
     let res = one
-        .delete(&carol, &format!("/api/groups/{gid}/members/{}/", carol.id))
+        .delete(&carol, &paths::group_member(gid, carol.id))
         .await;
     assert_eq!(res.status(), 204);
     assert_eq!(send(&two, groom, &carol, "hi").await, 404);
-    let res = one.delete(&owner, &format!("/api/groups/{gid}/")).await;
+    let res = one.delete(&owner, &paths::group(gid)).await;
     assert_eq!(res.status(), 204);
     assert_eq!(send(&two, groom, &owner, "hi").await, 404);
 }
 
 /// `user` posts `body` to `room` through `app`; the status.
 async fn send(app: &TestApp, room: i64, user: &TestUser, body: &str) -> u16 {
-    app.post(
-        user,
-        &format!("/api/chat/rooms/{room}/messages/"),
-        json!({"body": body}),
-    )
-    .await
-    .status()
-    .as_u16()
+    app.post(user, &paths::room_messages(room), json!({"body": body}))
+        .await
+        .status()
+        .as_u16()
 }

@@ -1,6 +1,7 @@
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, TestUser, json_of};
+use crate::paths;
 
 #[tokio::test]
 async fn a_friend_request_notifies_the_receiver_over_rest_and_websocket() {
@@ -33,9 +34,9 @@ async fn a_friend_request_notifies_the_receiver_over_rest_and_websocket() {
     assert_eq!(list["count"], 1);
     assert_eq!(list["results"][0]["id"], note["id"]);
 
-    let alice_view = json_of(app.get(&alice, &format!("/api/users/{}/", bob.id)).await).await;
+    let alice_view = json_of(app.get(&alice, &paths::user(bob.id)).await).await;
     assert_eq!(alice_view["friendship_status"], "request_sent");
-    let bob_view = json_of(app.get(&bob, &format!("/api/users/{}/", alice.id)).await).await;
+    let bob_view = json_of(app.get(&bob, &paths::user(alice.id)).await).await;
     assert_eq!(bob_view["friendship_status"], "request_received");
 }
 
@@ -47,7 +48,7 @@ async fn accepting_makes_friends_and_tells_the_sender() {
     let mut alice_ws = app.ws(&alice).await;
     let id = app.request_friend(&alice, &bob).await;
 
-    let path = format!("/api/friends/request/{id}/");
+    let path = paths::friend_request(id);
     let res = app.put(&alice, &path, json!({"action": "accept"})).await;
     assert_eq!(res.status(), 403, "the sender cannot accept");
     let carol = app.register("carol").await;
@@ -75,7 +76,7 @@ async fn accepting_makes_friends_and_tells_the_sender() {
     let friends = json_of(app.get(&alice, "/api/friends/").await).await;
     assert_eq!(friends["count"], 1);
     assert_eq!(friends["results"][0]["username"], "bob");
-    let bob_seen = json_of(app.get(&alice, &format!("/api/users/{}/", bob.id)).await).await;
+    let bob_seen = json_of(app.get(&alice, &paths::user(bob.id)).await).await;
     assert_eq!(bob_seen["friendship_status"], "friends");
     assert_eq!(bob_seen["friend_count"], 1);
     let me = json_of(app.get(&alice, "/api/users/me/").await).await;
@@ -133,8 +134,7 @@ async fn request_rules_are_enforced() {
     );
 
     let dave = app.register("dave").await;
-    app.post(&dave, &format!("/api/users/{}/block/", alice.id), json!({}))
-        .await;
+    app.post(&dave, &paths::block(alice.id), json!({})).await;
     assert_eq!(
         send(&alice, json!({"receiver": dave.id})).await.status(),
         403
@@ -169,7 +169,7 @@ async fn reject_and_cancel_send_only_the_websocket_event() {
     let res = app
         .put(
             &bob,
-            &format!("/api/friends/request/{id}/"),
+            &paths::friend_request(id),
             json!({"action": "reject"}),
         )
         .await;
@@ -180,7 +180,7 @@ async fn reject_and_cancel_send_only_the_websocket_event() {
     let id = app.request_friend(&alice, &bob).await;
     bob_ws.next_event("notification").await;
     bob_ws.next_event("friend_request").await;
-    let path = format!("/api/friends/request/{id}/");
+    let path = paths::friend_request(id);
     assert_eq!(
         app.delete(&bob, &path).await.status(),
         403,
@@ -301,15 +301,11 @@ async fn friends_list_searches_filters_online_and_unfriends() {
     assert!(all["results"][0]["is_online"].is_null());
 
     assert_eq!(
-        app.delete(&alice, &format!("/api/friends/{}/", bob.id))
-            .await
-            .status(),
+        app.delete(&alice, &paths::friend(bob.id)).await.status(),
         204
     );
     assert_eq!(
-        app.delete(&alice, &format!("/api/friends/{}/", bob.id))
-            .await
-            .status(),
+        app.delete(&alice, &paths::friend(bob.id)).await.status(),
         404
     );
     let list = json_of(app.get(&bob, "/api/friends/").await).await;
@@ -334,14 +330,8 @@ async fn blocking_ends_friendship_and_pending_requests_both_ways() {
     )
     .await;
 
-    app.post(&alice, &format!("/api/users/{}/block/", bob.id), json!({}))
-        .await;
-    app.post(
-        &alice,
-        &format!("/api/users/{}/block/", carol.id),
-        json!({}),
-    )
-    .await;
+    app.post(&alice, &paths::block(bob.id), json!({})).await;
+    app.post(&alice, &paths::block(carol.id), json!({})).await;
     assert_eq!(
         json_of(app.get(&alice, "/api/friends/").await).await["count"],
         0
@@ -397,8 +387,8 @@ async fn an_accept_racing_a_block_never_leaves_the_two_friends() {
                 .await,
         )
         .await;
-        let answer = format!("/api/friends/request/{}/", request["id"]);
-        let block = format!("/api/users/{}/block/", b.id);
+        let answer = paths::friend_request(&request["id"]);
+        let block = paths::block(b.id);
         let (accepted, blocked) = tokio::join!(
             app.put(&b, &answer, json!({"action": "accept"})),
             app.post(&a, &block, json!({})),
@@ -455,9 +445,7 @@ async fn the_friends_list_follows_every_change_at_once() {
 
     // Unfriending, being blocked and deactivating each take a friend off the list.
     assert_eq!(
-        app.delete(&carol, &format!("/api/friends/{}/", alice.id))
-            .await
-            .status(),
+        app.delete(&carol, &paths::friend(alice.id)).await.status(),
         204
     );
     let list = json_of(app.get(&alice, "/api/friends/?page_size=1").await).await;
@@ -476,7 +464,7 @@ async fn the_friends_list_follows_every_change_at_once() {
     let list = json_of(app.get(&alice, "/api/friends/").await).await;
     assert_eq!(usernames(&list), ["zed"]);
     assert_eq!(
-        app.post(&bob, &format!("/api/users/{}/block/", alice.id), json!({}))
+        app.post(&bob, &paths::block(alice.id), json!({}))
             .await
             .status(),
         204

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, TestUser, json_of, status_body};
+use crate::paths;
 
 async fn create(app: &TestApp, owner: &TestUser, body: Value) -> Value {
     let (status, group) = status_body(app.post(owner, "/api/groups/", body).await).await;
@@ -93,7 +94,7 @@ async fn answer_request(
 }
 
 async fn answer_invite(app: &TestApp, by: &TestUser, invite: &Value, action: &str) -> (u16, Value) {
-    let url = format!("/api/groups/invites/{}/", invite["id"]);
+    let url = paths::invite(&invite["id"]);
     status_body(app.put(by, &url, json!({"action": action})).await).await
 }
 
@@ -131,11 +132,7 @@ fn roles(members: &Value) -> BTreeMap<i64, String> {
 /// the group's `member_count` agrees.
 async fn assert_mirrored(app: &TestApp, viewer: &TestUser, group: &Value) {
     let in_group = group_members(app, viewer, group).await;
-    let room = json_of(
-        app.get(viewer, &format!("/api/chat/rooms/{}/", group["room"]))
-            .await,
-    )
-    .await;
+    let room = json_of(app.get(viewer, &paths::room(&group["room"])).await).await;
     assert_eq!(roles(&room["members"]), in_group, "room {room}");
     assert_eq!(room["group"], group["id"]);
     let fresh = json_of(app.get(viewer, &path(group, "")).await).await;
@@ -173,11 +170,7 @@ async fn a_group_is_created_with_its_room_listed_searched_updated_and_deleted() 
     assert_eq!(hikers["member_count"], 1);
     assert_eq!(hikers["avatar"], Value::Null);
     assert_ne!(hikers["id"], 999);
-    let room = json_of(
-        app.get(&alice, &format!("/api/chat/rooms/{}/", hikers["room"]))
-            .await,
-    )
-    .await;
+    let room = json_of(app.get(&alice, &paths::room(&hikers["room"])).await).await;
     assert_eq!(room["type"], "group");
     assert_eq!(room["name"], "Hikers");
     assert_eq!(room["group"], hikers["id"]);
@@ -236,11 +229,7 @@ async fn a_group_is_created_with_its_room_listed_searched_updated_and_deleted() 
     assert_eq!(updated["name"], "Hill walkers");
     assert_eq!(updated["visibility"], "private");
     assert_eq!(updated["description"], "Weekend walks");
-    let room = json_of(
-        app.get(&alice, &format!("/api/chat/rooms/{}/", hikers["room"]))
-            .await,
-    )
-    .await;
+    let room = json_of(app.get(&alice, &paths::room(&hikers["room"])).await).await;
     assert_eq!(room["name"], "Hill walkers");
     let (status, err) = status_body(
         app.patch(&alice, &path(&hikers, ""), json!({"name": ""}))
@@ -253,7 +242,7 @@ async fn a_group_is_created_with_its_room_listed_searched_updated_and_deleted() 
     let res = app
         .post(
             &alice,
-            &format!("/api/chat/rooms/{}/messages/", hikers["room"]),
+            &paths::room_messages(&hikers["room"]),
             json!({"body": "hello"}),
         )
         .await;
@@ -262,9 +251,7 @@ async fn a_group_is_created_with_its_room_listed_searched_updated_and_deleted() 
     assert_eq!(app.delete(&alice, &path(&cooks, "")).await.status(), 403);
     assert_eq!(app.delete(&alice, &path(&hikers, "")).await.status(), 204);
     assert_eq!(app.get(&alice, &path(&hikers, "")).await.status(), 404);
-    let gone = app
-        .get(&alice, &format!("/api/chat/rooms/{}/", hikers["room"]))
-        .await;
+    let gone = app.get(&alice, &paths::room(&hikers["room"])).await;
     assert_eq!(gone.status(), 404);
     assert_eq!(app.delete(&alice, &path(&hikers, "")).await.status(), 404);
 }
@@ -423,7 +410,7 @@ async fn roles_follow_the_permission_table_and_the_room_mirrors_every_change() {
     assert_eq!(remove(&app, &member, &group, &member).await.0, 400);
 
     // The room is managed through the group, never through chat.
-    let room = format!("/api/chat/rooms/{}/", group["room"]);
+    let room = paths::room(&group["room"]);
     let res = app.patch(&member, &room, json!({"name": "renamed"})).await;
     assert_eq!(res.status(), 400);
     let res = app
@@ -485,7 +472,7 @@ async fn joining_a_public_group_is_immediate_and_a_private_one_takes_an_approval
     let res = app
         .put(
             &admin,
-            &format!("/api/groups/invites/{}/", invite["id"]),
+            &paths::invite(&invite["id"]),
             json!({"action": "accept"}),
         )
         .await;
@@ -610,7 +597,7 @@ async fn invites_are_sent_by_owners_and_admins_and_answered_by_the_invitee() {
     let res = app
         .put(
             &member,
-            &format!("/api/groups/invites/{}/", sent["id"]),
+            &paths::invite(&sent["id"]),
             json!({"action": "accept"}),
         )
         .await;
@@ -655,7 +642,7 @@ async fn invites_are_sent_by_owners_and_admins_and_answered_by_the_invitee() {
     let (status, accepted) = status_body(
         app.put(
             &carol,
-            &format!("/api/groups/invites/{}/", again["id"]),
+            &paths::invite(&again["id"]),
             json!({"action": "accept"}),
         )
         .await,
@@ -668,9 +655,7 @@ async fn invites_are_sent_by_owners_and_admins_and_answered_by_the_invitee() {
     assert_mirrored(&app, &carol, &group).await;
 
     // A block either way stops an invite.
-    let res = app
-        .post(&dave, &format!("/api/users/{}/block/", owner.id), json!({}))
-        .await;
+    let res = app.post(&dave, &paths::block(owner.id), json!({})).await;
     assert_eq!(res.status(), 204);
     assert_eq!(invite(&app, &owner, &group, json!(dave.id)).await.0, 403);
 }
@@ -702,7 +687,7 @@ async fn the_room_hears_of_joins_leaves_and_changes_and_members_chat_in_it() {
     let res = app
         .post(
             &carol,
-            &format!("/api/chat/rooms/{}/messages/", group["room"]),
+            &paths::room_messages(&group["room"]),
             json!({"body": "hi all"}),
         )
         .await;
@@ -717,12 +702,7 @@ async fn the_room_hears_of_joins_leaves_and_changes_and_members_chat_in_it() {
     owner_ws.next_event("chat_message").await;
     owner_ws.next_event("member_left").await;
     // Bob's history of the room is gone with his membership.
-    let res = app
-        .get(
-            &bob,
-            &format!("/api/chat/rooms/{}/messages/", group["room"]),
-        )
-        .await;
+    let res = app.get(&bob, &paths::room_messages(&group["room"])).await;
     assert_eq!(res.status(), 404);
 
     assert_eq!(app.delete(&owner, &path(&group, "")).await.status(), 204);

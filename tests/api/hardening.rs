@@ -9,11 +9,10 @@ use crate::chat::{direct, send};
 use crate::groups;
 use crate::helpers::{TestApp, TestUser, json_of, status_body};
 use crate::media::{fetch, png, upload};
+use crate::paths;
 
 async fn block(app: &TestApp, by: &TestUser, whom: &TestUser) {
-    let res = app
-        .post(by, &format!("/api/users/{}/block/", whom.id), json!({}))
-        .await;
+    let res = app.post(by, &paths::block(whom.id), json!({})).await;
     assert_eq!(res.status(), 204);
 }
 
@@ -57,11 +56,7 @@ async fn a_block_closes_an_existing_direct_room_to_every_write_both_ways() {
     let (status, _) = send(&app, &bob, room, json!({"body": "still there?"})).await;
     assert_eq!(status, 403);
     let res = app
-        .patch(
-            &bob,
-            &format!("/api/chat/messages/{}/", old["id"]),
-            json!({"body": "edited"}),
-        )
+        .patch(&bob, &paths::message(&old["id"]), json!({"body": "edited"}))
         .await;
     assert_eq!(res.status(), 403);
     // Over the socket: an error frame each, and the socket stays open.
@@ -82,7 +77,7 @@ async fn a_block_closes_an_existing_direct_room_to_every_write_both_ways() {
     let res = app
         .post(
             &bob,
-            &format!("/api/chat/rooms/{room}/read/"),
+            &paths::room_read(room),
             json!({"message_id": old["id"]}),
         )
         .await;
@@ -98,29 +93,22 @@ async fn a_block_closes_an_existing_direct_room_to_every_write_both_ways() {
     alice_ws.next_event("friend_request").await;
 
     // Bob still sees the room and its history, but alice only as an id and a username.
-    let (status, seen) =
-        status_body(app.get(&bob, &format!("/api/chat/rooms/{room}/")).await).await;
+    let (status, seen) = status_body(app.get(&bob, &paths::room(room)).await).await;
     assert_eq!(status, 200, "{seen}");
     let brief = member(&seen, &alice);
     assert_eq!(brief["username"], "alice");
     assert_eq!(brief["first_name"], "");
     assert_eq!(brief["avatar"], Value::Null);
-    let (status, _) = status_body(
-        app.get(&bob, &format!("/api/chat/rooms/{room}/messages/"))
-            .await,
-    )
-    .await;
+    let (status, _) = status_body(app.get(&bob, &paths::room_messages(room)).await).await;
     assert_eq!(status, 200);
 
     // Lifting the block opens the room again, on every instance's caches.
-    let res = app
-        .delete(&alice, &format!("/api/users/{}/block/", bob.id))
-        .await;
+    let res = app.delete(&alice, &paths::block(bob.id)).await;
     assert_eq!(res.status(), 204);
     let (status, body) = send(&app, &bob, room, json!({"body": "back"})).await;
     assert_eq!(status, 201, "{body}");
     assert_eq!(alice_ws.next_event("chat_message").await["body"], "back");
-    let seen = json_of(app.get(&bob, &format!("/api/chat/rooms/{room}/")).await).await;
+    let seen = json_of(app.get(&bob, &paths::room(room)).await).await;
     assert_eq!(member(&seen, &alice)["first_name"], "Alice");
 }
 
@@ -238,7 +226,7 @@ async fn links_delivered_to_others_never_come_from_the_senders_host_header() {
     let (status, sent) = forged_host(
         &app,
         &alice,
-        &format!("/api/chat/rooms/{room}/messages/"),
+        &paths::room_messages(room),
         json!({"body": "look", "attachments": [photo["id"]]}),
     )
     .await;
@@ -440,7 +428,7 @@ async fn a_friend_request_racing_a_block_never_outlives_it() {
     for pair in 0..12 {
         let blocker = app.register(&format!("blocker{pair}")).await;
         let pest = app.register(&format!("pest{pair}")).await;
-        let block_path = format!("/api/users/{}/block/", pest.id);
+        let block_path = paths::block(pest.id);
         let (blocked, requested) = tokio::join!(
             app.post(&blocker, &block_path, json!({})),
             app.post(

@@ -1,6 +1,7 @@
 //! `TestApp`: the real server on 127.0.0.1:0 with its own database (a fresh SQLite file, or a
 //! fresh PostgreSQL database when `AGORA_TEST_DATABASE_URL` is set), and a helper per verb.
 
+use crate::paths;
 use std::sync::Once;
 use std::time::Duration;
 
@@ -298,11 +299,7 @@ impl TestApp {
     pub async fn befriend(&self, a: &TestUser, b: &TestUser) -> i64 {
         let id = self.request_friend(a, b).await;
         let res = self
-            .put(
-                b,
-                &format!("/api/friends/request/{id}/"),
-                json!({"action": "accept"}),
-            )
+            .put(b, &paths::friend_request(id), json!({"action": "accept"}))
             .await;
         assert_eq!(res.status(), 200);
         id

@@ -4,6 +4,7 @@
 use serde_json::{Value, json};
 
 use crate::helpers::{PASSWORD, TestApp, json_of};
+use crate::paths;
 
 const NUL: &str = "Null characters are not allowed.";
 
@@ -152,15 +153,10 @@ async fn trailing_bytes_odd_ids_and_wrong_types_get_clear_errors() {
         "-0",
         "99999999999999999999",
     ] {
-        let res = app.get(&alice, &format!("/api/users/{path}/")).await;
+        let res = app.get(&alice, &paths::user(path)).await;
         assert_eq!(res.status(), 404, "{path}");
     }
-    assert_eq!(
-        app.get(&alice, &format!("/api/users/{}/", alice.id))
-            .await
-            .status(),
-        200
-    );
+    assert_eq!(app.get(&alice, &paths::user(alice.id)).await.status(), 200);
 
     let res = app
         .patch(
@@ -270,11 +266,9 @@ async fn concurrent_writes_never_fail_with_database_locked() {
         let alice = &alice;
         async move {
             let res = if i % 2 == 0 {
-                app.post(alice, &format!("/api/users/{}/block/", other.id), json!({}))
-                    .await
+                app.post(alice, &paths::block(other.id), json!({})).await
             } else {
-                app.delete(alice, &format!("/api/friends/{}/", other.id))
-                    .await
+                app.delete(alice, &paths::friend(other.id)).await
             };
             res.status().as_u16()
         }

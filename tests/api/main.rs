@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod helpers;
+mod paths;
 
 mod auth;
 mod chat;

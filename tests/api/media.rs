@@ -9,6 +9,7 @@ use reqwest::multipart::{Form, Part};
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, TestUser, json_of, status_body};
+use crate::paths;
 
 fn encoded(img: &DynamicImage, format: ImageFormat) -> Vec<u8> {
     let mut out = Cursor::new(Vec::new());
@@ -87,10 +88,7 @@ pub(crate) async fn upload(
 }
 
 async fn can_see(app: &TestApp, user: &TestUser, m: &Value) -> bool {
-    app.get(user, &format!("/api/media/{}/", m["id"]))
-        .await
-        .status()
-        == 200
+    app.get(user, &paths::media(&m["id"])).await.status() == 200
 }
 
 /// GET a signed link without credentials; a relative one (in events) is resolved against the
@@ -309,9 +307,7 @@ async fn images_lose_their_metadata_keep_their_orientation_and_get_a_thumbnail()
     assert!(err["file"][0].as_str().unwrap().contains("pixels"), "{err}");
     // No thumbnail for what is not an image.
     let text = upload(&app, &alice, b"plain".to_vec(), "a.txt").await;
-    let res = app
-        .get(&alice, &format!("/api/media/{}/thumbnail/", text["id"]))
-        .await;
+    let res = app.get(&alice, &paths::media_thumbnail(&text["id"])).await;
     assert_eq!(res.status(), 404);
 }
 
@@ -375,24 +371,16 @@ async fn content_has_ranges_and_signed_links_that_expire() {
 
     // Without a link: the Bearer header and the access rule.
     assert_eq!(
-        fetch(&app, &app.url(&format!("/api/media/{id}/content/")))
+        fetch(&app, &app.url(&paths::media_content(id)))
             .await
             .status(),
         401
     );
-    let res = app.get(&alice, &format!("/api/media/{id}/content/")).await;
+    let res = app.get(&alice, &paths::media_content(id)).await;
     assert_eq!(res.status(), 200);
-    assert_eq!(
-        app.get(&bob, &format!("/api/media/{id}/content/"))
-            .await
-            .status(),
-        404
-    );
-    assert_eq!(
-        app.get(&bob, &format!("/api/media/{id}/")).await.status(),
-        404
-    );
-    let seen = json_of(app.get(&alice, &format!("/api/media/{id}/")).await).await;
+    assert_eq!(app.get(&bob, &paths::media_content(id)).await.status(), 404);
+    assert_eq!(app.get(&bob, &paths::media(id)).await.status(), 404);
+    let seen = json_of(app.get(&alice, &paths::media(id)).await).await;
     assert_eq!(seen["size"], 16);
 
     // Links follow AGORA_PUBLIC_URL when it is set.
@@ -425,9 +413,9 @@ async fn who_sees_media_follows_where_it_is_used() {
         .await;
     assert_eq!(res.status(), 200);
     assert!(can_see(&app, &eve, &avatar).await);
-    let seen = json_of(app.get(&eve, &format!("/api/users/{}/", alice.id)).await).await;
+    let seen = json_of(app.get(&eve, &paths::user(alice.id)).await).await;
     let link = seen["avatar"].as_str().unwrap();
-    assert!(link.contains(&format!("/api/media/{}/content/", avatar["id"])));
+    assert!(link.contains(&paths::media_content(&avatar["id"])));
     assert_eq!(fetch(&app, link).await.status(), 200);
 
     // Cover: whoever sees the profile.
@@ -442,7 +430,7 @@ async fn who_sees_media_follows_where_it_is_used() {
     assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
     assert!(can_see(&app, &bob, &cover).await);
     assert!(!can_see(&app, &eve, &cover).await);
-    let seen = json_of(app.get(&bob, &format!("/api/users/{}/", alice.id)).await).await;
+    let seen = json_of(app.get(&bob, &paths::user(alice.id)).await).await;
     assert!(
         seen["profile"]["cover"]
             .as_str()
@@ -479,7 +467,7 @@ async fn who_sees_media_follows_where_it_is_used() {
     let res = app
         .post(
             &alice,
-            &format!("/api/groups/{}/invites/", group["id"]),
+            &paths::group_invites(&group["id"]),
             json!({"user_id": bob.id}),
         )
         .await;
@@ -489,7 +477,7 @@ async fn who_sees_media_follows_where_it_is_used() {
     let res = app
         .patch(
             &alice,
-            &format!("/api/groups/{}/", group["id"]),
+            &paths::group(&group["id"]),
             json!({"avatar": text["id"]}),
         )
         .await;
@@ -502,7 +490,7 @@ async fn who_sees_media_follows_where_it_is_used() {
             .await,
     )
     .await;
-    let messages = format!("/api/chat/rooms/{}/messages/", room["id"]);
+    let messages = paths::room_messages(&room["id"]);
     let (status, err) = status_body(
         app.post(&bob, &messages, json!({"attachments": [photo["id"]]}))
             .await,
@@ -539,24 +527,16 @@ async fn who_sees_media_follows_where_it_is_used() {
 
     // Deleting: the owner only; the message keeps its place without the attachment, and the
     // avatar is cleared.
-    let res = app
-        .delete(&bob, &format!("/api/media/{}/", photo["id"]))
-        .await;
+    let res = app.delete(&bob, &paths::media(&photo["id"])).await;
     assert_eq!(res.status(), 403);
-    let res = app
-        .delete(&eve, &format!("/api/media/{}/", photo["id"]))
-        .await;
+    let res = app.delete(&eve, &paths::media(&photo["id"])).await;
     assert_eq!(res.status(), 404);
     for m in [&photo, &avatar] {
-        let res = app
-            .delete(&alice, &format!("/api/media/{}/", m["id"]))
-            .await;
+        let res = app.delete(&alice, &paths::media(&m["id"])).await;
         assert_eq!(res.status(), 204);
     }
     assert_eq!(
-        app.get(&alice, &format!("/api/media/{}/", photo["id"]))
-            .await
-            .status(),
+        app.get(&alice, &paths::media(&photo["id"])).await.status(),
         404
     );
     let history = json_of(app.get(&bob, &messages).await).await;
@@ -567,9 +547,7 @@ async fn who_sees_media_follows_where_it_is_used() {
     assert_eq!(me["avatar"], Value::Null);
     // Deleting the message drops its attachments from it.
     let message_id = history["results"][0]["id"].clone();
-    let res = app
-        .delete(&alice, &format!("/api/chat/messages/{message_id}/"))
-        .await;
+    let res = app.delete(&alice, &paths::message(message_id)).await;
     assert_eq!(res.status(), 204);
     assert!(!can_see(&app, &bob, &text).await);
 }
@@ -724,7 +702,7 @@ async fn deleting_attached_media_updates_the_message_for_the_room() {
     let (status, sent) = status_body(
         app.post(
             &alice,
-            &format!("/api/chat/rooms/{}/messages/", room["id"]),
+            &paths::room_messages(&room["id"]),
             json!({"body": "look", "attachments": [photo["id"], notes["id"]]}),
         )
         .await,
@@ -732,9 +710,7 @@ async fn deleting_attached_media_updates_the_message_for_the_room() {
     .await;
     assert_eq!(status, 201, "{sent}");
     assert_eq!(bob_ws.next_event("chat_message").await["id"], sent["id"]);
-    let res = app
-        .delete(&alice, &format!("/api/media/{}/", photo["id"]))
-        .await;
+    let res = app.delete(&alice, &paths::media(&photo["id"])).await;
     assert_eq!(res.status(), 204);
     let updated = bob_ws.next_event("message_updated").await;
     assert_eq!(updated["id"], sent["id"]);

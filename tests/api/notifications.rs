@@ -1,6 +1,7 @@
 use serde_json::json;
 
 use crate::helpers::{TestApp, json_of};
+use crate::paths;
 
 #[tokio::test]
 async fn notifications_list_filter_count_read_and_delete() {
@@ -13,7 +14,7 @@ async fn notifications_list_filter_count_read_and_delete() {
     // Accepting Carol's notifies Carol, not Alice.
     app.put(
         &alice,
-        &format!("/api/friends/request/{carols}/"),
+        &paths::friend_request(carols),
         json!({"action": "accept"}),
     )
     .await;
@@ -31,20 +32,12 @@ async fn notifications_list_filter_count_read_and_delete() {
     );
 
     let res = app
-        .put(
-            &alice,
-            &format!("/api/notifications/{first}/read/"),
-            json!({}),
-        )
+        .put(&alice, &paths::notification_read(first), json!({}))
         .await;
     assert_eq!(res.status(), 200);
     assert_eq!(json_of(res).await["is_read"], true);
     let res = app
-        .patch(
-            &alice,
-            &format!("/api/notifications/{first}/read/"),
-            json!({}),
-        )
+        .patch(&alice, &paths::notification_read(first), json!({}))
         .await;
     assert_eq!(res.status(), 200);
     let unread = json_of(app.get(&alice, "/api/notifications/?is_read=false").await).await;
@@ -88,29 +81,23 @@ async fn notifications_list_filter_count_read_and_delete() {
 
     // Someone else's notification does not exist for you.
     assert_eq!(
-        app.delete(&bob, &format!("/api/notifications/{first}/"))
+        app.delete(&bob, &paths::notification(first)).await.status(),
+        404
+    );
+    assert_eq!(
+        app.put(&bob, &paths::notification_read(first), json!({}))
             .await
             .status(),
         404
     );
     assert_eq!(
-        app.put(
-            &bob,
-            &format!("/api/notifications/{first}/read/"),
-            json!({})
-        )
-        .await
-        .status(),
-        404
-    );
-    assert_eq!(
-        app.delete(&alice, &format!("/api/notifications/{first}/"))
+        app.delete(&alice, &paths::notification(first))
             .await
             .status(),
         204
     );
     assert_eq!(
-        app.delete(&alice, &format!("/api/notifications/{first}/"))
+        app.delete(&alice, &paths::notification(first))
             .await
             .status(),
         404

@@ -4,6 +4,7 @@
 use std::sync::atomic::Ordering;
 
 use crate::helpers::{TestApp, TestUser, json_of};
+use crate::paths;
 
 // A page of one that is not the caller: the caller's own row needs no relation queries.
 
@@ -48,13 +49,13 @@ async fn a_page_of_twenty_costs_the_queries_of_a_page_of_one() {
         let res = app
             .post(
                 suitor,
-                &format!("/api/groups/{first_group}/join/"),
+                &paths::group_join(first_group),
                 serde_json::json!({}),
             )
             .await;
         assert_eq!(res.status(), 200);
     }
-    let group_members = format!("/api/groups/{first_group}/members/");
+    let group_members = paths::group_members(first_group);
     // Warm the cache of the caller's row, invalidated by every friendship above.
     app.get(&alice, "/api/users/me/").await;
 
@@ -91,11 +92,7 @@ async fn a_page_of_twenty_costs_the_queries_of_a_page_of_one() {
 
     for suitor in &suitors {
         let res = app
-            .post(
-                &alice,
-                &format!("/api/users/{}/block/", suitor.id),
-                serde_json::json!({}),
-            )
+            .post(&alice, &paths::block(suitor.id), serde_json::json!({}))
             .await;
         assert_eq!(res.status(), 204);
     }

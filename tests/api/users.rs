@@ -2,6 +2,7 @@ use reqwest::Method;
 use serde_json::json;
 
 use crate::helpers::{PASSWORD, TestApp, json_of};
+use crate::paths;
 
 #[tokio::test]
 async fn me_needs_a_token() {
@@ -25,7 +26,7 @@ async fn another_user_is_shown_without_email() {
     let app = TestApp::spawn().await;
     let alice = app.register("alice").await;
     let bob = app.register("bob").await;
-    let res = app.get(&alice, &format!("/api/users/{}/", bob.id)).await;
+    let res = app.get(&alice, &paths::user(bob.id)).await;
     assert_eq!(res.status(), 200);
     let body = json_of(res).await;
     assert_eq!(body["username"], "bob");
@@ -56,7 +57,7 @@ async fn patch_updates_own_fields_and_nested_profile_and_ignores_read_only_ones(
     let res = app
         .patch(
             &alice,
-            &format!("/api/users/{}/", alice.id),
+            &paths::user(alice.id),
             json!({
                 "first_name": "  Alice ", "last_name": "Liddell",
                 "id": 12345, "is_staff": true, "date_joined": "2000-01-01T00:00:00Z",
@@ -99,7 +100,7 @@ async fn patch_updates_own_fields_and_nested_profile_and_ignores_read_only_ones(
 async fn put_needs_every_writable_top_level_field() {
     let app = TestApp::spawn().await;
     let alice = app.register("alice").await;
-    let path = format!("/api/users/{}/", alice.id);
+    let path = paths::user(alice.id);
     let res = app.put(&alice, &path, json!({"first_name": "A"})).await;
     assert_eq!(res.status(), 400);
     let body = json_of(res).await;
@@ -125,7 +126,7 @@ async fn updating_someone_else_is_forbidden_but_staff_may() {
     let app = TestApp::spawn().await;
     let alice = app.register("alice").await;
     let bob = app.register("bob").await;
-    let path = format!("/api/users/{}/", bob.id);
+    let path = paths::user(bob.id);
     let res = app
         .patch(&alice, &path, json!({"first_name": "Hacked"}))
         .await;
@@ -219,7 +220,7 @@ async fn a_hidden_profile_shows_only_its_visibility() {
             json!({"profile": {"visibility": visibility, "bio": "secret"}}),
         )
         .await;
-        let body = json_of(app.get(&alice, &format!("/api/users/{}/", bob.id)).await).await;
+        let body = json_of(app.get(&alice, &paths::user(bob.id)).await).await;
         assert_eq!(body["profile"], json!({"visibility": visibility}));
         let own = json_of(app.get(&bob, "/api/users/me/").await).await;
         assert_eq!(own["profile"]["bio"], "secret");
@@ -289,12 +290,7 @@ async fn the_user_list_searches_paginates_and_skips_inactive_users() {
     assert_eq!(res.status(), 204);
     let body = json_of(app.get(&alice, "/api/users/?search=zed").await).await;
     assert_eq!(body["count"], 4);
-    assert_eq!(
-        app.get(&alice, &format!("/api/users/{}/", carol.id))
-            .await
-            .status(),
-        404
-    );
+    assert_eq!(app.get(&alice, &paths::user(carol.id)).await.status(), 404);
 }
 
 #[tokio::test]
@@ -350,13 +346,7 @@ async fn blocking_hides_both_sides_from_each_other() {
     let bob = app.register("bob").await;
     app.register("carol").await;
 
-    let res = app
-        .post(
-            &alice,
-            &format!("/api/users/{}/block/", alice.id),
-            json!({}),
-        )
-        .await;
+    let res = app.post(&alice, &paths::block(alice.id), json!({})).await;
     assert_eq!(res.status(), 400, "blocking yourself");
     assert_eq!(
         app.post(&alice, "/api/users/424242/block/", json!({}))
@@ -365,13 +355,9 @@ async fn blocking_hides_both_sides_from_each_other() {
         404
     );
 
-    let res = app
-        .post(&alice, &format!("/api/users/{}/block/", bob.id), json!({}))
-        .await;
+    let res = app.post(&alice, &paths::block(bob.id), json!({})).await;
     assert_eq!(res.status(), 204);
-    let again = app
-        .post(&alice, &format!("/api/users/{}/block/", bob.id), json!({}))
-        .await;
+    let again = app.post(&alice, &paths::block(bob.id), json!({})).await;
     assert_eq!(again.status(), 204, "blocking twice is harmless");
 
     let blocked = json_of(app.get(&alice, "/api/users/blocked/").await).await;
@@ -395,31 +381,17 @@ async fn blocking_hides_both_sides_from_each_other() {
     let seen_by_alice = names(json_of(app.get(&alice, "/api/users/?search=b").await).await);
     assert!(!seen_by_alice.contains(&"bob".to_owned()));
 
-    let res = app.get(&bob, &format!("/api/users/{}/", alice.id)).await;
+    let res = app.get(&bob, &paths::user(alice.id)).await;
     assert_eq!(res.status(), 404, "the blocker is invisible to the blocked");
-    assert_eq!(
-        app.get(&alice, &format!("/api/users/{}/", bob.id))
-            .await
-            .status(),
-        200
-    );
+    assert_eq!(app.get(&alice, &paths::user(bob.id)).await.status(), 200);
 
-    let res = app
-        .delete(&alice, &format!("/api/users/{}/block/", bob.id))
-        .await;
+    let res = app.delete(&alice, &paths::block(bob.id)).await;
     assert_eq!(res.status(), 204);
     assert_eq!(
-        app.delete(&alice, &format!("/api/users/{}/block/", bob.id))
-            .await
-            .status(),
+        app.delete(&alice, &paths::block(bob.id)).await.status(),
         404
     );
-    assert_eq!(
-        app.get(&bob, &format!("/api/users/{}/", alice.id))
-            .await
-            .status(),
-        200
-    );
+    assert_eq!(app.get(&bob, &paths::user(alice.id)).await.status(), 200);
     assert_eq!(
         json_of(app.get(&alice, "/api/users/blocked/").await).await["count"],
         0

@@ -2,6 +2,7 @@ use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::{self, Message};
 
 use crate::helpers::{TestApp, TestUser, json_of};
+use crate::paths;
 
 async fn refused_status(url: String) -> u16 {
     match tokio_tungstenite::connect_async(url).await {
@@ -176,7 +177,7 @@ async fn presence_goes_online_and_offline_for_friends_who_may_see_it() {
     let online = alice_ws.next_event("online_status").await;
     assert_eq!(online["user_id"], bob.id);
     assert_eq!(online["status"], "online");
-    let seen = json_of(app.get(&alice, &format!("/api/users/{}/", bob.id)).await).await;
+    let seen = json_of(app.get(&alice, &paths::user(bob.id)).await).await;
     assert_eq!(seen["is_online"], true);
 
     // A second device: no new transition; closing one of two keeps Bob online.
@@ -190,13 +191,13 @@ async fn presence_goes_online_and_offline_for_friends_who_may_see_it() {
     assert_eq!(offline["user_id"], bob.id);
     assert_eq!(offline["status"], "offline");
     assert!(offline["last_seen"].is_string());
-    let seen = json_of(app.get(&alice, &format!("/api/users/{}/", bob.id)).await).await;
+    let seen = json_of(app.get(&alice, &paths::user(bob.id)).await).await;
     assert_eq!(seen["is_online"], false);
     assert!(seen["last_seen"].is_string());
 
     // Strangers see null.
     let carol = app.register("carol").await;
-    let seen = json_of(app.get(&carol, &format!("/api/users/{}/", alice.id)).await).await;
+    let seen = json_of(app.get(&carol, &paths::user(alice.id)).await).await;
     assert!(seen["is_online"].is_null());
 }
 
@@ -427,9 +428,7 @@ async fn a_client_that_stops_reading_is_cut_off_without_stalling_others() {
     // Flood Carol with events until the server gives her connection up; Dave keeps receiving.
     for round in 0..3000 {
         let id = app.request_friend(&alice, &carol).await;
-        let res = app
-            .delete(&alice, &format!("/api/friends/request/{id}/"))
-            .await;
+        let res = app.delete(&alice, &paths::friend_request(id)).await;
         assert_eq!(res.status(), 204);
         if let Some(frame) = dave_ws.next_frame().now_or_never() {
             assert_eq!(frame["type"], "online_status", "{frame}");
@@ -455,7 +454,7 @@ async fn a_quick_reconnect_leaves_the_user_online() {
         let (_, new) = tokio::join!(bob_ws.close(), app.ws(&bob));
         bob_ws = new;
     }
-    let seen = json_of(app.get(&alice, &format!("/api/users/{}/", bob.id)).await).await;
+    let seen = json_of(app.get(&alice, &paths::user(bob.id)).await).await;
     assert_eq!(seen["is_online"], true);
     // Every transition is announced by now; Carol's request marks the end of them.
     app.request_friend(&carol, &alice).await;
