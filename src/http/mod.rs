@@ -2,15 +2,16 @@
 //! `Page`), pagination, the fallbacks that keep even unknown routes in the DRF error shape,
 //! and the OpenAPI document with its docs pages.
 
+mod body;
 pub mod docs;
 mod extract;
+mod forms;
 pub mod origin;
 mod pagination;
 
-pub use extract::{
-    Authenticator, CurrentUser, Json, Path, Query, SocketUser, bearer_token, json_type_name,
-    multipart_error, parse_json, parse_value,
-};
+pub use body::{Json, json_type_name, parse_json, parse_value};
+pub use extract::{Authenticator, CurrentUser, Path, Query, SocketUser, bearer_token};
+pub use forms::multipart_error;
 pub use origin::{Origin, ProxyConfig};
 pub use pagination::{Page, PageParams, Paginated};
 
@@ -57,7 +58,7 @@ pub async fn refuse_nul_in_query(req: Request, next: Next) -> Response {
         let mut errors = FieldErrors::new();
         for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
             if k.contains('\0') || v.contains('\0') {
-                errors.add(&k.replace('\0', ""), extract::NUL_MESSAGE);
+                errors.add(&k.replace('\0', ""), body::NUL_MESSAGE);
             }
         }
         if !errors.is_empty() {
