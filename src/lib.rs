@@ -8,13 +8,15 @@
 //!   (routes, feature functions, queries, types; groups build on chat's rooms); `ops`: health and
 //!   metrics.
 //! - `social`: friendships, blocks, pending requests and every visibility rule, once.
-//! - `state`: `AppState`, and the one place a bearer token becomes a `CurrentUser`.
+//! - `state`: `AppState` (typed fields made once at start: the user and room caches, one
+//!   generic TTL + generation cache underneath; the chat writers' queues), and the one place a
+//!   bearer token becomes a `CurrentUser`.
 //! - `events`: the after-commit seam — typed domain events, subscribed to in `app`.
 //! - `text`: what every feature reads in text the same way (`@mentions`).
 //! - `storage`: media bytes on local disk or S3 (`MediaStore`), keys and bytes only.
 //! - `realtime`: transport only — hub, bus (in-process or Redis), presence, event encoding.
 //! - `security`: JWTs, password hashing, refresh-token records, the login limit.
-//! - `http`: extractors, pagination, docs pages; no feature.
+//! - `http`: extractors (JSON bodies and DRF's forms), pagination, docs pages; no feature.
 //! - `db`: connection, migrations, entities, shared query helpers.
 //! - `config`, `error`, `secret`: settings from the environment; `ApiError` and the DRF-shaped
 //!   bodies; `Secret`, a string that never shows in `Debug` output.
