@@ -1,7 +1,7 @@
 //! Queries on users and blocks. Functions take any connection (so they also run inside a
 //! transaction) and return `DbErr`; they know nothing of HTTP.
 
-use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::sea_query::{Expr, ExprTrait, SimpleExpr};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbErr,
     EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Select,
@@ -128,21 +128,23 @@ pub async fn touch_last_seen(db: &impl ConnectionTrait, id: i64) -> Result<(), D
 /// Replaces the password hash and bumps the token version, so every access token issued
 /// before now stops working.
 pub async fn set_password(db: &impl ConnectionTrait, id: i64, hash: Secret) -> Result<(), DbErr> {
-    user::Entity::update_many()
-        .col_expr(user::Column::Password, Expr::value(hash))
-        .col_expr(
-            user::Column::TokenVersion,
-            Expr::col(user::Column::TokenVersion).add(1),
-        )
-        .filter(user::Column::Id.eq(id))
-        .exec(db)
-        .await?;
-    Ok(())
+    revoking(db, id, user::Column::Password, Expr::value(hash)).await
 }
 
+/// Deactivates the user and, like `set_password`, ends every token issued before now.
 pub async fn deactivate(db: &impl ConnectionTrait, id: i64) -> Result<(), DbErr> {
+    revoking(db, id, user::Column::IsActive, Expr::value(false)).await
+}
+
+/// Sets `column` of user `id` to `value` and bumps the token version in the same statement.
+async fn revoking(
+    db: &impl ConnectionTrait,
+    id: i64,
+    column: user::Column,
+    value: SimpleExpr,
+) -> Result<(), DbErr> {
     user::Entity::update_many()
-        .col_expr(user::Column::IsActive, Expr::value(false))
+        .col_expr(column, value)
         .col_expr(
             user::Column::TokenVersion,
             Expr::col(user::Column::TokenVersion).add(1),
