@@ -75,8 +75,8 @@ pub async fn upgrade(
         .max_frame_size(READ_LIMIT)
         .on_upgrade(move |socket| async move {
             // Links in what this socket's frames cause (media URLs) use the upgrade's origin.
-            with_base(origin.base, run(app, socket, me)).await;
-            drop((slot, user_slot, tracked));
+            with_base(origin.base, run(app, socket, me, (slot, user_slot))).await;
+            drop(tracked);
         }))
 }
 
@@ -85,8 +85,15 @@ pub(super) fn deadline(expires_at: i64) -> Instant {
     Instant::now() + std::time::Duration::from_secs(u64::try_from(left).unwrap_or(0))
 }
 
-/// How long a close frame may take to go out before the socket is simply dropped.
+/// How long a close frame, and then the close handshake, may take before the socket is simply
+/// dropped.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// Why the loop gave a connection up, when the peer is still owed a close frame.
+enum GaveUp {
+    /// It stopped reading: its queue overflowed or a send stayed blocked.
+    TooSlow,
+}
 
 async fn close(socket: &mut WebSocket, code: u16, reason: &'static str) {
     let frame = CloseFrame {
@@ -115,8 +122,10 @@ async fn send(socket: &mut WebSocket, msg: Message, kill: &Notify, limit: Durati
     }
 }
 
+/// The socket's task. `slots` (its share of the WebSocket caps) is given back as soon as the
+/// connection is given up, before the close handshake that may still take `CLOSE_TIMEOUT`.
 #[tracing::instrument(skip_all, fields(user_id = me.id))]
-async fn run(app: AppState, mut socket: WebSocket, me: CurrentUser) {
+async fn run<Slots>(app: AppState, mut socket: WebSocket, me: CurrentUser, slots: Slots) {
     let user_id = me.id;
     let mut reg = app.realtime.hub.register(user_id);
     metrics::gauge!("agora_ws_connections").increment(1.0);
@@ -134,6 +143,7 @@ async fn run(app: AppState, mut socket: WebSocket, me: CurrentUser) {
     let mut expires = deadline(me.token_expires_at);
     let mut shutdown = app.shutdown_signal();
     let mut limits = super::frames::FrameLimits::new();
+    let mut gave_up = None;
     loop {
         tokio::select! {
             incoming = socket.recv() => {
@@ -170,23 +180,24 @@ async fn run(app: AppState, mut socket: WebSocket, me: CurrentUser) {
                 if let Some(frame) = reply
                     && !send(&mut socket, Message::Text(frame), &reg.kill, period).await
                 {
+                    gave_up = Some(GaveUp::TooSlow);
                     break;
                 }
                 // Events queued while the frame was handled go out before the next frame is
                 // read: a client that sends fast must not overflow its own queue (its echoes).
-                let mut gone = false;
                 while let Ok(frame) = reg.rx.try_recv() {
                     if !send(&mut socket, Message::Text(frame), &reg.kill, period).await {
-                        gone = true;
+                        gave_up = Some(GaveUp::TooSlow);
                         break;
                     }
                 }
-                if gone {
+                if gave_up.is_some() {
                     break;
                 }
             }
             Some(frame) = reg.rx.recv() => {
                 if !send(&mut socket, Message::Text(frame), &reg.kill, period).await {
+                    gave_up = Some(GaveUp::TooSlow);
                     break;
                 }
             }
@@ -197,6 +208,7 @@ async fn run(app: AppState, mut socket: WebSocket, me: CurrentUser) {
                 }
                 alive = false;
                 if !send(&mut socket, Message::Ping(Bytes::new()), &reg.kill, period).await {
+                    gave_up = Some(GaveUp::TooSlow);
                     break;
                 }
             }
@@ -211,7 +223,7 @@ async fn run(app: AppState, mut socket: WebSocket, me: CurrentUser) {
             }
             () = reg.kill.notified() => {
                 metrics::counter!("agora_ws_slow_consumers_closed_total").increment(1);
-                close(&mut socket, CLOSE_POLICY, "Too slow: the event queue overflowed").await;
+                gave_up = Some(GaveUp::TooSlow);
                 break;
             }
             _ = shutdown.changed() => {
@@ -220,13 +232,27 @@ async fn run(app: AppState, mut socket: WebSocket, me: CurrentUser) {
             }
         }
     }
+    // The slots and the queue go at once; what is left is a close that is bounded in time.
+    drop(slots);
     metrics::gauge!("agora_ws_connections").decrement(1.0);
-    if app.realtime.hub.unregister(user_id, reg.conn_id) {
+    let last = app.realtime.hub.unregister(user_id, reg.conn_id);
+    drop(reg);
+    if let Some(GaveUp::TooSlow) = gave_up {
+        close(
+            &mut socket,
+            CLOSE_POLICY,
+            "Too slow: the event queue overflowed",
+        )
+        .await;
+    }
+    if last {
         super::sync_presence(&app, user_id).await;
     }
     // Only now does a client's close handshake complete, so a client that waited for it knows
-    // its presence was already updated.
-    if futures_util::SinkExt::flush(&mut socket).await.is_err() {
+    // its presence was already updated. A peer that does not read gets `CLOSE_TIMEOUT`, then
+    // the connection is dropped with the socket.
+    let flushed = tokio::time::timeout(CLOSE_TIMEOUT, futures_util::SinkExt::flush(&mut socket));
+    if !matches!(flushed.await, Ok(Ok(()))) {
         tracing::debug!("socket gone before the close handshake completed");
     }
 }

@@ -394,8 +394,13 @@ async fn a_deactivation_closes_open_sockets_with_4401_at_once() {
 #[tokio::test]
 async fn a_client_that_stops_reading_is_cut_off_without_stalling_others() {
     use futures_util::FutureExt;
-    // A small kernel send buffer, so the flood below fills it in a few hundred events.
-    let app = TestApp::spawn_with(|s| s.socket_send_buffer = Some(8192)).await;
+    // A small kernel send buffer, so the flood below fills it in a few hundred events; room
+    // for Dave's and Carol's sockets only.
+    let app = TestApp::spawn_with(|s| {
+        s.socket_send_buffer = Some(8192);
+        s.ws_max_connections = 2;
+    })
+    .await;
     let alice = app.register("alice").await;
     let carol = app.register("carol").await;
     let dave = app.register("dave").await;
@@ -419,7 +424,7 @@ async fn a_client_that_stops_reading_is_cut_off_without_stalling_others() {
     let tcp = tokio::net::TcpSocket::new_v4().expect("socket");
     tcp.set_recv_buffer_size(2048).expect("rcvbuf");
     let stream = tcp.connect(addr).await.expect("connect");
-    let (_stalled, _) = tokio_tungstenite::client_async(app.ws_url(&carol.access), stream)
+    let (mut stalled, _) = tokio_tungstenite::client_async(app.ws_url(&carol.access), stream)
         .await
         .expect("handshake");
     let online = dave_ws.next_event("online_status").await;
@@ -434,6 +439,21 @@ async fn a_client_that_stops_reading_is_cut_off_without_stalling_others() {
             assert_eq!(frame["type"], "online_status", "{frame}");
             assert_eq!(frame["data"]["user_id"], carol.id);
             assert_eq!(frame["data"]["status"], "offline", "after {round} rounds");
+            // Her slot is free at once: a third socket fits under the cap of two.
+            let third = tokio::time::timeout(crate::helpers::EVENT_DEADLINE, app.ws(&alice))
+                .await
+                .expect("the stalled connection's slot was given back");
+            drop(third);
+            // And the connection itself is gone: what was queued drains, then it ends.
+            let drained = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+                use futures_util::StreamExt;
+                while let Some(Ok(_)) = stalled.next().await {}
+            })
+            .await;
+            assert!(
+                drained.is_ok(),
+                "the server kept the stalled connection open"
+            );
             return;
         }
     }
