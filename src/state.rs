@@ -4,7 +4,8 @@
 
 use std::ops::Deref;
 use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
 
 use sea_orm::{ColumnTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter};
 use tokio::sync::{Semaphore, mpsc, watch};
@@ -61,6 +62,9 @@ pub struct Inner {
     pub users: Arc<UserCache>,
     /// Statements run on `db` since start-up.
     pub queries: Arc<AtomicU64>,
+    /// Whether the database answered its last probe (every second, in the background), so
+    /// `/health/` answers at once whatever the database does.
+    pub database_up: Arc<AtomicBool>,
     /// Flipped to true when the server begins shutting down; WebSocket tasks watch it.
     shutdown: watch::Sender<bool>,
     /// One permit per open WebSocket (`AGORA_WS_MAX_CONNECTIONS`).
@@ -148,6 +152,8 @@ impl AppState {
             db::migrate(&db).await?;
         }
         let tasks = Tasks::default();
+        let database_up = Arc::new(AtomicBool::new(true));
+        tasks.spawn(probe_database(db.clone(), database_up.clone()));
         let realtime = Realtime::build(&settings, &tasks)
             .await
             .map_err(ApiError::Internal)?;
@@ -181,6 +187,7 @@ impl AppState {
             image_decoding: Semaphore::new(cores),
             media_buffer_kib: Arc::new(Semaphore::new(buffer_kib)),
             queries,
+            database_up,
             shutdown: watch::channel(false).0,
             ws_slots: Arc::new(Semaphore::new(settings.ws_max_connections)),
             ws_user_slots: crate::realtime::slots::UserSlots::new(settings.ws_max_per_user),
@@ -202,6 +209,22 @@ impl AppState {
             settings,
         }));
         Ok((state, message_jobs))
+    }
+}
+
+/// How often the database is probed for `/health/`, and how long a probe may take.
+const DATABASE_PROBE: Duration = Duration::from_secs(1);
+
+async fn probe_database(db: DatabaseConnection, up: Arc<AtomicBool>) {
+    loop {
+        let ok = matches!(
+            tokio::time::timeout(DATABASE_PROBE, db.ping()).await,
+            Ok(Ok(()))
+        );
+        if up.swap(ok, Ordering::AcqRel) != ok {
+            tracing::warn!(up = ok, "database link changed");
+        }
+        tokio::time::sleep(DATABASE_PROBE).await;
     }
 }
 

@@ -9,7 +9,7 @@ pub mod presence;
 pub mod redis;
 pub mod slots;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -35,7 +35,13 @@ pub struct Realtime {
     claimed: Vec<tokio::sync::Mutex<HashSet<i64>>>,
     /// Users another instance held and lost by dying; taken once by `take_expired`.
     expired: std::sync::Mutex<Option<tokio::sync::mpsc::Receiver<i64>>>,
+    /// What the presence store last said of each user asked about, for when it cannot answer:
+    /// nobody connected on another instance reads as offline because the broker is away.
+    last_known: std::sync::Mutex<HashMap<i64, bool>>,
 }
+
+/// Users whose last known presence is kept; past it the record starts over.
+const LAST_KNOWN_MAX: usize = 100_000;
 
 impl Realtime {
     /// In-process unless `AGORA_REDIS_URL` is set.
@@ -49,6 +55,7 @@ impl Realtime {
                 hub,
                 claimed: claim_shards(),
                 expired: std::sync::Mutex::new(None),
+                last_known: std::sync::Mutex::default(),
             }),
             Some(url) => {
                 let instance = instance_id();
@@ -70,6 +77,7 @@ impl Realtime {
                     hub,
                     claimed: claim_shards(),
                     expired: std::sync::Mutex::new(Some(expired_rx)),
+                    last_known: std::sync::Mutex::default(),
                 })
             }
         }
@@ -94,7 +102,8 @@ impl Realtime {
     }
 
     /// Which of `user_ids` are online on any instance. If the presence store is unreachable,
-    /// this instance's own connections are the best answer there is.
+    /// this instance's own connections and what the store said last are the best answer there
+    /// is.
     pub async fn online(&self, user_ids: Vec<i64>) -> HashSet<i64> {
         // A user with a connection on this instance is online: only the others are asked of
         // the presence store (a round trip to Redis saved when all are here).
@@ -107,14 +116,28 @@ impl Realtime {
         if elsewhere.is_empty() {
             return here;
         }
-        match self.presence.online(elsewhere).await {
+        match self.presence.online(elsewhere.clone()).await {
             Ok(mut set) => {
+                let mut known = self.last_known.lock().unwrap_or_else(|e| e.into_inner());
+                if known.len() + elsewhere.len() > LAST_KNOWN_MAX {
+                    known.clear();
+                }
+                for id in elsewhere {
+                    known.insert(id, set.contains(&id));
+                }
                 set.extend(here);
                 set
             }
             Err(e) => {
-                tracing::warn!(error = %e, "presence store unavailable; answering from this instance");
-                here
+                tracing::warn!(error = %e, "presence store unavailable; answering from what it said last");
+                let known = self.last_known.lock().unwrap_or_else(|e| e.into_inner());
+                let mut set = here;
+                set.extend(
+                    elsewhere
+                        .into_iter()
+                        .filter(|id| known.get(id) == Some(&true)),
+                );
+                set
             }
         }
     }

@@ -19,6 +19,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicI64};
 use std::time::Duration;
 
 use fred::clients::SubscriberClient;
@@ -32,10 +33,16 @@ use super::event::Frame;
 use super::hub::{Control, Hub};
 
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(2);
+/// How often the link to Redis is probed, and how long a probe may take before the link counts
+/// as down: commands then fail at once instead of after `COMMAND_TIMEOUT`.
+const PROBE_EVERY: Duration = Duration::from_millis(250);
+const PROBE_TIMEOUT: Duration = Duration::from_millis(500);
 const QUEUE: usize = 10_000;
 
 mod counters;
+mod link;
 mod presence;
+pub mod recovery;
 /// Past this many recipients an event is one PUBLISH on the fan-out channel, which every
 /// instance hears, instead of one PUBLISH per recipient's channel.
 const FAN_OUT_THRESHOLD: usize = 16;
@@ -61,6 +68,13 @@ pub struct RedisBackend {
     /// This instance's broadcasts waiting for acknowledgements: how many instances have
     /// applied each (they answer on this instance's own ack channel).
     acks: std::sync::Mutex<HashMap<u64, tokio::sync::watch::Sender<i64>>>,
+    /// Whether the last probe of the link answered (`watch_link`), and when one last did.
+    up: AtomicBool,
+    last_up_ms: AtomicI64,
+    /// When the link was last seen up before its latest failure (0: none recently).
+    gap_start_ms: AtomicI64,
+    /// Recipients of events that did not reach the bus, told to `resync` once it is back.
+    missed: std::sync::Mutex<recovery::Missed>,
 }
 
 impl RedisBackend {
@@ -105,13 +119,18 @@ impl RedisBackend {
             presence_ttl,
             expired,
             acks: std::sync::Mutex::default(),
+            up: AtomicBool::new(true),
+            last_up_ms: AtomicI64::new(chrono::Utc::now().timestamp_millis()),
+            gap_start_ms: AtomicI64::new(0),
+            missed: std::sync::Mutex::default(),
         });
         backend
             .subscriber
             .subscribe(backend.own_channels())
             .await
             .map_err(|e| format!("Redis: {e}"))?;
-        let loops: [BoxFuture<'static, ()>; 5] = [
+        let loops: [BoxFuture<'static, ()>; 6] = [
+            Box::pin(backend.clone().watch_link()),
             Box::pin(backend.clone().run_commands(rx)),
             Box::pin(backend.clone().read_messages()),
             Box::pin(backend.clone().resubscribe_on_reconnect()),
@@ -177,8 +196,11 @@ impl RedisBackend {
     }
 
     fn enqueue(&self, cmd: Command) {
-        if self.queue.try_send(cmd).is_err() {
+        if let Err(e) = self.queue.try_send(cmd) {
             tracing::warn!("Redis command queue full; dropping a command");
+            if let Command::Publish(ids, _) = e.into_inner() {
+                self.missed(&ids);
+            }
         }
     }
 
@@ -186,8 +208,10 @@ impl RedisBackend {
         while let Some(cmd) = rx.recv().await {
             match cmd {
                 Command::Publish(ids, frame) => {
-                    // While Redis is away, remote delivery is lost rather than queued stale.
-                    if !self.client.is_connected() {
+                    // While Redis is away, remote delivery is lost rather than queued stale;
+                    // its recipients are told to resync when the link is back.
+                    if !self.link_up() {
+                        self.missed(&ids);
                         continue;
                     }
                     if ids.len() > FAN_OUT_THRESHOLD {
@@ -203,6 +227,7 @@ impl RedisBackend {
                             self.client.publish(self.fan_channel(), payload).await;
                         if let Err(e) = sent {
                             tracing::warn!(error = %e, "publishing to Redis failed");
+                            self.missed(&ids);
                         }
                         continue;
                     }
@@ -218,6 +243,7 @@ impl RedisBackend {
                     let sent: Result<Vec<Value>, Error> = pipeline.all().await;
                     if let Err(e) = sent {
                         tracing::warn!(error = %e, "publishing to Redis failed");
+                        self.missed(&ids);
                     }
                 }
                 Command::Subscribe(id) => {
@@ -249,8 +275,11 @@ impl RedisBackend {
                 Ok(m) => m,
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
                     tracing::warn!(skipped = n, "Redis messages arrived faster than delivered");
-                    // Control messages may be among those lost.
+                    // Control messages may be among those lost, and events for anyone here.
                     self.hub.clear_caches();
+                    let since = self.last_up();
+                    self.hub
+                        .deliver(&self.hub.users(), &recovery::resync_frame(since));
                     continue;
                 }
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
@@ -325,41 +354,6 @@ impl RedisBackend {
             }
         }
     }
-
-    async fn resubscribe_on_reconnect(self: Arc<Self>) {
-        let mut rx = self.subscriber.reconnect_rx();
-        while rx.recv().await.is_ok() {
-            // Control messages published while we were away are lost: trust no cache.
-            self.hub.clear_caches();
-            let mut channels: Vec<String> = self
-                .hub
-                .users()
-                .into_iter()
-                .map(|id| self.channel(id))
-                .collect();
-            channels.extend(self.own_channels());
-            tracing::info!(
-                channels = channels.len(),
-                "Redis reconnected; re-subscribing"
-            );
-            if let Err(e) = self.subscriber.subscribe(channels).await {
-                tracing::warn!(error = %e, "re-subscribe failed");
-            }
-        }
-    }
-
-    /// Fails at once while Redis is away, rather than after the command timeout, so callers
-    /// fall back to this instance's own knowledge without slowing requests down.
-    fn connected(&self) -> Result<(), Error> {
-        if self.client.is_connected() {
-            Ok(())
-        } else {
-            Err(Error::new(
-                fred::error::ErrorKind::IO,
-                "Redis is not connected",
-            ))
-        }
-    }
 }
 
 impl Bus for RedisBackend {
@@ -377,10 +371,7 @@ impl Bus for RedisBackend {
     }
 
     fn healthy(&self) -> BoxFuture<'_, bool> {
-        Box::pin(async move {
-            let ping: Result<String, Error> = self.client.ping(None).await;
-            ping.is_ok() && self.subscriber.is_connected()
-        })
+        Box::pin(async move { self.link_up() && self.subscriber.is_connected() })
     }
 
     fn broadcast(&self, control: Control) -> BoxFuture<'_, ()> {
@@ -391,6 +382,12 @@ impl Bus for RedisBackend {
             // (or after a second), so a token revoked here is refused by the other instances
             // from the moment the request that revoked it ends. No polling: the reader task
             // counts the answers as they come.
+            if self.connected().is_err() {
+                // Instances cut off with this one clear their caches when they reconnect; the
+                // others' entries expire on their own.
+                tracing::warn!(?control, "Redis is away; control message not broadcast");
+                return;
+            }
             let ack = rand::random::<u64>();
             // Registered before the publish: an acknowledgement may come back before it returns.
             let (counter, mut applied) = tokio::sync::watch::channel(0i64);

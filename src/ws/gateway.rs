@@ -36,7 +36,7 @@ const CLOSE_TOKEN_EXPIRED: u16 = 4401;
     params(("token" = Option<String>, Query, description = "Access token, when the Authorization header cannot be set")),
     description = "WebSocket upgrade, with the Authorization header or ?token= (taken on this route only). Frames are JSON {type, data} both ways: server events \
         `notification`, `friend_request`, `online_status`, `chat_message`, `message_updated`, `message_deleted`, \
-        `message_read`, `typing`, `room_updated`, `member_joined`, `member_left`, `ack`, `pong`, `error`; client frames \
+        `message_read`, `typing`, `room_updated`, `member_joined`, `member_left`, `resync` (events may have been missed since `since`: fetch again), `ack`, `pong`, `error`; client frames \
         `ping`, `authenticate`, `chat_message`, `typing`, `read`. Frames over 64 KiB close with 1009, invalid UTF-8 \
         with 1007, a protocol violation with 1002; token expiry without `authenticate` closes with 4401.",
     responses((status = 101, description = "Switching protocols"), (status = 400, description = "Not a WebSocket request"),

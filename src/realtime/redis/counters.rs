@@ -14,6 +14,7 @@ impl Counters for RedisBackend {
         window: Window,
     ) -> BoxFuture<'a, Result<u64, String>> {
         Box::pin(async move {
+            self.connected().map_err(|e| e.to_string())?;
             // The window's index is in the key, so every instance counts into the same one.
             let key = format!("{}:count:{key}:{}", self.prefix, window.index);
             if by == 0 {

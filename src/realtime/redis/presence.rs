@@ -15,21 +15,27 @@ impl RedisBackend {
         let mut tick = tokio::time::interval(self.presence_ttl / 3);
         loop {
             tick.tick().await;
-            let users = self.hub.users();
-            if users.is_empty() || !self.client.is_connected() {
-                continue;
+            self.renew_claims().await;
+        }
+    }
+
+    /// Claims every user connected here again, until a TTL from now (a restarted Redis lost
+    /// them: `recover` calls this at once).
+    pub(super) async fn renew_claims(&self) {
+        let users = self.hub.users();
+        if users.is_empty() || !self.client.is_connected() {
+            return;
+        }
+        let expiry = self.expiry_score();
+        let pipeline = self.client.pipeline();
+        for id in users {
+            if let Err(e) = self.queue_claim(&pipeline, id, expiry).await {
+                tracing::warn!(error = %e, "could not queue a presence renewal");
             }
-            let expiry = self.expiry_score();
-            let pipeline = self.client.pipeline();
-            for id in users {
-                if let Err(e) = self.queue_claim(&pipeline, id, expiry).await {
-                    tracing::warn!(error = %e, "could not queue a presence renewal");
-                }
-            }
-            let sent: Result<Vec<Value>, Error> = pipeline.all().await;
-            if let Err(e) = sent {
-                tracing::warn!(error = %e, "presence renewal failed");
-            }
+        }
+        let sent: Result<Vec<Value>, Error> = pipeline.all().await;
+        if let Err(e) = sent {
+            tracing::warn!(error = %e, "presence renewal failed");
         }
     }
 
@@ -98,7 +104,7 @@ impl RedisBackend {
         let mut tick = tokio::time::interval(self.presence_ttl / 3);
         loop {
             tick.tick().await;
-            if !self.client.is_connected() {
+            if !self.link_up() {
                 continue;
             }
             if let Err(e) = self.sweep_once().await {
@@ -154,6 +160,11 @@ impl PresenceStore for RedisBackend {
                 return Ok(HashSet::new());
             }
             self.connected().map_err(|e| e.to_string())?;
+            // Just after a gap, a restarted Redis holds no claims until every instance has
+            // made its own again: the caller answers from what it knew before.
+            if self.settling() {
+                return Err("presence settling after a broker gap".into());
+            }
             let now = Self::now_ms();
             let keys: Vec<String> = user_ids.iter().map(|id| self.presence_key(*id)).collect();
             // One command for the whole list (a page of 20 friends was 20 ZCOUNTs, and their
