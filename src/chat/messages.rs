@@ -99,7 +99,13 @@ pub async fn send(
     let members = members::settled_ids(app, room_id, generation, room.ids.clone()).await;
     let event = message_event_with(app, &message, &attachments).await;
     match (members, event) {
-        (Ok(members), Ok(event)) => app.realtime.publish(&members, "chat_message", &event),
+        // On the bus before the sender hears of the commit: an instance that dies after the
+        // acknowledgement cannot take the event with it.
+        (Ok(members), Ok(event)) => {
+            app.realtime
+                .publish_confirmed(&members, "chat_message", &event)
+                .await;
+        }
         (Err(e), _) | (_, Err(e)) => after_commit::<()>("chat message event", Err(e)),
     }
     after_commit("mentions", mention(app, me, &message).await);

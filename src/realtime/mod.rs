@@ -92,6 +92,17 @@ impl Realtime {
         self.bus.publish(recipients, event::encode(kind, data));
     }
 
+    /// `publish`, returning once the event is on the bus (see `Bus::publish_confirmed`).
+    pub async fn publish_confirmed<T: Serialize>(&self, recipients: &[i64], kind: &str, data: &T) {
+        if recipients.is_empty() {
+            return;
+        }
+        metrics::counter!("agora_events_published_total", "type" => kind.to_owned()).increment(1);
+        self.bus
+            .publish_confirmed(recipients, event::encode(kind, data))
+            .await;
+    }
+
     /// Applies `control` on this instance and hands it to every other one before returning.
     pub async fn broadcast(&self, control: hub::Control) {
         self.bus.broadcast(control).await;

@@ -26,7 +26,7 @@ use fred::clients::SubscriberClient;
 use fred::prelude::*;
 use fred::types::Builder;
 use futures_util::future::BoxFuture;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 use super::bus::Bus;
 use super::event::Frame;
@@ -50,7 +50,8 @@ const FAN_OUT_THRESHOLD: usize = 16;
 const ACK_WAIT: Duration = Duration::from_secs(1);
 
 enum Command {
-    Publish(Vec<i64>, Frame),
+    /// Recipients, the frame, and who waits for it to be on the bus.
+    Publish(Vec<i64>, Frame, Option<oneshot::Sender<()>>),
     Subscribe(i64),
     Unsubscribe(i64),
 }
@@ -198,7 +199,7 @@ impl RedisBackend {
     fn enqueue(&self, cmd: Command) {
         if let Err(e) = self.queue.try_send(cmd) {
             tracing::warn!("Redis command queue full; dropping a command");
-            if let Command::Publish(ids, _) = e.into_inner() {
+            if let Command::Publish(ids, ..) = e.into_inner() {
                 self.missed(&ids);
             }
         }
@@ -207,7 +208,8 @@ impl RedisBackend {
     async fn run_commands(self: Arc<Self>, mut rx: mpsc::Receiver<Command>) {
         while let Some(cmd) = rx.recv().await {
             match cmd {
-                Command::Publish(ids, frame) => {
+                // `_done` is dropped once the publish is over, which answers its waiter.
+                Command::Publish(ids, frame, _done) => {
                     // While Redis is away, remote delivery is lost rather than queued stale;
                     // its recipients are told to resync when the link is back.
                     if !self.link_up() {
@@ -359,7 +361,22 @@ impl RedisBackend {
 impl Bus for RedisBackend {
     fn publish(&self, recipients: &[i64], frame: Frame) {
         self.hub.deliver(recipients, &frame);
-        self.enqueue(Command::Publish(recipients.to_vec(), frame));
+        self.enqueue(Command::Publish(recipients.to_vec(), frame, None));
+    }
+
+    fn publish_confirmed(&self, recipients: &[i64], frame: Frame) -> BoxFuture<'_, ()> {
+        self.hub.deliver(recipients, &frame);
+        if !self.link_up() {
+            self.missed(recipients);
+            return Box::pin(async {});
+        }
+        let (done, published) = oneshot::channel();
+        self.enqueue(Command::Publish(recipients.to_vec(), frame, Some(done)));
+        Box::pin(async move {
+            // Answered when the publish is over (or the command was dropped); a broker that
+            // stalls past the timeout has the recipients owed a resync by the publisher.
+            let _ = tokio::time::timeout(COMMAND_TIMEOUT, published).await;
+        })
     }
 
     fn subscribe(&self, user_id: i64) {

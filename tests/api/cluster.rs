@@ -365,6 +365,119 @@ async fn a_broker_outage_ends_in_resync_and_presence_never_lies() {
     }
 }
 
+/// A real `agora` process sharing `one`'s database and Redis, with `env` on top; started and
+/// answering. Returns the process, its port and its data directory.
+async fn process_peer(
+    one: &TestApp,
+    env: &[(&str, &str)],
+) -> (std::process::Child, u16, tempfile::TempDir) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("free port")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let dir = tempfile::tempdir().expect("dir");
+    let s = &one.settings;
+    let mut command = Command::new(env!("CARGO_BIN_EXE_agora"));
+    command
+        .env("AGORA_BIND", format!("127.0.0.1:{port}"))
+        .env("AGORA_DATABASE_URL", &s.database_url)
+        .env("AGORA_DATABASE_POOL_MIN", "0")
+        .env("AGORA_REDIS_URL", s.redis_url.as_deref().expect("redis"))
+        .env("AGORA_REDIS_PREFIX", &s.redis_prefix)
+        .env("AGORA_SECRET_KEY", crate::helpers::SECRET)
+        .env("AGORA_DATA_DIR", dir.path())
+        .env("AGORA_CHAT_RATE_PER_SECOND", "0")
+        .env("AGORA_LOG", "error")
+        .stdout(Stdio::null());
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    let child = command.spawn().expect("start agora");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let health = format!("http://127.0.0.1:{port}/health/");
+    while !reqwest::get(&health)
+        .await
+        .is_ok_and(|r| r.status().is_success())
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "instance two did not start"
+        );
+        tokio::task::yield_now().await;
+    }
+    (child, port, dir)
+}
+
+/// kill -9 of the instance that acknowledged messages, with sends in flight: every message it
+/// acknowledged reaches the recipient on the other instance (or a `resync` announces a gap).
+#[tokio::test]
+#[ignore = "needs AGORA_TEST_REDIS_URL; run with --include-ignored"]
+async fn acknowledged_messages_survive_the_death_of_their_instance() {
+    require_redis();
+    let one = TestApp::spawn().await;
+    let alice = one.register("alice").await;
+    let bob = one.register("bob").await;
+    one.befriend(&alice, &bob).await;
+    let room = crate::chat::direct(&one, &bob, &alice).await["id"].clone();
+    let (mut two, port, _dir) = process_peer(&one, &[]).await;
+    let mut alice_ws = one.ws(&alice).await;
+
+    let url = format!("http://127.0.0.1:{port}{}", paths::room_messages(&room));
+    let acked = std::sync::Arc::new(std::sync::Mutex::new(Vec::<i64>::new()));
+    let mut senders = Vec::new();
+    for sender in 0..8 {
+        let (url, token, acked) = (url.clone(), bob.access.clone(), acked.clone());
+        senders.push(tokio::spawn(async move {
+            let client = reqwest::Client::new();
+            for i in 0.. {
+                let sent = client
+                    .post(&url)
+                    .bearer_auth(&token)
+                    .json(&json!({"body": format!("{sender}-{i}")}))
+                    .send()
+                    .await;
+                let Ok(res) = sent else { return };
+                if res.status() != 201 {
+                    return;
+                }
+                let Ok(body) = res.json::<serde_json::Value>().await else {
+                    return;
+                };
+                acked.lock().unwrap().push(body["id"].as_i64().expect("id"));
+            }
+        }));
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while acked.lock().unwrap().len() < 200 {
+        assert!(tokio::time::Instant::now() < deadline, "sends too slow");
+        tokio::task::yield_now().await;
+    }
+    two.kill().expect("kill -9 instance two");
+    two.wait().expect("reap");
+    for s in senders {
+        s.await.expect("sender");
+    }
+    let mut owed: std::collections::HashSet<i64> = acked.lock().unwrap().iter().copied().collect();
+    let total = owed.len();
+    let mut resynced = false;
+    while !owed.is_empty() && !resynced {
+        let frame = alice_ws.next_frame().await;
+        match frame["type"].as_str() {
+            Some("chat_message") => {
+                owed.remove(&frame["data"]["id"].as_i64().expect("id"));
+            }
+            Some("resync") => break,
+            _ => {}
+        }
+    }
+    assert!(
+        owed.is_empty(),
+        "{} of {total} acknowledged messages lost",
+        owed.len()
+    );
+}
+
 #[tokio::test]
 #[ignore = "needs AGORA_TEST_REDIS_URL; run with --include-ignored"]
 async fn the_users_of_an_instance_that_dies_go_offline_after_the_ttl() {
@@ -375,37 +488,7 @@ async fn the_users_of_an_instance_that_dies_go_offline_after_the_ttl() {
     one.befriend(&alice, &bob).await;
 
     // Instance two is a real `agora` process, so it can really die.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("free port")
-        .local_addr()
-        .expect("addr")
-        .port();
-    let dir = tempfile::tempdir().expect("dir");
-    let s = &one.settings;
-    let mut two = Command::new(env!("CARGO_BIN_EXE_agora"))
-        .env("AGORA_BIND", format!("127.0.0.1:{port}"))
-        .env("AGORA_DATABASE_URL", &s.database_url)
-        .env("AGORA_DATABASE_POOL_MIN", "0")
-        .env("AGORA_REDIS_URL", s.redis_url.as_deref().expect("redis"))
-        .env("AGORA_REDIS_PREFIX", &s.redis_prefix)
-        .env("AGORA_PRESENCE_TTL_SECS", "3")
-        .env("AGORA_SECRET_KEY", crate::helpers::SECRET)
-        .env("AGORA_DATA_DIR", dir.path())
-        .env("AGORA_LOG", "error")
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("start agora");
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    while tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .is_err()
-    {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "instance two did not start"
-        );
-        tokio::task::yield_now().await;
-    }
+    let (mut two, port, _dir) = process_peer(&one, &[("AGORA_PRESENCE_TTL_SECS", "3")]).await;
 
     let mut alice_ws = one.ws(&alice).await;
     let url = format!("ws://127.0.0.1:{port}/ws/?token={}", bob.access);

@@ -78,10 +78,10 @@ impl RedisBackend {
             tracing::info!(users = ids.len(), %since, "telling the recipients of lost events to resync");
             if heard_nothing {
                 // This instance's own were told above; the others hear it through the bus.
-                let _ = self.queue.try_send(Command::Publish(ids, frame));
+                let _ = self.queue.try_send(Command::Publish(ids, frame, None));
             } else {
                 self.hub.deliver(&ids, &frame);
-                let _ = self.queue.try_send(Command::Publish(ids, frame));
+                let _ = self.queue.try_send(Command::Publish(ids, frame, None));
             }
         }
         self.renew_claims().await;
