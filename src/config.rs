@@ -93,6 +93,9 @@ pub struct Settings {
 pub struct Pool {
     pub min: u32,
     pub max: u32,
+    /// How long start-up waits for a database that does not answer yet, retrying with
+    /// backoff, before it gives up.
+    pub wait: Duration,
 }
 
 /// Where the secret key came from, so `serve` can warn about a generated one.
@@ -184,6 +187,7 @@ impl Settings {
             database_pool: Pool {
                 min: pool_min,
                 max: pool_max,
+                wait: env.secs("AGORA_DATABASE_WAIT_SECS", 60, 0)?,
             },
             redis_url,
             secret_key: secret_key.into(),

@@ -123,7 +123,11 @@ async fn serve(settings: Settings) -> Result<(), String> {
 async fn migrate(settings: Settings) -> Result<(), String> {
     let conn = db::connect(
         &settings.database_url,
-        agora::config::Pool { min: 0, max: 2 },
+        agora::config::Pool {
+            min: 0,
+            max: 2,
+            ..settings.database_pool
+        },
         Default::default(),
     )
     .await

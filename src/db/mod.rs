@@ -40,15 +40,38 @@ pub async fn connect(
                     .busy_timeout(Duration::from_secs(10))
             });
     } else {
-        // Connections kept open from the start: a burst does not wait for new ones (each a
-        // TCP connect, authentication and a cold backend), which showed as a 100-200 ms tail.
-        opts.max_connections(pool.max).min_connections(pool.min);
+        // Connections kept open: a burst does not wait for new ones (each a TCP connect,
+        // authentication and a cold backend), which showed as a 100-200 ms tail. They are
+        // opened in the background (a lazy pool): opening them all before serving took longer
+        // than the acquire timeout on a busy machine, and start-up failed.
+        opts.max_connections(pool.max)
+            .min_connections(pool.min)
+            .connect_lazy(true);
     }
     let mut db = Database::connect(opts).await?;
     db.set_metric_callback(move |_| {
         queries.fetch_add(1, Ordering::Relaxed);
     });
+    wait_for(&db, pool.wait).await?;
     Ok(db)
+}
+
+/// Returns once the database answers, retrying with backoff (a quarter second, doubling up to
+/// five) for at most `wait`; then the last error.
+async fn wait_for(db: &DatabaseConnection, wait: Duration) -> Result<(), DbErr> {
+    let deadline = tokio::time::Instant::now() + wait;
+    let mut pause = Duration::from_millis(250);
+    loop {
+        match db.ping().await {
+            Ok(()) => return Ok(()),
+            Err(e) if tokio::time::Instant::now() + pause < deadline => {
+                tracing::warn!(error = %e, retry_in = ?pause, "the database does not answer yet");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(5));
+            }
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 /// Starts a transaction that will write. On SQLite it takes the write lock at once

@@ -109,7 +109,11 @@ impl TestApp {
             data_dir: dir.path().to_owned(),
             database_url: fresh_database_url(&dir).await,
             // Many servers at once share one PostgreSQL: no idle connections held.
-            database_pool: agora::config::Pool { min: 0, max: 32 },
+            database_pool: agora::config::Pool {
+                min: 0,
+                max: 32,
+                wait: Duration::from_secs(5),
+            },
             secret_key: SECRET.into(),
             access_token_lifetime: Duration::from_secs(300),
             refresh_token_lifetime: Duration::from_secs(86_400),

@@ -2,7 +2,7 @@
 //! TCP relay that the test cuts (every connection reset, new ones refused) and restores.
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -15,6 +15,8 @@ use crate::helpers::{TestApp, json_of};
 struct Relay {
     addr: SocketAddr,
     cut: Arc<AtomicBool>,
+    /// Connections refused while cut.
+    refused: Arc<AtomicUsize>,
     links: Arc<Mutex<Vec<JoinHandle<()>>>>,
     accept: JoinHandle<()>,
 }
@@ -24,12 +26,14 @@ impl Relay {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind relay");
         let addr = listener.local_addr().expect("relay addr");
         let cut = Arc::new(AtomicBool::new(false));
+        let refused = Arc::new(AtomicUsize::new(0));
         let links: Arc<Mutex<Vec<JoinHandle<()>>>> = Arc::default();
         let accept = tokio::spawn({
-            let (cut, links) = (cut.clone(), links.clone());
+            let (cut, refused, links) = (cut.clone(), refused.clone(), links.clone());
             async move {
                 while let Ok((mut client, _)) = listener.accept().await {
                     if cut.load(Ordering::SeqCst) {
+                        refused.fetch_add(1, Ordering::SeqCst);
                         continue; // dropped: the connection is refused
                     }
                     let upstream = upstream.clone();
@@ -45,6 +49,7 @@ impl Relay {
         Self {
             addr,
             cut,
+            refused,
             links,
             accept,
         }
@@ -69,9 +74,8 @@ impl Drop for Relay {
     }
 }
 
-#[tokio::test]
-#[ignore = "needs AGORA_TEST_DATABASE_URL; run with --include-ignored"]
-async fn a_database_outage_is_a_quick_503_and_requests_recover_by_themselves() {
+/// A relay to the test PostgreSQL server (`AGORA_TEST_DATABASE_URL`).
+async fn relay_to_postgres() -> Relay {
     let base = std::env::var("AGORA_TEST_DATABASE_URL")
         .ok()
         .filter(|u| u.starts_with("postgres"))
@@ -82,7 +86,55 @@ async fn a_database_outage_is_a_quick_503_and_requests_recover_by_themselves() {
         parsed.host_str().expect("host"),
         parsed.port().unwrap_or(5432)
     );
-    let relay = Relay::start(upstream).await;
+    Relay::start(upstream).await
+}
+
+/// `database_url` reached through `relay`.
+fn through(relay: &Relay, database_url: &str) -> String {
+    let mut url = url::Url::parse(database_url).expect("test database URL");
+    url.set_port(Some(relay.addr.port())).expect("port");
+    url.set_host(Some("127.0.0.1")).expect("host");
+    url.to_string()
+}
+
+/// An instance started while its database is down waits for it (with backoff) instead of
+/// exiting, and fills a large pool in the background once it answers.
+#[tokio::test]
+#[ignore = "needs AGORA_TEST_DATABASE_URL; run with --include-ignored"]
+async fn start_up_waits_for_a_database_that_is_briefly_down() {
+    let relay = Arc::new(relay_to_postgres().await);
+    relay.cut();
+    let starting = tokio::spawn({
+        let relay = relay.clone();
+        async move {
+            TestApp::spawn_with(move |s| {
+                s.database_url = through(&relay, &s.database_url);
+                s.database_pool.min = 32;
+                s.database_pool.wait = Duration::from_secs(30);
+            })
+            .await
+        }
+    });
+    // Refused twice: the instance is retrying, not gone.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while relay.refused.load(Ordering::SeqCst) < 2 {
+        assert!(
+            !starting.is_finished(),
+            "start-up ended while the database was down"
+        );
+        assert!(Instant::now() < deadline, "no retry");
+        tokio::task::yield_now().await;
+    }
+    relay.restore();
+    let app = starting.await.expect("started once the database answered");
+    let alice = app.register("alice").await;
+    assert_eq!(app.get(&alice, "/api/users/me/").await.status(), 200);
+}
+
+#[tokio::test]
+#[ignore = "needs AGORA_TEST_DATABASE_URL; run with --include-ignored"]
+async fn a_database_outage_is_a_quick_503_and_requests_recover_by_themselves() {
+    let relay = relay_to_postgres().await;
     let relay_addr = relay.addr;
     let app = TestApp::spawn_with(move |s| {
         let mut url = url::Url::parse(&s.database_url).expect("test database URL");
