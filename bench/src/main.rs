@@ -17,6 +17,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 mod chat;
+mod faults;
 mod media;
 
 use clap::Parser;
@@ -90,6 +91,10 @@ struct Args {
     /// Media: photos uploaded one after another for the processing and thumbnail latency.
     #[arg(long, default_value_t = 50)]
     media_photos: usize,
+    /// Instead of the measurements: the faults run (`faults.rs`) on this PostgreSQL database,
+    /// which should be empty (it is migrated); needs `redis-server` on the PATH.
+    #[arg(long)]
+    faults_database_url: Option<String>,
 }
 
 #[derive(Serialize, Default, Debug)]
@@ -189,18 +194,7 @@ fn start_server(args: &Args) -> Result<Server, String> {
             _dir: None,
         });
     }
-    let bin = match &args.server_bin {
-        Some(b) => b.clone(),
-        None => std::env::current_exe()
-            .map_err(|e| e.to_string())?
-            .with_file_name("agora"),
-    };
-    if !bin.exists() {
-        return Err(format!(
-            "{} not found: build it first (cargo build --release) or pass --server-bin / --url",
-            bin.display()
-        ));
-    }
+    let bin = server_bin(args)?;
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map_err(|e| e.to_string())?
@@ -486,7 +480,46 @@ async fn read_suite(
     Ok(out)
 }
 
+/// The agora binary: `--server-bin`, else the one next to this one.
+fn server_bin(args: &Args) -> Result<PathBuf, String> {
+    let bin = match &args.server_bin {
+        Some(b) => b.clone(),
+        None => std::env::current_exe()
+            .map_err(|e| e.to_string())?
+            .with_file_name("agora"),
+    };
+    if !bin.exists() {
+        return Err(format!(
+            "{} not found: build it first (cargo build --release) or pass --server-bin / --url",
+            bin.display()
+        ));
+    }
+    Ok(bin)
+}
+
+async fn run_faults(args: &Args, database_url: &str) -> Result<(), String> {
+    let reports = faults::run(&server_bin(args)?, database_url).await?;
+    println!(
+        "| fault, 16 senders on instance A, receivers on B | acknowledged | delivered | announced by resync | lost |"
+    );
+    println!("| --- | --- | --- | --- | --- |");
+    for r in &reports {
+        println!(
+            "| {} | {} | {} | {} | {} |",
+            r.fault, r.acknowledged, r.delivered, r.resynced, r.lost
+        );
+    }
+    if let Some(path) = &args.json {
+        let text = serde_json::to_string_pretty(&reports).map_err(|e| e.to_string())?;
+        std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    Ok(())
+}
+
 async fn run(args: Args) -> Result<(), String> {
+    if let Some(url) = &args.faults_database_url {
+        return run_faults(&args, url).await;
+    }
     let server = start_server(&args)?;
     let client = reqwest::Client::new();
     wait_healthy(&client, &server.base).await?;
