@@ -32,7 +32,9 @@ use super::bus::Bus;
 use super::event::Frame;
 use super::hub::{Control, Hub};
 
-const COMMAND_TIMEOUT: Duration = Duration::from_secs(2);
+/// The longest any Redis command may take (a request in the moment before the probe notices an
+/// outage waits at most this).
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(1);
 /// How often the link to Redis is probed, and how long a probe may take before the link counts
 /// as down: commands then fail at once instead of after `COMMAND_TIMEOUT`.
 const PROBE_EVERY: Duration = Duration::from_millis(250);
@@ -372,10 +374,17 @@ impl Bus for RedisBackend {
         }
         let (done, published) = oneshot::channel();
         self.enqueue(Command::Publish(recipients.to_vec(), frame, Some(done)));
+        let recipients = recipients.to_vec();
         Box::pin(async move {
-            // Answered when the publish is over (or the command was dropped); a broker that
-            // stalls past the timeout has the recipients owed a resync by the publisher.
-            let _ = tokio::time::timeout(COMMAND_TIMEOUT, published).await;
+            // Answered when the publish is over (or the command was dropped). Past
+            // `PROBE_TIMEOUT` the sender is answered anyway and the recipients are owed a
+            // resync (sent once the link answers again): no request waits on a stalled broker.
+            if tokio::time::timeout(PROBE_TIMEOUT, published)
+                .await
+                .is_err()
+            {
+                self.missed(&recipients);
+            }
         })
     }
 

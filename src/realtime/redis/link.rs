@@ -78,8 +78,9 @@ impl RedisBackend {
                 tracing::warn!(up, "Redis link changed");
             }
             // Back after a gap the subscriber may not have noticed (the publisher's link
-            // alone failed): the recipients of what failed to go out are told.
-            if up && !was {
+            // alone failed), or events failed to go out while it was up (a full queue, a
+            // publish past its wait): their recipients are told.
+            if up && (!was || self.has_missed()) {
                 let since = self.gap_since();
                 self.recover(false, since).await;
             }

@@ -48,6 +48,12 @@ impl RedisBackend {
         }
     }
 
+    /// Whether some recipients are owed a `resync`.
+    pub(super) fn has_missed(&self) -> bool {
+        let missed = self.missed.lock().unwrap_or_else(|e| e.into_inner());
+        !missed.users.is_empty() || missed.overflowed
+    }
+
     /// When the link was last seen up, less a probe period: a gap began after it.
     pub(super) fn last_up(&self) -> DateTime<Utc> {
         let ms = self.last_up_ms.load(Ordering::Acquire);
