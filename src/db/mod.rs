@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr, EntityTrait,
-    PaginatorTrait, QuerySelect, Select, SqlErr,
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, EntityTrait,
+    PaginatorTrait, QuerySelect, Select, SqlErr, TransactionTrait,
 };
 
 use crate::config::Pool;
@@ -144,8 +144,24 @@ pub fn is_sqlite(url: &str) -> bool {
 }
 
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
-    Migrator::up(db, None).await
+    if db.get_database_backend() != DbBackend::Postgres {
+        // SQLite: one file, and its write lock already orders migrating processes.
+        return Migrator::up(db, None).await;
+    }
+    // Instances started together on a fresh database would race to create the same tables
+    // (one failed with a duplicate key in pg_type): each migrates while holding a
+    // transaction-scoped advisory lock, so they take turns; the later ones find nothing to do.
+    let guard = db.begin().await?;
+    guard
+        .execute_unprepared(&format!("SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"))
+        .await?;
+    let done = Migrator::up(db, None).await;
+    guard.commit().await?;
+    done
 }
+
+/// The advisory lock key migrations hold on PostgreSQL ("agora" in ASCII).
+const MIGRATION_LOCK: i64 = 0x61_676f_7261;
 
 /// The page a list asks for; `http::Page` is the one implementation.
 pub trait PageWindow {

@@ -47,7 +47,7 @@ fn init_logs() {
 }
 
 /// A database of its own for one test.
-async fn fresh_database_url(dir: &tempfile::TempDir) -> String {
+pub async fn fresh_database_url(dir: &tempfile::TempDir) -> String {
     match std::env::var("AGORA_TEST_DATABASE_URL") {
         Ok(base) if !base.is_empty() => {
             let admin = Database::connect(&base)

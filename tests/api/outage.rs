@@ -169,3 +169,24 @@ async fn a_database_outage_is_a_quick_503_and_requests_recover_by_themselves() {
         );
     }
 }
+
+/// Instances started together on a fresh database take turns migrating it: both serve.
+#[tokio::test]
+#[ignore = "needs AGORA_TEST_DATABASE_URL; run with --include-ignored"]
+async fn instances_started_together_on_a_fresh_database_both_start() {
+    let dir = tempfile::tempdir().expect("dir");
+    let url = crate::helpers::fresh_database_url(&dir).await;
+    assert!(
+        url.starts_with("postgres"),
+        "this test needs AGORA_TEST_DATABASE_URL (it is run with --include-ignored)"
+    );
+    let (one, two, three) = tokio::join!(
+        TestApp::spawn_with(|s| s.database_url = url.clone()),
+        TestApp::spawn_with(|s| s.database_url = url.clone()),
+        TestApp::spawn_with(|s| s.database_url = url.clone()),
+    );
+    let alice = one.register("alice").await;
+    for app in [&one, &two, &three] {
+        assert_eq!(app.get(&alice, "/api/users/me/").await.status(), 200);
+    }
+}
