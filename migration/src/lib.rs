@@ -10,6 +10,7 @@ mod m20261125_000004_one_pending_request;
 mod m20261130_000005_chat;
 mod m20261130_000006_groups;
 mod m20261130_000007_media;
+mod m20261201_000008_list_indexes;
 
 pub struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000005_chat::Migration),
             Box::new(m20261130_000006_groups::Migration),
             Box::new(m20261130_000007_media::Migration),
+            Box::new(m20261201_000008_list_indexes::Migration),
         ]
     }
 }

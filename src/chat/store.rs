@@ -276,7 +276,7 @@ pub async fn unread_counts(
 }
 
 /// The next bind placeholder each call: `$1, $2, ...` on PostgreSQL, `?` on SQLite.
-fn placeholders(backend: DbBackend) -> impl FnMut() -> String {
+pub(super) fn placeholders(backend: DbBackend) -> impl FnMut() -> String {
     let mut n = 0;
     move || {
         n += 1;
