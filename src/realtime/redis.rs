@@ -40,10 +40,13 @@ const COMMAND_TIMEOUT: Duration = Duration::from_secs(1);
 const PROBE_EVERY: Duration = Duration::from_millis(250);
 const PROBE_TIMEOUT: Duration = Duration::from_millis(500);
 const QUEUE: usize = 10_000;
+/// Most publishes sent in one pipeline.
+const PUBLISH_BATCH: usize = 256;
 
 mod counters;
 mod link;
 mod presence;
+mod publisher;
 pub mod recovery;
 /// Past this many recipients an event is one PUBLISH on the fan-out channel, which every
 /// instance hears, instead of one PUBLISH per recipient's channel.
@@ -203,67 +206,6 @@ impl RedisBackend {
             tracing::warn!("Redis command queue full; dropping a command");
             if let Command::Publish(ids, ..) = e.into_inner() {
                 self.missed(&ids);
-            }
-        }
-    }
-
-    async fn run_commands(self: Arc<Self>, mut rx: mpsc::Receiver<Command>) {
-        while let Some(cmd) = rx.recv().await {
-            match cmd {
-                // `_done` is dropped once the publish is over, which answers its waiter.
-                Command::Publish(ids, frame, _done) => {
-                    // While Redis is away, remote delivery is lost rather than queued stale;
-                    // its recipients are told to resync when the link is back.
-                    if !self.link_up() {
-                        self.missed(&ids);
-                        continue;
-                    }
-                    if ids.len() > FAN_OUT_THRESHOLD {
-                        // One PUBLISH carrying its recipients; every instance delivers to its own.
-                        let recipients: Vec<String> = ids.iter().map(i64::to_string).collect();
-                        let payload = format!(
-                            "{}|{}|{}",
-                            self.instance,
-                            recipients.join(","),
-                            frame.as_str()
-                        );
-                        let sent: Result<i64, Error> =
-                            self.client.publish(self.fan_channel(), payload).await;
-                        if let Err(e) = sent {
-                            tracing::warn!(error = %e, "publishing to Redis failed");
-                            self.missed(&ids);
-                        }
-                        continue;
-                    }
-                    let payload = format!("{}|{}", self.instance, frame.as_str());
-                    let pipeline = self.client.pipeline();
-                    for id in &ids {
-                        let queued: Result<(), Error> =
-                            pipeline.publish(self.channel(*id), payload.as_str()).await;
-                        if let Err(e) = queued {
-                            tracing::warn!(error = %e, "could not queue a publish");
-                        }
-                    }
-                    let sent: Result<Vec<Value>, Error> = pipeline.all().await;
-                    if let Err(e) = sent {
-                        tracing::warn!(error = %e, "publishing to Redis failed");
-                        self.missed(&ids);
-                    }
-                }
-                Command::Subscribe(id) => {
-                    if let Err(e) = self.subscriber.subscribe(self.channel(id)).await {
-                        // Retried on the next reconnect, which re-subscribes every local user.
-                        tracing::warn!(error = %e, user_id = id, "subscribe failed");
-                    }
-                }
-                Command::Unsubscribe(id) => {
-                    // The user may have connected again since this was queued.
-                    if !self.hub.is_connected(id)
-                        && let Err(e) = self.subscriber.unsubscribe(self.channel(id)).await
-                    {
-                        tracing::warn!(error = %e, user_id = id, "unsubscribe failed");
-                    }
-                }
             }
         }
     }
