@@ -47,7 +47,10 @@ pub fn router() -> Router<AppState> {
             "/api/chat/rooms/{id}",
             get(routes::get_room).patch(routes::rename_room),
         )
-        .route("/api/chat/rooms/{id}/members", post(routes::add_members))
+        .route(
+            "/api/chat/rooms/{id}/members",
+            get(routes::list_members).post(routes::add_members),
+        )
         .route(
             "/api/chat/rooms/{id}/members/{user_id}",
             delete(routes::remove_member),

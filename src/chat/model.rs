@@ -104,7 +104,10 @@ pub struct Room {
     pub kind: RoomKind,
     pub name: String,
     pub group: Option<i64>,
+    /// Every member of a room of up to 50, else the 50 who joined first (the rest through
+    /// `GET /api/chat/rooms/{id}/members/`).
     pub members: Vec<Member>,
+    pub member_count: u64,
     pub created_at: DateTime<Utc>,
     pub last_message: Option<Message>,
     /// Messages of others after the caller's read marker.

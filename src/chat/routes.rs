@@ -5,12 +5,12 @@ use axum::http::StatusCode;
 use utoipa::OpenApi;
 
 use super::model::{
-    AddMembersBody, CreateRoomBody, DirectBody, EditBody, HistoryQuery, Message, MessagePage,
-    MuteBody, ReadBody, ReadMarker, RenameBody, Room, SendBody, room_name,
+    AddMembersBody, CreateRoomBody, DirectBody, EditBody, HistoryQuery, Member, Message,
+    MessagePage, MuteBody, ReadBody, ReadMarker, RenameBody, Room, SendBody, room_name,
 };
 use super::store::{self, Window};
 use super::{actions, messages};
-use super::{message_view, messages_view, room_view, rooms_view};
+use super::{members_view, message_view, messages_view, room_view, rooms_view};
 use crate::db::paginate;
 use crate::error::{ApiError, REQUIRED};
 use crate::http::{CurrentUser, Json, Origin, Page, PageParams, Paginated, Path, Query};
@@ -23,6 +23,7 @@ use crate::state::AppState;
     open_direct,
     get_room,
     rename_room,
+    list_members,
     add_members,
     remove_member,
     history,
@@ -107,6 +108,23 @@ pub async fn rename_room(
 ) -> Result<Json<Room>, ApiError> {
     Ok(Json(
         actions::rename(&app, &me, id, body.name.as_deref()).await?,
+    ))
+}
+
+#[utoipa::path(get, path = "/api/chat/rooms/{id}/members/", summary = "List a room's members",
+    description = "Every member of a room the caller is in, paginated, in the order they joined (a Room shows only the first 50). 404 for a room the caller is not in.", tag = "chat", params(("id" = i64, Path), PageParams),
+    responses((status = 200, body = Paginated<Member>), (status = 401), (status = 404)),
+    security(("bearer" = [])))]
+pub async fn list_members(
+    State(app): State<AppState>,
+    me: CurrentUser,
+    Path(id): Path<i64>,
+    mut page: Page,
+) -> Result<Json<Paginated<Member>>, ApiError> {
+    actions::member_room(&app, &me, id).await?;
+    let (count, rows) = paginate(&app.db, store::members_query(id), &mut page).await?;
+    Ok(Json(
+        page.wrap(count, members_view(&app, &me, &rows).await?),
     ))
 }
 

@@ -65,6 +65,75 @@ pub async fn members_of(
         .await
 }
 
+/// The first `per_room` members of each of `room_ids` in the order they joined: one query,
+/// each room's part one bounded step down its (room_id, joined_at, user_id) index however
+/// many members it has.
+pub async fn first_members(
+    db: &impl ConnectionTrait,
+    room_ids: &[i64],
+    per_room: u64,
+) -> Result<Vec<chat_member::Model>, DbErr> {
+    if room_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let backend = db.get_database_backend();
+    let mut param = placeholders(backend);
+    let parts: Vec<String> = room_ids
+        .iter()
+        .map(|_| {
+            format!(
+                "SELECT * FROM (SELECT * FROM chat_members WHERE room_id = {} \
+                 ORDER BY joined_at, user_id LIMIT {per_room}) AS r",
+                param()
+            )
+        })
+        .collect();
+    let values: Vec<Value> = room_ids.iter().map(|id| Value::from(*id)).collect();
+    chat_member::Entity::find()
+        .from_raw_sql(Statement::from_sql_and_values(
+            backend,
+            parts.join(" UNION ALL "),
+            values,
+        ))
+        .all(db)
+        .await
+}
+
+/// Of each of `room_ids`: how many members it has, and until when `user_id` muted it.
+#[derive(Debug, FromQueryResult)]
+pub struct RoomTally {
+    pub room_id: i64,
+    pub members: i64,
+    pub muted_until: Option<DateTime<Utc>>,
+}
+
+/// `RoomTally` of each of `room_ids`: one query, on the (room_id, user_id) key.
+pub async fn room_tallies(
+    db: &impl ConnectionTrait,
+    user_id: i64,
+    room_ids: &[i64],
+) -> Result<HashMap<i64, RoomTally>, DbErr> {
+    if room_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let backend = db.get_database_backend();
+    let mut param = placeholders(backend);
+    let me = param();
+    let rooms: Vec<String> = room_ids.iter().map(|_| param()).collect();
+    let sql = format!(
+        "SELECT room_id, COUNT(*) AS members, \
+         MAX(CASE WHEN user_id = {me} THEN muted_until END) AS muted_until \
+         FROM chat_members WHERE room_id IN ({}) GROUP BY room_id",
+        rooms.join(", ")
+    );
+    let mut values: Vec<Value> = vec![user_id.into()];
+    values.extend(room_ids.iter().map(|id| Value::from(*id)));
+    let rows = RoomTally::find_by_statement(Statement::from_sql_and_values(backend, sql, values))
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(|t| (t.room_id, t)).collect())
+}
+
 pub async fn member_ids(db: &impl ConnectionTrait, room_id: i64) -> Result<Vec<i64>, DbErr> {
     chat_member::Entity::find()
         .select_only()

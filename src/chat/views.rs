@@ -153,15 +153,19 @@ async fn event_of(
     ))
 }
 
-/// Rooms as `me` sees them: members, last message and unread count in a fixed number of
-/// queries however many rooms a page holds.
+/// Members a Room shows (the first to join); the rest through `GET .../members/`.
+pub const MEMBERS_SHOWN: u64 = 50;
+
+/// Rooms as `me` sees them: the first `MEMBERS_SHOWN` members and how many there are, last
+/// message and unread count, in a fixed number of queries however many rooms a page holds.
 pub async fn rooms_view(
     app: &AppState,
     me: &CurrentUser,
     rooms: &[chat_room::Model],
 ) -> Result<Vec<Room>, ApiError> {
     let ids: Vec<i64> = rooms.iter().map(|r| r.id).collect();
-    let members = store::members_of(&app.db, &ids).await?;
+    let members = store::first_members(&app.db, &ids, MEMBERS_SHOWN).await?;
+    let tallies = store::room_tallies(&app.db, me.id, &ids).await?;
     let last = store::last_messages(&app.db, &ids).await?;
     let attachments = Attachments::load(
         app,
@@ -189,10 +193,8 @@ pub async fn rooms_view(
         .iter()
         .map(|r| {
             let room_members = by_room.remove(&r.id).unwrap_or_default();
-            let muted_until = room_members
-                .iter()
-                .find(|m| m.user_id == me.id)
-                .and_then(|m| m.muted_until);
+            let tally = tallies.get(&r.id);
+            let muted_until = tally.and_then(|t| t.muted_until);
             Room {
                 id: r.id,
                 kind: RoomKind::of(&r.kind),
@@ -202,6 +204,7 @@ pub async fn rooms_view(
                     .iter()
                     .map(|m| member_of(m, brief(m.user_id)))
                     .collect(),
+                member_count: tally.map_or(0, |t| u64::try_from(t.members).unwrap_or(0)),
                 created_at: r.created_at,
                 last_message: last
                     .get(&r.id)

@@ -810,3 +810,62 @@ async fn a_reader_following_after_never_skips_a_message_sent_concurrently() {
     all.sort_unstable();
     assert_eq!(seen, all, "every message exactly once, in id order");
 }
+
+/// A big room stays a small object: a Room shows its first 50 members and how many there are;
+/// every member is listed, in join order, by `GET /api/chat/rooms/{id}/members/`.
+#[tokio::test]
+async fn a_room_shows_its_first_fifty_members_and_lists_them_all() {
+    let app = TestApp::spawn().await;
+    let owner = app.register("owner").await;
+    let mut members = Vec::new();
+    for i in 0..54 {
+        let user = app.register(&format!("member{i:02}")).await;
+        app.befriend(&owner, &user).await;
+        members.push(user);
+    }
+    let refs: Vec<&TestUser> = members.iter().collect();
+    let room = group(&app, &owner, "crowd", &refs).await;
+    let id = room["id"].as_i64().expect("id");
+    assert_eq!(room["member_count"], 55);
+    let shown = room["members"].as_array().expect("members");
+    assert_eq!(shown.len(), 50);
+    assert_eq!(shown[0]["user"]["id"], owner.id, "the first to join first");
+
+    let last = &members[53];
+    let seen = json_of(app.get(last, &paths::room(id)).await).await;
+    assert_eq!(
+        (
+            seen["member_count"].clone(),
+            seen["members"].as_array().map(Vec::len)
+        ),
+        (json!(55), Some(50))
+    );
+    // The last to join is not among those shown, yet sees their own mute.
+    let until = (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339();
+    let res = app
+        .put(last, &paths::room_mute(id), json!({"until": until}))
+        .await;
+    assert_eq!(res.status(), 200);
+    let seen = json_of(app.get(last, &paths::room(id)).await).await;
+    assert!(seen["muted_until"].is_string(), "{seen}");
+
+    let page = json_of(
+        app.get(last, &format!("{}?page_size=100", paths::room_members(id)))
+            .await,
+    )
+    .await;
+    assert_eq!(page["count"], 55);
+    let listed: Vec<i64> = page["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .map(|m| m["user"]["id"].as_i64().expect("id"))
+        .collect();
+    assert_eq!(listed.len(), 55);
+    assert_eq!(listed[0], owner.id);
+    let outsider = app.register("outsider").await;
+    assert_eq!(
+        app.get(&outsider, &paths::room_members(id)).await.status(),
+        404
+    );
+}
