@@ -129,6 +129,7 @@ async fn migrate(settings: Settings) -> Result<(), String> {
             ..settings.database_pool
         },
         Default::default(),
+        Default::default(),
     )
     .await
     .map_err(|e| format!("database: {e}"))?;

@@ -62,6 +62,8 @@ pub struct Inner {
     pub users: Arc<UserCache>,
     /// Statements run on `db` since start-up.
     pub queries: Arc<AtomicU64>,
+    /// The statements themselves, while a test records them.
+    pub statements: Arc<db::StatementLog>,
     /// Whether the database answered its last probe (every second, in the background), so
     /// `/health/` answers at once whatever the database does.
     pub database_up: Arc<AtomicBool>,
@@ -142,10 +144,12 @@ impl AppState {
         subscribers: Vec<Subscriber<AppState>>,
     ) -> Result<(Self, Vec<mpsc::Receiver<queues::MessageJob>>), ApiError> {
         let queries = Arc::new(AtomicU64::new(0));
+        let statements = Arc::new(db::StatementLog::default());
         let db = db::connect(
             &settings.database_url,
             settings.database_pool,
             queries.clone(),
+            statements.clone(),
         )
         .await?;
         if settings.auto_migrate {
@@ -187,6 +191,7 @@ impl AppState {
             image_decoding: Semaphore::new(cores),
             media_buffer_kib: Arc::new(Semaphore::new(buffer_kib)),
             queries,
+            statements,
             database_up,
             shutdown: watch::channel(false).0,
             ws_slots: Arc::new(Semaphore::new(settings.ws_max_connections)),

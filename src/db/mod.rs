@@ -10,7 +10,7 @@ use std::time::Duration;
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, EntityTrait,
-    PaginatorTrait, QuerySelect, Select, SqlErr, TransactionTrait,
+    PaginatorTrait, QuerySelect, Select, SqlErr, Statement, TransactionTrait,
 };
 
 use crate::config::Pool;
@@ -23,6 +23,7 @@ pub async fn connect(
     url: &str,
     pool: Pool,
     queries: Arc<AtomicU64>,
+    log: Arc<StatementLog>,
 ) -> Result<DatabaseConnection, DbErr> {
     let mut opts = ConnectOptions::new(url.to_owned());
     opts.sqlx_logging(false)
@@ -49,11 +50,46 @@ pub async fn connect(
             .connect_lazy(true);
     }
     let mut db = Database::connect(opts).await?;
-    db.set_metric_callback(move |_| {
+    db.set_metric_callback(move |info| {
         queries.fetch_add(1, Ordering::Relaxed);
+        log.record(info.statement);
     });
     wait_for(&db, pool.wait).await?;
     Ok(db)
+}
+
+/// The statements run on a connection while recording is on (off unless a test turns it on:
+/// the plan test explains what each list ran). Bounded: past `MAX` statements it keeps no more.
+#[derive(Default)]
+pub struct StatementLog {
+    on: std::sync::atomic::AtomicBool,
+    kept: std::sync::Mutex<Vec<Statement>>,
+}
+
+impl StatementLog {
+    const MAX: usize = 10_000;
+
+    /// Forgets what was kept and records from now on.
+    pub fn start(&self) {
+        self.kept.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        self.on.store(true, Ordering::Release);
+    }
+
+    /// Stops recording and returns what was recorded.
+    pub fn take(&self) -> Vec<Statement> {
+        self.on.store(false, Ordering::Release);
+        std::mem::take(&mut *self.kept.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    fn record(&self, statement: &Statement) {
+        if !self.on.load(Ordering::Acquire) {
+            return;
+        }
+        let mut kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
+        if kept.len() < Self::MAX {
+            kept.push(statement.clone());
+        }
+    }
 }
 
 /// Returns once the database answers, retrying with backoff (a quarter second, doubling up to

@@ -352,6 +352,9 @@ pub async fn users_in_order(
     db: &impl ConnectionTrait,
     ids: &[i64],
 ) -> Result<Vec<user::Model>, DbErr> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
     let mut users = user::Entity::find()
         .filter(user::Column::Id.is_in(ids.to_vec()))
         .all(db)
