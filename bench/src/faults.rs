@@ -200,6 +200,43 @@ async fn tally(
     report
 }
 
+/// Receivers listening on B and senders posting to A, until `finish` counts what happened.
+struct Load {
+    seen: Vec<Arc<Mutex<Seen>>>,
+    listeners: Vec<JoinHandle<()>>,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    senders: Vec<JoinHandle<Vec<i64>>>,
+}
+
+impl Load {
+    async fn start(base_a: &str, base_b: &str, pairs: &[(User, User, i64)]) -> Self {
+        let seen: Vec<Arc<Mutex<Seen>>> = (0..pairs.len()).map(|_| Arc::default()).collect();
+        let listeners = pairs
+            .iter()
+            .zip(&seen)
+            .map(|((_, r, _), s)| listen(base_b, r, s.clone()))
+            .collect();
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let senders = send_until(base_a, pairs, stop.clone());
+        Self {
+            seen,
+            listeners,
+            stop,
+            senders,
+        }
+    }
+
+    async fn finish(self, fault: &str) -> FaultReport {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let report = tally(fault, self.senders, &self.seen).await;
+        for l in self.listeners {
+            l.abort();
+        }
+        report
+    }
+}
+
 pub async fn run(bin: &std::path::Path, database_url: &str) -> Result<Vec<FaultReport>, String> {
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let redis_port = free_port()?;
@@ -239,48 +276,24 @@ pub async fn run(bin: &std::path::Path, database_url: &str) -> Result<Vec<FaultR
 
     // Fault 1: kill -9 of the instance the senders use, mid-load.
     eprintln!("faults: kill -9 of instance A under load ...");
-    let seen: Vec<Arc<Mutex<Seen>>> = (0..SENDERS).map(|_| Arc::default()).collect();
-    let listeners: Vec<JoinHandle<()>> = pairs
-        .iter()
-        .zip(&seen)
-        .map(|((_, r, _), s)| listen(&base_b, r, s.clone()))
-        .collect();
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let senders = send_until(&base_a, &pairs, stop.clone());
+    let load = Load::start(&base_a, &base_b, &pairs).await;
     tokio::time::sleep(Duration::from_secs(3)).await;
     let _ = a.0.kill();
     let _ = a.0.wait();
     tokio::time::sleep(Duration::from_millis(500)).await;
-    stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    reports.push(tally("kill -9 of the sending instance", senders, &seen).await);
-    for l in listeners {
-        l.abort();
-    }
+    reports.push(load.finish("kill -9 of the sending instance").await);
 
     // Fault 2: Redis stopped for 3 s under load, then started again (empty).
     a = start_agora(bin, port_a, database_url, &redis_url, &a_dir)?;
     wait_healthy(&client, &base_a).await?;
     eprintln!("faults: Redis down for 3 s under load ...");
-    let seen: Vec<Arc<Mutex<Seen>>> = (0..SENDERS).map(|_| Arc::default()).collect();
-    let listeners: Vec<JoinHandle<()>> = pairs
-        .iter()
-        .zip(&seen)
-        .map(|((_, r, _), s)| listen(&base_b, r, s.clone()))
-        .collect();
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let senders = send_until(&base_a, &pairs, stop.clone());
+    let load = Load::start(&base_a, &base_b, &pairs).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     drop(redis);
     tokio::time::sleep(Duration::from_secs(3)).await;
     redis = start_redis(redis_port)?;
     tokio::time::sleep(Duration::from_secs(3)).await;
-    stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    reports.push(tally("Redis stopped for 3 s and started again", senders, &seen).await);
-    for l in listeners {
-        l.abort();
-    }
+    reports.push(load.finish("Redis stopped for 3 s and started again").await);
     drop((a, redis));
     Ok(reports)
 }
