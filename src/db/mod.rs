@@ -209,6 +209,19 @@ pub trait PageWindow {
     fn is_numbered(&self) -> bool;
 }
 
+/// How many rows `select` has, counted without its ORDER BY: a count wrapped around an ordered
+/// select made PostgreSQL sort every row (100,000 users, to disk) only to count them.
+async fn count_of<E: EntityTrait>(
+    mut select: Select<E>,
+    db: &impl ConnectionTrait,
+) -> Result<u64, DbErr>
+where
+    E::Model: Sync,
+{
+    QuerySelect::query(&mut select).clear_order_by();
+    select.count(db).await
+}
+
 /// One page of an ordered `select` and the total it is a page of, whatever the page size. The
 /// page is read with one row more than it holds: when that row is absent this is the last
 /// page and the total follows from it, so a list that fits on a page (or its last page) costs
@@ -243,11 +256,11 @@ where
             return Ok((count, rows));
         }
         rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
-        let count = select.count(db).await?;
+        let count = count_of(select, db).await?;
         page.resolve(count)?;
         return Ok((count, rows));
     }
-    let count = select.clone().count(db).await?;
+    let count = count_of(select.clone(), db).await?;
     page.resolve(count)?;
     let rows = select
         .offset(page.offset())
