@@ -185,15 +185,15 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
         return Migrator::up(db, None).await;
     }
     // Instances started together on a fresh database would race to create the same tables
-    // (one failed with a duplicate key in pg_type): each migrates while holding a
-    // transaction-scoped advisory lock, so they take turns; the later ones find nothing to do.
-    let guard = db.begin().await?;
-    guard
-        .execute_unprepared(&format!("SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"))
+    // (one failed with a duplicate key in pg_type): each migrates inside one transaction that
+    // first takes an advisory lock, so they take turns and the later ones find nothing to do.
+    // The migrations run on the lock's own connection (a pool of one connection suffices), and
+    // PostgreSQL's DDL is transactional: a failed migration leaves nothing half done.
+    let txn = db.begin().await?;
+    txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"))
         .await?;
-    let done = Migrator::up(db, None).await;
-    guard.commit().await?;
-    done
+    Migrator::up(&txn, None).await?;
+    txn.commit().await
 }
 
 /// The advisory lock key migrations hold on PostgreSQL ("agora" in ASCII).
