@@ -22,7 +22,7 @@ use crate::state::AppState;
 
 pub use routes::ApiDoc;
 pub use views::{
-    members_view, message_event, message_event_with, message_events, message_view,
+    members_page, members_view, message_event, message_event_with, message_events, message_view,
     message_view_with, messages_view, room_view, rooms_view,
 };
 

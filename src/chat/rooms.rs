@@ -12,9 +12,7 @@ use super::store;
 use crate::db::entities::chat_room;
 use crate::state::AppState;
 
-pub use super::store::{
-    RoomSummary, find_room, members_of, members_query, membership, room_summaries,
-};
+pub use super::store::{RoomSummary, find_room, members_of, membership, room_summaries};
 
 /// Who is in a room changed inside a transaction: `announce` it once that has committed.
 #[must_use = "announce the change after the commit, or other instances keep stale members"]

@@ -10,7 +10,7 @@ use super::model::{
 };
 use super::store::{self, Window};
 use super::{actions, messages};
-use super::{members_view, message_view, messages_view, room_view, rooms_view};
+use super::{members_page, message_view, messages_view, room_view, rooms_view};
 use crate::db::paginate;
 use crate::error::{ApiError, REQUIRED};
 use crate::http::{CurrentUser, Json, Origin, Page, PageParams, Paginated, Path, Query};
@@ -122,10 +122,7 @@ pub async fn list_members(
     mut page: Page,
 ) -> Result<Json<Paginated<Member>>, ApiError> {
     actions::member_room(&app, &me, id).await?;
-    let (count, rows) = paginate(&app.db, store::members_query(id), &mut page).await?;
-    Ok(Json(
-        page.wrap(count, members_view(&app, &me, &rows).await?),
-    ))
+    Ok(Json(members_page(&app, &me, id, &mut page).await?))
 }
 
 #[utoipa::path(post, path = "/api/chat/rooms/{id}/members/", summary = "Add members",

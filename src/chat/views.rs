@@ -153,6 +153,19 @@ async fn event_of(
     ))
 }
 
+/// A page of `room_id`'s members in the order they joined, as `me` sees them: the one list
+/// behind `GET /api/chat/rooms/{id}/members/` and a group's member list. The caller checks
+/// that `me` may see the room.
+pub async fn members_page(
+    app: &AppState,
+    me: &CurrentUser,
+    room_id: i64,
+    page: &mut crate::http::Page,
+) -> Result<crate::http::Paginated<Member>, ApiError> {
+    let (count, rows) = crate::db::paginate(&app.db, store::members_query(room_id), page).await?;
+    Ok(page.wrap(count, members_view(app, me, &rows).await?))
+}
+
 /// Members a Room shows (the first to join); the rest through `GET .../members/`.
 pub const MEMBERS_SHOWN: u64 = 50;
 

@@ -11,9 +11,8 @@ use super::model::{
 use super::permissions::{Action, check};
 use super::{actions, joining};
 use super::{group_view, groups_view, invites_view, requests_view, store};
-use crate::chat::members_view;
+use crate::chat::members_page;
 use crate::chat::model::Member;
-use crate::chat::rooms;
 use crate::db::paginate;
 use crate::error::ApiError;
 use crate::http::{
@@ -131,14 +130,8 @@ pub async fn group_members(
     mut page: Page,
 ) -> Result<Json<Paginated<Member>>, ApiError> {
     let found = actions::visible(&app, &me, id).await?;
-    let (count, rows) = paginate(
-        &app.db,
-        rooms::members_query(found.group.room_id),
-        &mut page,
-    )
-    .await?;
     Ok(Json(
-        page.wrap(count, members_view(&app, &me, &rows).await?),
+        members_page(&app, &me, found.group.room_id, &mut page).await?,
     ))
 }
 
