@@ -140,7 +140,8 @@ impl Realtime {
                 set
             }
             Err(e) => {
-                tracing::warn!(error = %e, "presence store unavailable; answering from what it said last");
+                // Per request, so not a warning: the link watcher warns once when Redis goes.
+                tracing::debug!(error = %e, "presence store unavailable; answering from what it said last");
                 let known = self.last_known.lock().unwrap_or_else(|e| e.into_inner());
                 let mut set = here;
                 set.extend(
