@@ -3,6 +3,7 @@
 //! Modules, each importing only those listed after it (no import circles):
 //!
 //! - `app`: the router with its middleware, the OpenAPI assembly, serving with graceful shutdown.
+//! - `seed`: `agora seed`, a community of a real size written straight into the tables.
 //! - `ws`: the `/ws/` gateway; client frames call the features' functions.
 //! - `auth`, `chat`, `friends`, `groups`, `media`, `notifications`, `users`: one folder per feature
 //!   (routes, feature functions, queries, types; groups build on chat's rooms); `ops`: health and
@@ -37,6 +38,7 @@ pub mod ops;
 pub mod realtime;
 pub mod secret;
 pub mod security;
+pub mod seed;
 pub mod social;
 pub mod state;
 pub mod storage;

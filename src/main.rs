@@ -44,6 +44,13 @@ enum Command {
     },
     /// Print the OpenAPI document as JSON.
     Openapi,
+    /// Fill an empty database with a community of a real size, for measuring (agora-bench
+    /// --lists): 100,000 users and millions of rows at --scale 1.
+    Seed {
+        /// A fraction of the full community (0.01 is a hundredth).
+        #[arg(long, default_value_t = 1.0)]
+        scale: f64,
+    },
 }
 
 #[tokio::main]
@@ -96,6 +103,7 @@ async fn main() -> ExitCode {
             password,
         } => create_superuser(settings, username, email, password).await,
         Command::Openapi => Ok(()),
+        Command::Seed { scale } => seed(settings, scale).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -168,6 +176,32 @@ async fn create_superuser(
     .await
     .map_err(|e| describe(&e))?;
     println!("superuser {} created (id {})", user.username, user.id);
+    Ok(())
+}
+
+async fn seed(settings: Settings, scale: f64) -> Result<(), String> {
+    if !(scale.is_finite() && scale > 0.0 && scale <= 10.0) {
+        return Err("--scale must be above 0 and at most 10".into());
+    }
+    let state = agora::app::state(settings)
+        .await
+        .map_err(|e| describe(&e))?;
+    let set = agora::seed::Dataset::scaled(scale);
+    let started = std::time::Instant::now();
+    let seeded = agora::seed::run(&state, set)
+        .await
+        .map_err(|e| describe(&e))?;
+    for (table, rows) in &seeded.rows {
+        println!("{table:>16} {rows:>10}");
+    }
+    println!(
+        "seeded in {:.1} s; every account's password is {:?} (u1: {} friends and {} rooms; u2: {} unread notifications)",
+        started.elapsed().as_secs_f64(),
+        agora::seed::PASSWORD,
+        set.hub_friends,
+        (set.rooms - set.groups).min(369).min(set.hub_friends) + 1,
+        set.inbox,
+    );
     Ok(())
 }
 

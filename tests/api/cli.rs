@@ -138,3 +138,67 @@ fn openapi_into_a_pipe_closed_early_is_no_panic() {
     assert!(status.success(), "{status}: {stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+/// `agora seed` writes a community the API then reads as it would one it made itself: counts
+/// kept equal to what they count, every part reachable by its seeded account.
+#[tokio::test]
+async fn seed_writes_a_community_the_api_reads_consistently() {
+    use agora::seed::{Dataset, PASSWORD};
+    let app = TestApp::spawn().await;
+    let out = agora(&app, &["seed", "--scale", "0.004"], &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let set = Dataset::scaled(0.004);
+    let login = |name: &'static str| {
+        let app = &app;
+        async move {
+            let res = app.login(name, PASSWORD).await;
+            assert_eq!(res.status(), 200, "{name} logs in");
+            let body = json_of(res).await;
+            crate::helpers::TestUser {
+                id: 0,
+                username: name.into(),
+                access: body["access"].as_str().expect("access").into(),
+                refresh: String::new(),
+            }
+        }
+    };
+    let hub = login("u1").await;
+    let me = json_of(app.get(&hub, "/api/users/me/").await).await;
+    assert_eq!(me["friend_count"], set.hub_friends);
+    let friends = json_of(app.get(&hub, "/api/friends/?page_size=100").await).await;
+    assert_eq!(friends["count"], set.hub_friends);
+    let requests = json_of(
+        app.get(&hub, "/api/friends/request/?direction=incoming")
+            .await,
+    )
+    .await;
+    assert_eq!(requests["count"], set.requests);
+    let rooms = json_of(app.get(&hub, "/api/chat/rooms/").await).await;
+    let direct = (set.rooms - set.groups).min(369).min(set.hub_friends);
+    assert_eq!(
+        rooms["count"],
+        direct + 1,
+        "the big group's room and the direct rooms"
+    );
+    let big = json_of(app.get(&hub, &crate::paths::group_members(1)).await).await;
+    assert_eq!(big["count"], set.big_group);
+    let history = json_of(app.get(&hub, &crate::paths::room_messages(1)).await).await;
+    let newest = history["results"].as_array().and_then(|r| r.last());
+    assert_eq!(
+        newest.expect("a page of history")["body"],
+        format!("message {}", set.big_room)
+    );
+
+    let inbox = login("u2").await;
+    let unread = json_of(app.get(&inbox, "/api/notifications/unread-count/").await).await;
+    assert_eq!(unread["count"], set.inbox);
+
+    // A second seed would mix two communities: refused.
+    let again = agora(&app, &["seed", "--scale", "0.004"], &[]);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("empty database"));
+}
