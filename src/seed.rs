@@ -378,6 +378,20 @@ impl Sql {
             ),
         ));
 
+        out.push((
+            "notification_inbox",
+            "INSERT INTO notification_inbox (user_id, total, unread, read_through) \
+             SELECT recipient_id, COUNT(*), SUM(CASE WHEN is_read THEN 0 ELSE 1 END), 0 \
+             FROM notifications GROUP BY recipient_id"
+                .to_owned(),
+        ));
+        out.push((
+            "",
+            "UPDATE counters SET value = (SELECT COUNT(*) FROM users WHERE is_active) \
+             WHERE name = 'active_users'"
+                .to_owned(),
+        ));
+
         if self.backend == DbBackend::Postgres {
             let mut seq = String::new();
             for table in [

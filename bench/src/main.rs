@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 
 mod chat;
 mod faults;
+mod lists;
 mod media;
 
 use clap::Parser;
@@ -95,6 +96,15 @@ struct Args {
     /// which should be empty (it is migrated); needs `redis-server` on the PATH.
     #[arg(long)]
     faults_database_url: Option<String>,
+    /// Instead of the measurements: every list endpoint and the writes on the largest rows,
+    /// at --concurrency for --duration seconds each, on --url serving a database made by
+    /// `agora seed` (`lists.rs`).
+    #[arg(long)]
+    lists: bool,
+    /// With --lists: a second server on a smaller seeded database, measured first and shown
+    /// side by side.
+    #[arg(long)]
+    small_url: Option<String>,
 }
 
 #[derive(Serialize, Default, Debug)]
@@ -262,16 +272,21 @@ async fn register(client: &reqwest::Client, base: &str, name: &str) -> Result<Us
 }
 
 async fn reads(args: &Args, base: &str, path: &str, user: &User) -> Reads {
+    reads_at(args.concurrency, args.duration, base, path, user).await
+}
+
+/// `GET path` as `user` from `concurrency` connections for `seconds`.
+async fn reads_at(concurrency: usize, seconds: u64, base: &str, path: &str, user: &User) -> Reads {
     let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(args.concurrency)
+        .pool_max_idle_per_host(concurrency)
         .build()
         .unwrap_or_default();
     let url = Arc::new(format!("{base}{path}"));
     let token = Arc::new(format!("Bearer {}", user.access));
-    let end = Instant::now() + Duration::from_secs(args.duration);
+    let end = Instant::now() + Duration::from_secs(seconds);
     let started = Instant::now();
     let mut tasks = Vec::new();
-    for _ in 0..args.concurrency {
+    for _ in 0..concurrency {
         let (client, url, token) = (client.clone(), url.clone(), token.clone());
         tasks.push(tokio::spawn(async move {
             let mut lat = Vec::with_capacity(100_000);
@@ -307,7 +322,7 @@ async fn reads(args: &Args, base: &str, path: &str, user: &User) -> Reads {
     let seconds = started.elapsed().as_secs_f64();
     Reads {
         endpoint: format!("GET {path}"),
-        concurrency: args.concurrency,
+        concurrency,
         seconds,
         requests: all.len() as u64,
         errors,
@@ -519,6 +534,21 @@ async fn run_faults(args: &Args, database_url: &str) -> Result<(), String> {
 async fn run(args: Args) -> Result<(), String> {
     if let Some(url) = &args.faults_database_url {
         return run_faults(&args, url).await;
+    }
+    if args.lists {
+        let large = args.url.as_deref().ok_or("--lists needs --url")?;
+        let a = lists::ListArgs {
+            concurrency: args.concurrency,
+            seconds: args.duration,
+        };
+        let client = reqwest::Client::new();
+        let report = lists::run(&client, large, args.small_url.as_deref(), &a).await?;
+        lists::print(&report);
+        if let Some(path) = &args.json {
+            let text = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
+            std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+        }
+        return Ok(());
     }
     let server = start_server(&args)?;
     let client = reqwest::Client::new();

@@ -11,6 +11,7 @@ mod m20261130_000005_chat;
 mod m20261130_000006_groups;
 mod m20261130_000007_media;
 mod m20261201_000008_list_indexes;
+mod m20261201_000009_kept_counts;
 
 pub struct Migrator;
 
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000006_groups::Migration),
             Box::new(m20261130_000007_media::Migration),
             Box::new(m20261201_000008_list_indexes::Migration),
+            Box::new(m20261201_000009_kept_counts::Migration),
         ]
     }
 }

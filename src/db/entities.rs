@@ -150,6 +150,46 @@ pub mod notification {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
+pub mod notification_inbox {
+    use sea_orm::entity::prelude::*;
+
+    /// A user's notifications counted as they change: a notification is read when its
+    /// `is_read` is set or its id is at most `read_through` (what "read all" moves). Every
+    /// change to a user's notifications takes this row's lock first.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "notification_inbox")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub user_id: i64,
+        pub total: i64,
+        pub unread: i64,
+        pub read_through: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod counter {
+    use sea_orm::entity::prelude::*;
+
+    /// A number kept as rows change (`active_users`), read instead of counting a large table.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "counters")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub name: String,
+        pub value: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
 pub mod notification_setting {
     use sea_orm::entity::prelude::*;
 

@@ -2,7 +2,6 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use sea_orm::PaginatorTrait;
 use utoipa::OpenApi;
 
 use super::model::{
@@ -11,7 +10,7 @@ use super::model::{
 };
 use super::{store, views};
 use crate::db::entities::notification_setting;
-use crate::db::paginate;
+use crate::db::{paginate, paginate_counted};
 use crate::error::REQUIRED;
 use crate::error::{ApiError, FieldErrors};
 use crate::http::{CurrentUser, Json, Page, PageParams, Paginated, Path, Query, query_bool};
@@ -56,7 +55,29 @@ pub async fn list(
         );
     }
     errors.into_result()?;
-    let (count, rows) = paginate(&app.db, store::query(me.id, is_read, kind), &mut page).await?;
+    let inbox = store::inbox(&app.db, me.id).await?;
+    let query = store::query(&inbox, is_read, kind);
+    // The totals are kept; only a list of one type is counted (through its index).
+    let kept = match (kind, is_read) {
+        (Some(_), _) => None,
+        (None, None) => Some(inbox.total),
+        (None, Some(false)) => Some(inbox.unread),
+        (None, Some(true)) => Some(inbox.total - inbox.unread),
+    };
+    let (count, rows) = match kept {
+        Some(total) => {
+            let total = u64::try_from(total).unwrap_or(0);
+            (
+                total,
+                paginate_counted(&app.db, query, &mut page, total).await?,
+            )
+        }
+        None => paginate(&app.db, query, &mut page).await?,
+    };
+    let rows: Vec<_> = rows
+        .into_iter()
+        .map(|n| store::as_read_by(&inbox, n))
+        .collect();
     Ok(Json(
         page.wrap(count, views(&app, (&me).into(), &rows).await?),
     ))
@@ -69,10 +90,9 @@ pub async fn unread_count(
     State(app): State<AppState>,
     me: CurrentUser,
 ) -> Result<Json<UnreadCount>, ApiError> {
+    let unread = store::inbox(&app.db, me.id).await?.unread;
     Ok(Json(UnreadCount {
-        count: store::query(me.id, Some(false), None)
-            .count(&app.db)
-            .await?,
+        count: u64::try_from(unread).unwrap_or(0),
     }))
 }
 
@@ -84,13 +104,12 @@ pub async fn mark_read(
     me: CurrentUser,
     Path(id): Path<i64>,
 ) -> Result<Json<Notification>, ApiError> {
-    store::find_own(&app.db, me.id, id)
+    let mut row = store::find_own(&app.db, me.id, id)
         .await?
         .ok_or(ApiError::NotFound)?;
-    store::mark_read(&app.db, me.id, Some(id)).await?;
-    let row = store::find_own(&app.db, me.id, id)
-        .await?
-        .ok_or(ApiError::NotFound)?;
+    store::mark_read(&app.db, me.id, id).await?;
+    // Read now, whether this marked it or an earlier "read all" had.
+    row.is_read = true;
     let mut out = views(&app, (&me).into(), std::slice::from_ref(&row)).await?;
     out.pop().map(Json).ok_or(ApiError::NotFound)
 }
@@ -116,7 +135,7 @@ pub async fn read_all(
     me: CurrentUser,
 ) -> Result<Json<ReadAll>, ApiError> {
     Ok(Json(ReadAll {
-        updated: store::mark_read(&app.db, me.id, None).await?,
+        updated: store::mark_all_read(&app.db, me.id).await?,
     }))
 }
 

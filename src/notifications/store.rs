@@ -1,12 +1,14 @@
 //! Queries on notifications and notification settings.
 
-use sea_orm::sea_query::{Expr, OnConflict};
+use std::collections::BTreeMap;
+
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    Select,
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select,
 };
 
-use crate::db::entities::{notification, notification_setting};
+use crate::db::entities::{notification, notification_inbox, notification_setting};
 
 pub struct NewNotification {
     pub recipient: i64,
@@ -16,39 +18,124 @@ pub struct NewNotification {
     pub data: String,
 }
 
-/// Stores many notifications in one statement, returning them with their ids.
-pub async fn insert_many(
+/// Adds `(total, unread)` to each user's inbox row, making the rows that are missing, in user
+/// id order (so two writers never wait on each other crosswise): the lock every change to a
+/// user's notifications takes first. `(0, 0)` only locks.
+async fn add_to_inboxes(
+    txn: &impl ConnectionTrait,
+    changes: &BTreeMap<i64, (i64, i64)>,
+) -> Result<(), DbErr> {
+    use notification_inbox::Column as C;
+    if changes.is_empty() {
+        return Ok(());
+    }
+    let added = |col: C| {
+        Expr::col((notification_inbox::Entity, col)).add(Expr::cust(format!(
+            "excluded.{}",
+            sea_orm::IdenStatic::as_str(&col)
+        )))
+    };
+    notification_inbox::Entity::insert_many(changes.iter().map(|(user, (total, unread))| {
+        notification_inbox::ActiveModel {
+            user_id: Set(*user),
+            total: Set(*total),
+            unread: Set(*unread),
+            read_through: Set(0),
+        }
+    }))
+    .on_conflict(
+        OnConflict::column(C::UserId)
+            .value(C::Total, added(C::Total))
+            .value(C::Unread, added(C::Unread))
+            .to_owned(),
+    )
+    .exec_without_returning(txn)
+    .await?;
+    Ok(())
+}
+
+/// `user_id`'s kept counts; zeros when nothing was ever sent to them.
+pub async fn inbox(
     db: &impl ConnectionTrait,
+    user_id: i64,
+) -> Result<notification_inbox::Model, DbErr> {
+    Ok(notification_inbox::Entity::find_by_id(user_id)
+        .one(db)
+        .await?
+        .unwrap_or(notification_inbox::Model {
+            user_id,
+            total: 0,
+            unread: 0,
+            read_through: 0,
+        }))
+}
+
+/// Locks `user_id`'s inbox row (made when missing) and returns it.
+async fn locked_inbox(
+    txn: &impl ConnectionTrait,
+    user_id: i64,
+) -> Result<notification_inbox::Model, DbErr> {
+    add_to_inboxes(txn, &BTreeMap::from([(user_id, (0, 0))])).await?;
+    inbox(txn, user_id).await
+}
+
+/// Stores many notifications in one statement, returning them with their ids, and counts
+/// them in their recipients' inboxes in the same transaction.
+pub async fn insert_many(
+    db: &DatabaseConnection,
     rows: Vec<NewNotification>,
 ) -> Result<Vec<notification::Model>, DbErr> {
     if rows.is_empty() {
         return Ok(Vec::new());
     }
+    let mut added = BTreeMap::new();
+    for n in &rows {
+        let e = added.entry(n.recipient).or_insert((0, 0));
+        e.0 += 1;
+        e.1 += 1;
+    }
     let at = crate::db::now();
-    notification::Entity::insert_many(rows.into_iter().map(|n| notification::ActiveModel {
-        recipient_id: Set(n.recipient),
-        sender_id: Set(n.sender),
-        kind: Set(n.kind),
-        text: Set(n.text),
-        data: Set(n.data),
-        is_read: Set(false),
-        created_at: Set(at),
-        ..Default::default()
-    }))
-    .exec_with_returning(db)
-    .await
+    let txn = crate::db::begin_write(db).await?;
+    add_to_inboxes(&txn, &added).await?;
+    let stored =
+        notification::Entity::insert_many(rows.into_iter().map(|n| notification::ActiveModel {
+            recipient_id: Set(n.recipient),
+            sender_id: Set(n.sender),
+            kind: Set(n.kind),
+            text: Set(n.text),
+            data: Set(n.data),
+            is_read: Set(false),
+            created_at: Set(at),
+            ..Default::default()
+        }))
+        .exec_with_returning(&txn)
+        .await?;
+    txn.commit().await?;
+    Ok(stored)
 }
 
-/// `recipient`'s notifications, newest first.
+/// `recipient`'s notifications, newest first; read or unread as `inbox` says.
 pub fn query(
-    recipient: i64,
+    inbox: &notification_inbox::Model,
     is_read: Option<bool>,
     kind: Option<&str>,
 ) -> Select<notification::Entity> {
-    let mut q =
-        notification::Entity::find().filter(notification::Column::RecipientId.eq(recipient));
-    if let Some(r) = is_read {
-        q = q.filter(notification::Column::IsRead.eq(r));
+    use notification::Column as C;
+    let mut q = notification::Entity::find().filter(C::RecipientId.eq(inbox.user_id));
+    match is_read {
+        Some(false) => {
+            q = q
+                .filter(C::IsRead.eq(false))
+                .filter(C::Id.gt(inbox.read_through))
+        }
+        Some(true) => {
+            q = q.filter(
+                Condition::any()
+                    .add(C::IsRead.eq(true))
+                    .add(C::Id.lte(inbox.read_through)),
+            )
+        }
+        None => {}
     }
     if let Some(k) = kind {
         q = q.filter(notification::Column::Kind.eq(k));
@@ -68,28 +155,93 @@ pub async fn find_own(
         .await
 }
 
-pub async fn mark_read(
-    db: &impl ConnectionTrait,
-    recipient: i64,
-    id: Option<i64>,
-) -> Result<u64, DbErr> {
-    let mut q = notification::Entity::update_many()
-        .col_expr(notification::Column::IsRead, Expr::value(true))
-        .filter(notification::Column::RecipientId.eq(recipient))
-        .filter(notification::Column::IsRead.eq(false));
-    if let Some(id) = id {
-        q = q.filter(notification::Column::Id.eq(id));
-    }
-    Ok(q.exec(db).await?.rows_affected)
+/// The notification as its recipient reads it: read too when "read all" passed it.
+pub fn as_read_by(
+    inbox: &notification_inbox::Model,
+    mut n: notification::Model,
+) -> notification::Model {
+    n.is_read |= n.id <= inbox.read_through;
+    n
 }
 
-pub async fn delete_own(db: &impl ConnectionTrait, recipient: i64, id: i64) -> Result<bool, DbErr> {
-    let res = notification::Entity::delete_many()
-        .filter(notification::Column::Id.eq(id))
-        .filter(notification::Column::RecipientId.eq(recipient))
-        .exec(db)
+/// Marks notification `id` of `recipient`'s read; how many were unread (0 or 1).
+pub async fn mark_read(db: &DatabaseConnection, recipient: i64, id: i64) -> Result<u64, DbErr> {
+    use notification::Column as C;
+    let txn = crate::db::begin_write(db).await?;
+    let inbox = locked_inbox(&txn, recipient).await?;
+    let marked = notification::Entity::update_many()
+        .col_expr(C::IsRead, Expr::value(true))
+        .filter(C::RecipientId.eq(recipient))
+        .filter(C::Id.eq(id))
+        .filter(C::IsRead.eq(false))
+        .filter(C::Id.gt(inbox.read_through))
+        .exec(&txn)
+        .await?
+        .rows_affected;
+    add_unread(&txn, recipient, 0, -i64::try_from(marked).unwrap_or(0)).await?;
+    txn.commit().await?;
+    Ok(marked)
+}
+
+/// Marks every notification of `recipient`'s read, whatever their number, with one write: the
+/// inbox's `read_through` moves to the newest. How many were unread.
+pub async fn mark_all_read(db: &DatabaseConnection, recipient: i64) -> Result<u64, DbErr> {
+    use notification::Column as C;
+    let txn = crate::db::begin_write(db).await?;
+    let inbox = locked_inbox(&txn, recipient).await?;
+    if inbox.unread > 0 {
+        let newest: Option<i64> = notification::Entity::find()
+            .select_only()
+            .column_as(C::Id.max(), "newest")
+            .filter(C::RecipientId.eq(recipient))
+            .into_tuple()
+            .one(&txn)
+            .await?
+            .flatten();
+        notification_inbox::Entity::update_many()
+            .col_expr(notification_inbox::Column::Unread, Expr::value(0))
+            .col_expr(
+                notification_inbox::Column::ReadThrough,
+                Expr::value(newest.unwrap_or(inbox.read_through)),
+            )
+            .filter(notification_inbox::Column::UserId.eq(recipient))
+            .exec(&txn)
+            .await?;
+    }
+    txn.commit().await?;
+    Ok(u64::try_from(inbox.unread).unwrap_or(0))
+}
+
+async fn add_unread(
+    txn: &impl ConnectionTrait,
+    user_id: i64,
+    total: i64,
+    unread: i64,
+) -> Result<(), DbErr> {
+    use notification_inbox::Column as C;
+    if total == 0 && unread == 0 {
+        return Ok(());
+    }
+    notification_inbox::Entity::update_many()
+        .col_expr(C::Total, Expr::col(C::Total).add(total))
+        .col_expr(C::Unread, Expr::col(C::Unread).add(unread))
+        .filter(C::UserId.eq(user_id))
+        .exec(txn)
         .await?;
-    Ok(res.rows_affected > 0)
+    Ok(())
+}
+
+pub async fn delete_own(db: &DatabaseConnection, recipient: i64, id: i64) -> Result<bool, DbErr> {
+    let txn = crate::db::begin_write(db).await?;
+    let inbox = locked_inbox(&txn, recipient).await?;
+    let Some(row) = find_own(&txn, recipient, id).await? else {
+        return Ok(false);
+    };
+    notification::Entity::delete_by_id(id).exec(&txn).await?;
+    let unread = !as_read_by(&inbox, row).is_read;
+    add_unread(&txn, recipient, -1, -i64::from(unread)).await?;
+    txn.commit().await?;
+    Ok(true)
 }
 
 fn default_settings(user_id: i64) -> notification_setting::Model {

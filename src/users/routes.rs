@@ -14,6 +14,7 @@ use crate::error::ApiError;
 use crate::http::{CurrentUser, Json, Page, PageParams, Paginated, Path, Query, search_term};
 use crate::social::{self, Relations, briefs, store as graph};
 use crate::state::AppState;
+use crate::state::users::IdList;
 
 #[derive(OpenApi)]
 #[openapi(paths(
@@ -54,7 +55,22 @@ pub async fn list_users(
     Query(q): Query<UserListQuery>,
 ) -> Result<Json<Paginated<UserListItem>>, ApiError> {
     let search = search_term(q.search.as_deref())?;
-    let (count, rows) = paginate(&app.db, store::visible_query(me.id, search), &mut page).await?;
+    let blocked = social::cached_ids(&app, me.id, IdList::Blocked).await?;
+    let query = store::visible_query(&blocked, search);
+    let (count, rows) = match search {
+        Some(_) => paginate(&app.db, query, &mut page).await?,
+        // The kept number of active users, less those of them the caller cannot see.
+        None => {
+            let active = crate::db::counter(&app.db, crate::db::ACTIVE_USERS).await?;
+            let hidden = app.users_by_id(&blocked).await?;
+            let hidden = hidden.iter().filter(|u| u.is_active).count();
+            let total = u64::try_from(active)
+                .unwrap_or(0)
+                .saturating_sub(u64::try_from(hidden).unwrap_or(0));
+            let rows = crate::db::paginate_counted(&app.db, query, &mut page, total).await?;
+            (total, rows)
+        }
+    };
     let refs: Vec<&user::Model> = rows.iter().collect();
     let rel = Relations::load(&app, (&me).into(), &refs).await?;
     let items = rows.iter().map(|u| rel.list_item(u)).collect();

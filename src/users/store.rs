@@ -10,7 +10,7 @@ use sea_orm::{
 use crate::db::entities::user;
 use crate::db::like_contains;
 use crate::secret::Secret;
-use crate::social::store::{matches_name, not_blocked_either_way};
+use crate::social::store::matches_name;
 
 pub async fn find_by_id(db: &impl ConnectionTrait, id: i64) -> Result<Option<user::Model>, DbErr> {
     user::Entity::find_by_id(id).one(db).await
@@ -67,8 +67,10 @@ pub struct NewUser {
     pub is_superuser: bool,
 }
 
-pub async fn insert(db: &impl ConnectionTrait, new: NewUser) -> Result<user::Model, DbErr> {
-    user::ActiveModel {
+/// Stores a new active user and counts it among the active users, in one transaction.
+pub async fn insert(db: &sea_orm::DatabaseConnection, new: NewUser) -> Result<user::Model, DbErr> {
+    let txn = crate::db::begin_write(db).await?;
+    let user = user::ActiveModel {
         username_lower: Set(new.username.to_lowercase()),
         username: Set(new.username),
         email_lower: Set(new.email.to_lowercase()),
@@ -95,8 +97,11 @@ pub async fn insert(db: &impl ConnectionTrait, new: NewUser) -> Result<user::Mod
         friend_count: Set(0),
         ..Default::default()
     }
-    .insert(db)
-    .await
+    .insert(&txn)
+    .await?;
+    crate::db::add_to_counter(&txn, crate::db::ACTIVE_USERS, 1).await?;
+    txn.commit().await?;
+    Ok(user)
 }
 
 /// Saves the changed columns of `model`.
@@ -131,9 +136,21 @@ pub async fn set_password(db: &impl ConnectionTrait, id: i64, hash: Secret) -> R
     revoking(db, id, user::Column::Password, Expr::value(hash)).await
 }
 
-/// Deactivates the user and, like `set_password`, ends every token issued before now.
-pub async fn deactivate(db: &impl ConnectionTrait, id: i64) -> Result<(), DbErr> {
-    revoking(db, id, user::Column::IsActive, Expr::value(false)).await
+/// Deactivates the user and, like `set_password`, ends every token issued before now; the
+/// active users' count drops with it (once: an inactive user is left as it is).
+pub async fn deactivate(txn: &impl ConnectionTrait, id: i64) -> Result<(), DbErr> {
+    let done = user::Entity::update_many()
+        .col_expr(user::Column::IsActive, Expr::value(false))
+        .col_expr(
+            user::Column::TokenVersion,
+            Expr::col(user::Column::TokenVersion).add(1),
+        )
+        .filter(user::Column::Id.eq(id))
+        .filter(user::Column::IsActive.eq(true))
+        .exec(txn)
+        .await?;
+    let gone = i64::try_from(done.rows_affected).unwrap_or(0);
+    crate::db::add_to_counter(txn, crate::db::ACTIVE_USERS, -gone).await
 }
 
 /// Sets `column` of user `id` to `value` and bumps the token version in the same statement.
@@ -155,12 +172,15 @@ async fn revoking(
     Ok(())
 }
 
-/// Active users visible to `viewer` (neither side has blocked the other), optionally matching
-/// `search` in username, first or last name; by username.
-pub fn visible_query(viewer: i64, search: Option<&str>) -> Select<user::Entity> {
-    let mut q = user::Entity::find()
-        .filter(user::Column::IsActive.eq(true))
-        .filter(not_blocked_either_way(viewer));
+/// Active users other than `blocked` (those blocked either way with the viewer), optionally
+/// matching `search` in username, first or last name; by username (the index on
+/// `(is_active, username_lower)` serves the filter and the order, and a deep page skips
+/// index entries only).
+pub fn visible_query(blocked: &[i64], search: Option<&str>) -> Select<user::Entity> {
+    let mut q = user::Entity::find().filter(user::Column::IsActive.eq(true));
+    if !blocked.is_empty() {
+        q = q.filter(user::Column::Id.is_not_in(blocked.to_vec()));
+    }
     if let Some(s) = search.map(str::trim).filter(|s| !s.is_empty()) {
         q = q.filter(matches_name(&like_contains(s)));
     }

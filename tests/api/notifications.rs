@@ -186,3 +186,117 @@ async fn do_not_disturb_stores_but_does_not_push() {
         1
     );
 }
+
+/// The kept counts stay equal to what they count while notifications arrive, are read one by
+/// one, all at once and deleted, all at the same time; and "read all" reads what it passed.
+#[tokio::test]
+async fn kept_counts_hold_while_notifications_arrive_and_are_read_at_once() {
+    let app = TestApp::spawn().await;
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    let room = crate::chat::direct(&app, &bob, &alice).await["id"]
+        .as_i64()
+        .expect("id");
+    for i in 0..12 {
+        crate::chat::say(&app, &bob, room, &format!("@alice {i}")).await;
+    }
+    let first = json_of(app.get(&alice, "/api/notifications/?page_size=100").await).await;
+    let ids: Vec<i64> = first["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .map(|n| n["id"].as_i64().expect("id"))
+        .collect();
+    assert_eq!(ids.len(), 12);
+
+    let mut tasks = tokio::task::JoinSet::new();
+    for (i, id) in ids.iter().copied().enumerate() {
+        let (app_base, client, alice) = (app.base.clone(), app.client.clone(), alice.clone());
+        tasks.spawn(async move {
+            let path = if i % 3 == 0 {
+                client.delete(format!("{app_base}/api/notifications/{id}/"))
+            } else {
+                client.put(format!("{app_base}/api/notifications/{id}/read/"))
+            };
+            let res = path.bearer_auth(&alice.access).send().await.expect("send");
+            assert!(res.status().is_success(), "{}", res.status());
+        });
+    }
+    for _ in 0..3 {
+        let (app_base, client, alice) = (app.base.clone(), app.client.clone(), alice.clone());
+        tasks.spawn(async move {
+            let res = client
+                .post(format!("{app_base}/api/notifications/read-all/"))
+                .bearer_auth(&alice.access)
+                .json(&json!({}))
+                .send()
+                .await
+                .expect("send");
+            assert_eq!(res.status(), 200);
+        });
+    }
+    let texts: Vec<String> = (0..6).map(|i| format!("@alice late {i}")).collect();
+    let sends: Vec<_> = texts
+        .iter()
+        .map(|t| crate::chat::say(&app, &bob, room, t))
+        .collect();
+    futures_util::future::join_all(sends).await;
+    while let Some(done) = tasks.join_next().await {
+        done.expect("task");
+    }
+
+    let all = json_of(app.get(&alice, "/api/notifications/?page_size=100").await).await;
+    let results = all["results"].as_array().expect("results");
+    assert_eq!(all["count"], results.len(), "the kept total");
+    assert_eq!(results.len(), 12 - 4 + 6, "four deleted, six arrived");
+    let unread_listed = results.iter().filter(|n| n["is_read"] == false).count();
+    let unread = json_of(app.get(&alice, "/api/notifications/?is_read=false").await).await;
+    assert_eq!(unread["count"], unread_listed);
+    assert_eq!(
+        unread["results"].as_array().expect("results").len(),
+        unread_listed
+    );
+    let count = json_of(app.get(&alice, "/api/notifications/unread-count/").await).await;
+    assert_eq!(count["count"], unread_listed);
+    let read = json_of(app.get(&alice, "/api/notifications/?is_read=true").await).await;
+    assert_eq!(read["count"], results.len() - unread_listed);
+
+    // Everything read at once; a notification "read all" passed reads as read everywhere,
+    // and marking it again changes nothing.
+    let res = json_of(
+        app.post(&alice, "/api/notifications/read-all/", json!({}))
+            .await,
+    )
+    .await;
+    assert_eq!(res["updated"], unread_listed);
+    let again = json_of(
+        app.post(&alice, "/api/notifications/read-all/", json!({}))
+            .await,
+    )
+    .await;
+    assert_eq!(again["updated"], 0);
+    let all = json_of(app.get(&alice, "/api/notifications/").await).await;
+    assert!(
+        all["results"]
+            .as_array()
+            .expect("results")
+            .iter()
+            .all(|n| n["is_read"] == true)
+    );
+    let newest = all["results"][0]["id"].as_i64().expect("id");
+    let res = app
+        .put(&alice, &paths::notification_read(newest), json!({}))
+        .await;
+    assert_eq!(json_of(res).await["is_read"], true);
+    let res = app
+        .delete(&alice, &format!("/api/notifications/{newest}/"))
+        .await;
+    assert_eq!(res.status(), 204);
+    let count = json_of(app.get(&alice, "/api/notifications/unread-count/").await).await;
+    assert_eq!(count["count"], 0);
+    let unread = json_of(app.get(&alice, "/api/notifications/?is_read=false").await).await;
+    assert_eq!(unread["count"], 0);
+    crate::chat::say(&app, &bob, room, "@alice after").await;
+    let count = json_of(app.get(&alice, "/api/notifications/unread-count/").await).await;
+    assert_eq!(count["count"], 1);
+}
