@@ -110,7 +110,8 @@ pub struct Room {
     pub member_count: u64,
     pub created_at: DateTime<Utc>,
     pub last_message: Option<Message>,
-    /// Messages of others after the caller's read marker.
+    /// Messages of others after the caller's read marker, counted up to 1,000: a room with
+    /// more reads 1,000.
     pub unread_count: u64,
     pub muted_until: Option<DateTime<Utc>>,
 }

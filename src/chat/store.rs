@@ -306,8 +306,14 @@ struct UnreadRow {
     unread: i64,
 }
 
+/// The most a room's unread count counts: past it a room reads `UNREAD_MAX` (a client shows
+/// "1000+"), so a member who never read a room of 500,000 messages costs a read of 1,000 index
+/// entries, not of the room.
+pub const UNREAD_MAX: u64 = 1000;
+
 /// For each of `room_ids`, the messages of others after `user_id`'s read marker that are not
-/// deleted: one query however many rooms.
+/// deleted, up to `UNREAD_MAX`: one query however many rooms, each room's count walking its
+/// `(room_id, id)` index from the marker and stopping at the bound.
 pub async fn unread_counts(
     db: &impl ConnectionTrait,
     user_id: i64,
@@ -317,29 +323,37 @@ pub async fn unread_counts(
         return Ok(HashMap::new());
     }
     let backend = db.get_database_backend();
-    let mut values: Vec<Value> = vec![user_id.into(), user_id.into()];
-    values.extend(room_ids.iter().map(|id| Value::from(*id)));
+    let false_ = if backend == DbBackend::Postgres {
+        "FALSE"
+    } else {
+        "0"
+    };
     let mut param = placeholders(backend);
-    let (me, sender) = (param(), param());
-    let rooms: Vec<String> = room_ids.iter().map(|_| param()).collect();
-    let sql = format!(
-        "SELECT m.room_id AS room_id, COUNT(*) AS unread FROM chat_messages m \
-         JOIN chat_members cm ON cm.room_id = m.room_id AND cm.user_id = {me} \
-         WHERE m.sender_id <> {sender} AND m.deleted = {false_} \
-         AND m.id > COALESCE(cm.last_read_message_id, 0) AND m.room_id IN ({rooms}) \
-         GROUP BY m.room_id",
-        false_ = if backend == DbBackend::Postgres {
-            "FALSE"
-        } else {
-            "0"
-        },
-        rooms = rooms.join(", "),
-    );
+    let mut values: Vec<Value> = Vec::with_capacity(room_ids.len() * 4);
+    let mut parts = Vec::with_capacity(room_ids.len());
+    for room in room_ids {
+        let (id, me, room_, sender) = (param(), param(), param(), param());
+        values.extend([
+            Value::from(*room),
+            user_id.into(),
+            Value::from(*room),
+            user_id.into(),
+        ]);
+        parts.push(format!(
+            "SELECT CAST({id} AS BIGINT) AS room_id, COUNT(*) AS unread FROM \
+             (SELECT 1 AS one FROM chat_messages m \
+             JOIN chat_members cm ON cm.room_id = m.room_id AND cm.user_id = {me} \
+             WHERE m.room_id = {room_} AND m.id > COALESCE(cm.last_read_message_id, 0) \
+             AND m.sender_id <> {sender} AND m.deleted = {false_} LIMIT {UNREAD_MAX}) AS u"
+        ));
+    }
+    let sql = parts.join(" UNION ALL ");
     let rows = UnreadRow::find_by_statement(Statement::from_sql_and_values(backend, sql, values))
         .all(db)
         .await?;
     Ok(rows
         .into_iter()
+        .filter(|r| r.unread > 0)
         .map(|r| (r.room_id, u64::try_from(r.unread).unwrap_or(0)))
         .collect())
 }

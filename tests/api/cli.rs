@@ -184,6 +184,13 @@ async fn seed_writes_a_community_the_api_reads_consistently() {
         direct + 1,
         "the big group's room and the direct rooms"
     );
+    // u1 never read the big room's 2,000 messages: counted up to the bound.
+    let big_room = rooms["results"]
+        .as_array()
+        .and_then(|r| r.iter().find(|r| r["id"] == 1))
+        .expect("the big room on the first page");
+    assert_eq!(big_room["unread_count"], agora::chat::store::UNREAD_MAX);
+    assert_eq!(big_room["member_count"], set.big_group);
     let big = json_of(app.get(&hub, &crate::paths::group_members(1)).await).await;
     assert_eq!(big["count"], set.big_group);
     let history = json_of(app.get(&hub, &crate::paths::room_messages(1)).await).await;
