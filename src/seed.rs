@@ -221,9 +221,10 @@ impl Sql {
         out.push((
             "friendships",
             format!(
-                "INSERT INTO friendships (user_id, friend_id, created_at) \
-                 SELECT a, b, {at} FROM {pairs} WHERE a <> b UNION ALL \
-                 SELECT b, a, {at} FROM {pairs} WHERE a <> b"
+                "INSERT INTO friendships (user_id, friend_id, created_at, \
+                 friend_username_lower, friend_active) \
+                 SELECT a, b, {at}, 'u' || b, TRUE FROM {pairs} WHERE a <> b UNION ALL \
+                 SELECT b, a, {at}, 'u' || a, TRUE FROM {pairs} WHERE a <> b"
             ),
         ));
         out.push((

@@ -12,6 +12,8 @@ mod m20261130_000006_groups;
 mod m20261130_000007_media;
 mod m20261201_000008_list_indexes;
 mod m20261201_000009_kept_counts;
+mod m20261201_000010_friend_order;
+mod m20261201_000011_name_prefixes;
 
 pub struct Migrator;
 
@@ -28,6 +30,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000007_media::Migration),
             Box::new(m20261201_000008_list_indexes::Migration),
             Box::new(m20261201_000009_kept_counts::Migration),
+            Box::new(m20261201_000010_friend_order::Migration),
+            Box::new(m20261201_000011_name_prefixes::Migration),
         ]
     }
 }

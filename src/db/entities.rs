@@ -118,6 +118,9 @@ pub mod friendship {
         #[sea_orm(primary_key, auto_increment = false)]
         pub friend_id: i64,
         pub created_at: DateTimeUtc,
+        /// The friend's `username_lower` and `is_active`, kept with theirs: the list's order.
+        pub friend_username_lower: String,
+        pub friend_active: bool,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -65,7 +65,8 @@ pub struct FriendListQuery {
     /// true: only friends online now; false: only those offline.
     #[param(value_type = Option<bool>)]
     pub online: Option<String>,
-    /// Matches username, first and last name, ignoring case.
+    /// Matches a username, first or last name that begins with it, ignoring case (`ali`
+    /// finds `Alice`, not `Natalie`): each through its index.
     #[param(max_length = 150)]
     pub search: Option<String>,
 }

@@ -1,5 +1,8 @@
 //! Handlers of /api/friends/.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use axum::extract::State;
 use axum::http::StatusCode;
 use utoipa::OpenApi;
@@ -10,7 +13,7 @@ use super::model::{
 };
 use super::{view, views};
 use crate::db::entities::user;
-use crate::db::paginate;
+use crate::db::{paginate, paginate_counted};
 use crate::error::ApiError;
 use crate::http::{
     CurrentUser, Json, Page, PageParams, Paginated, Path, Query, query_bool, search_term,
@@ -108,7 +111,7 @@ pub async fn cancel_request(
 }
 
 #[utoipa::path(get, path = "/api/friends/", summary = "List my friends",
-    description = "Paginated by username; ?search= matches names, ?online= filters by presence (where visible).", tag = "friends", params(FriendListQuery, PageParams),
+    description = "Paginated by username; ?search= matches the start of a username, first or last name, ?online= filters by presence (where visible).", tag = "friends", params(FriendListQuery, PageParams),
     responses((status = 200, body = Paginated<UserBrief>), (status = 400), (status = 401), (status = 404)),
     security(("bearer" = [])))]
 pub async fn list_friends(
@@ -136,18 +139,40 @@ pub async fn list_friends(
     // Friends who hide their presence count as offline for this filter.
     let online_ids: Vec<i64> = match online_filter {
         None => Vec::new(),
-        Some(_) => {
-            let visible = social::friends_showing_presence(&app, me.id).await?;
-            app.realtime.online(visible).await.into_iter().collect()
+        Some(_) => social::online_friends_showing_presence(&app, me.id).await?,
+    };
+    let (count, rows): (u64, Vec<Arc<user::Model>>) = match (search, online_filter) {
+        // A search, or the few online: the rows that match, each checked for the friendship.
+        (Some(_), _) | (None, Some(true)) => {
+            let online = online_filter.map(|want| (want, online_ids.as_slice()));
+            let query = store::friends_query(app.db.get_database_backend(), me.id, search, online);
+            let (count, rows) = paginate(&app.db, query, &mut page).await?;
+            (count, rows.into_iter().map(Arc::new).collect())
+        }
+        // Everyone, or everyone offline: a walk of the friendships in username order, the total
+        // kept (less the inactive friends and the online ones left out).
+        (None, None | Some(false)) => {
+            let active = store::active_friend_count(&app.db, me.id, me.user.friend_count).await?;
+            let total = active.saturating_sub(u64::try_from(online_ids.len()).unwrap_or(0));
+            let query = store::friendships_by_name(me.id, &online_ids);
+            let page_rows = paginate_counted(&app.db, query, &mut page, total).await?;
+            let ids: Vec<i64> = page_rows.iter().map(|f| f.friend_id).collect();
+            let mut by_id: HashMap<i64, Arc<user::Model>> = app
+                .users_by_id(&ids)
+                .await?
+                .into_iter()
+                .map(|u| (u.id, u))
+                .collect();
+            (
+                total,
+                ids.iter().filter_map(|id| by_id.remove(id)).collect(),
+            )
         }
     };
-    let online = online_filter.map(|want| (want, online_ids.as_slice()));
-    let query = store::friends_query(me.id, search, online);
-    let (count, rows) = paginate(&app.db, query, &mut page).await?;
-    let refs: Vec<&user::Model> = rows.iter().collect();
+    let refs: Vec<&user::Model> = rows.iter().map(|u| &**u).collect();
     let rel = Relations::of_friends(&app, (&me).into(), &refs).await;
     Ok(Json(
-        page.wrap(count, rows.iter().map(|u| rel.brief(u)).collect()),
+        page.wrap(count, refs.iter().map(|u| rel.brief(u)).collect()),
     ))
 }
 

@@ -302,12 +302,22 @@ pub async fn presence_audience(
     Ok((!audience.is_empty()).then_some((audience, user.last_seen)))
 }
 
-/// Those of `user_id`'s friends whose presence `user_id` may see, from the caches.
-pub async fn friends_showing_presence(app: &AppState, user_id: i64) -> Result<Vec<i64>, ApiError> {
+/// Those of `user_id`'s friends who are online and whose presence `user_id` may see: presence
+/// is asked first, so only the online friends' rows are read (from the caches).
+pub async fn online_friends_showing_presence(
+    app: &AppState,
+    user_id: i64,
+) -> Result<Vec<i64>, ApiError> {
     let ids = cached_ids(app, user_id, IdList::Friends).await?;
+    let online: Vec<i64> = app
+        .realtime
+        .online(ids.to_vec())
+        .await
+        .into_iter()
+        .collect();
     let viewer = Viewer::user(user_id);
     Ok(app
-        .users_by_id(&ids)
+        .users_by_id(&online)
         .await?
         .iter()
         .filter(|u| sees_presence(viewer, u, true))

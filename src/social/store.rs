@@ -5,16 +5,16 @@ mod blocks;
 
 pub use blocks::*;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
-use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, Query};
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbErr,
-    EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr,
+    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select,
 };
 
 use crate::db::entities::{friend_request, friendship, user};
-use crate::db::{like_contains, now};
+use crate::db::now;
 
 pub const PENDING: &str = crate::db::PENDING;
 pub const ACCEPTED: &str = "accepted";
@@ -231,23 +231,65 @@ async fn adjust_counts(db: &impl ConnectionTrait, a: i64, b: i64, delta: i64) ->
 }
 
 /// Call inside the transaction that accepts the request.
+/// Each row carries the friend's username and state as they are now (both rows are locked by
+/// the caller, so neither changes before the commit).
 pub async fn make_friends(db: &impl ConnectionTrait, a: i64, b: i64) -> Result<(), DbErr> {
     let t = now();
-    friendship::Entity::insert_many([
+    let users: HashMap<i64, (String, bool)> = user::Entity::find()
+        .select_only()
+        .columns([
+            user::Column::Id,
+            user::Column::UsernameLower,
+            user::Column::IsActive,
+        ])
+        .filter(user::Column::Id.is_in([a, b]))
+        .into_tuple::<(i64, String, bool)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|(id, name, active)| (id, (name, active)))
+        .collect();
+    let row = |user_id: i64, friend_id: i64| {
+        let (name, active) = users.get(&friend_id).cloned().unwrap_or_default();
         friendship::ActiveModel {
-            user_id: Set(a),
-            friend_id: Set(b),
+            user_id: Set(user_id),
+            friend_id: Set(friend_id),
             created_at: Set(t),
-        },
-        friendship::ActiveModel {
-            user_id: Set(b),
-            friend_id: Set(a),
-            created_at: Set(t),
-        },
-    ])
-    .exec(db)
-    .await?;
+            friend_username_lower: Set(name),
+            friend_active: Set(active),
+        }
+    };
+    friendship::Entity::insert_many([row(a, b), row(b, a)])
+        .exec(db)
+        .await?;
     adjust_counts(db, a, b, 1).await
+}
+
+/// Copies user `id`'s username and state onto the rows that list it as a friend (found
+/// through the mirror rows, by primary key). In the transaction that changes them.
+pub async fn refresh_as_friend(txn: &impl ConnectionTrait, id: i64) -> Result<(), DbErr> {
+    let Some((name, active)) = user::Entity::find_by_id(id)
+        .select_only()
+        .columns([user::Column::UsernameLower, user::Column::IsActive])
+        .into_tuple::<(String, bool)>()
+        .one(txn)
+        .await?
+    else {
+        return Ok(());
+    };
+    let friends = Query::select()
+        .column(friendship::Column::FriendId)
+        .from(friendship::Entity)
+        .and_where(friendship::Column::UserId.eq(id))
+        .to_owned();
+    friendship::Entity::update_many()
+        .col_expr(friendship::Column::FriendUsernameLower, Expr::value(name))
+        .col_expr(friendship::Column::FriendActive, Expr::value(active))
+        .filter(friendship::Column::UserId.in_subquery(friends))
+        .filter(friendship::Column::FriendId.eq(id))
+        .exec(txn)
+        .await?;
+    Ok(())
 }
 
 /// Ends a friendship; false when there was none.
@@ -307,24 +349,29 @@ pub fn requests_query(
         .order_by_desc(friend_request::Column::Id)
 }
 
-/// Friends of `user_id` as users by username, optionally matching `search` and restricted to
-/// (or away from) the ids in `online`.
+/// Friends of `user_id` as users by username, matching `search` (the start of a name) and
+/// restricted to (or away from) the ids in `online`: the rows the name indexes find, each
+/// checked for the friendship by its key.
 pub fn friends_query(
+    backend: DbBackend,
     user_id: i64,
     search: Option<&str>,
     online: Option<(bool, &[i64])>,
 ) -> Select<user::Entity> {
-    let friend_ids = Query::select()
-        .column(friendship::Column::FriendId)
+    let is_friend = Query::select()
+        .expr(Expr::val(1))
         .from(friendship::Entity)
         .and_where(friendship::Column::UserId.eq(user_id))
+        .and_where(
+            Expr::col((friendship::Entity, friendship::Column::FriendId))
+                .equals((user::Entity, user::Column::Id)),
+        )
         .to_owned();
     let mut q = user::Entity::find()
-        .filter(user::Column::Id.in_subquery(friend_ids))
+        .filter(Expr::exists(is_friend))
         .filter(user::Column::IsActive.eq(true));
     if let Some(s) = search.map(str::trim).filter(|s| !s.is_empty()) {
-        let pattern = like_contains(s);
-        q = q.filter(matches_name(&pattern));
+        q = q.filter(name_starts_with(backend, s));
     }
     match online {
         Some((true, ids)) => q = q.filter(user::Column::Id.is_in(ids.to_vec())),
@@ -336,15 +383,57 @@ pub fn friends_query(
     q.order_by_asc(user::Column::UsernameLower)
 }
 
-/// Username, first or last name matches a `like_contains` pattern, ignoring case.
-pub fn matches_name(pattern: &str) -> Condition {
-    let like = |col: user::Column| {
-        Expr::expr(Func::lower(Expr::col(col))).like(LikeExpr::new(pattern).escape('\\'))
+/// `user_id`'s friendships with active friends other than `except`, in their username order:
+/// a walk of the `(user_id, friend_active, friend_username_lower)` index.
+pub fn friendships_by_name(user_id: i64, except: &[i64]) -> Select<friendship::Entity> {
+    let mut q = friendship::Entity::find()
+        .filter(friendship::Column::UserId.eq(user_id))
+        .filter(friendship::Column::FriendActive.eq(true));
+    if !except.is_empty() {
+        q = q.filter(friendship::Column::FriendId.is_not_in(except.to_vec()));
+    }
+    q.order_by_asc(friendship::Column::FriendUsernameLower)
+}
+
+/// How many of `user_id`'s `friend_count` friends are active: the kept count less the few
+/// inactive ones (an index range).
+pub async fn active_friend_count(
+    db: &impl ConnectionTrait,
+    user_id: i64,
+    friend_count: i64,
+) -> Result<u64, DbErr> {
+    let inactive = friendship::Entity::find()
+        .filter(friendship::Column::UserId.eq(user_id))
+        .filter(friendship::Column::FriendActive.eq(false))
+        .count(db)
+        .await?;
+    Ok(u64::try_from(friend_count)
+        .unwrap_or(0)
+        .saturating_sub(inactive))
+}
+
+/// Username, first or last name begins with `term`, ignoring (ASCII) case: three ranges, each
+/// on its own index (migration 11), so a search reads the matching rows only. SQLite compares
+/// the lower-cased text as bytes; PostgreSQL's `~>=~` / `~<~` do too, on `text_pattern_ops`
+/// indexes, whatever the database's collation.
+pub fn name_starts_with(backend: DbBackend, term: &str) -> Condition {
+    let low = term.trim().to_lowercase();
+    // Above every text that begins with `low` (U+10FFFF is the largest code point).
+    let high = format!("{low}\u{10FFFF}");
+    // sea-query numbers PostgreSQL's placeholders itself from `$1`, `$2` of each expression.
+    let (ge, lt, p1, p2) = if backend == DbBackend::Postgres {
+        ("~>=~", "~<~", "$1", "$2")
+    } else {
+        (">=", "<", "?", "?")
     };
-    Condition::any()
-        .add(like(user::Column::Username))
-        .add(like(user::Column::FirstName))
-        .add(like(user::Column::LastName))
+    ["username_lower", "lower(first_name)", "lower(last_name)"]
+        .iter()
+        .fold(Condition::any(), |any, e| {
+            any.add(Expr::cust_with_values(
+                format!("({e} {ge} {p1} AND {e} {lt} {p2})"),
+                [low.clone(), high.clone()],
+            ))
+        })
 }
 
 /// Users by id, in the order of `ids`: one query.

@@ -127,9 +127,16 @@ pub async fn update(
     let (patch, mut errors) = body.parse(full);
     check_unique_and_media(app, target.id, &patch, &mut errors).await?;
     errors.into_result()?;
-    let updated = store::save(&app.db, apply(target, patch))
+    let renamed = patch.username.is_some();
+    let txn = crate::db::begin_write(&app.db).await?;
+    let updated = store::save(&txn, apply(target, patch))
         .await
         .map_err(taken)?;
+    if renamed {
+        // The friends lists of the user's friends are in username order.
+        crate::social::store::refresh_as_friend(&txn, updated.id).await?;
+    }
+    txn.commit().await?;
     app.user_changed(updated.id).await;
     Ok(updated)
 }

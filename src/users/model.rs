@@ -221,7 +221,8 @@ pub struct DeleteAccountBody {
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct UserListQuery {
-    /// Matches username, first and last name, ignoring case.
+    /// Matches a username, first or last name that begins with it, ignoring case (`ali`
+    /// finds `Alice`, not `Natalie`): each through its index.
     #[param(max_length = 150)]
     pub search: Option<String>,
 }

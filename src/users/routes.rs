@@ -44,7 +44,7 @@ async fn visible_user(app: &AppState, me: &CurrentUser, id: i64) -> Result<user:
 }
 
 #[utoipa::path(get, path = "/api/users/", summary = "List users",
-    description = "Paginated with friendship_status; ?search= matches username, first and last name ignoring case. Inactive users and users blocked either way are left out.", tag = "users", params(UserListQuery, PageParams),
+    description = "Paginated with friendship_status; ?search= matches the start of a username, first or last name, ignoring case. Inactive users and users blocked either way are left out.", tag = "users", params(UserListQuery, PageParams),
     responses((status = 200, body = Paginated<UserListItem>), (status = 401), (status = 404, description = "Invalid page.")),
     security(("bearer" = [])))]
 #[tracing::instrument(skip_all, fields(user_id = me.id))]
@@ -56,7 +56,7 @@ pub async fn list_users(
 ) -> Result<Json<Paginated<UserListItem>>, ApiError> {
     let search = search_term(q.search.as_deref())?;
     let blocked = social::cached_ids(&app, me.id, IdList::Blocked).await?;
-    let query = store::visible_query(&blocked, search);
+    let query = store::visible_query(app.db.get_database_backend(), &blocked, search);
     let (count, rows) = match search {
         Some(_) => paginate(&app.db, query, &mut page).await?,
         // The kept number of active users, less those of them the caller cannot see.

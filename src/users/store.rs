@@ -8,9 +8,8 @@ use sea_orm::{
 };
 
 use crate::db::entities::user;
-use crate::db::like_contains;
 use crate::secret::Secret;
-use crate::social::store::matches_name;
+use crate::social::store::name_starts_with;
 
 pub async fn find_by_id(db: &impl ConnectionTrait, id: i64) -> Result<Option<user::Model>, DbErr> {
     user::Entity::find_by_id(id).one(db).await
@@ -150,6 +149,7 @@ pub async fn deactivate(txn: &impl ConnectionTrait, id: i64) -> Result<(), DbErr
         .exec(txn)
         .await?;
     let gone = i64::try_from(done.rows_affected).unwrap_or(0);
+    crate::social::store::refresh_as_friend(txn, id).await?;
     crate::db::add_to_counter(txn, crate::db::ACTIVE_USERS, -gone).await
 }
 
@@ -176,13 +176,17 @@ async fn revoking(
 /// matching `search` in username, first or last name; by username (the index on
 /// `(is_active, username_lower)` serves the filter and the order, and a deep page skips
 /// index entries only).
-pub fn visible_query(blocked: &[i64], search: Option<&str>) -> Select<user::Entity> {
+pub fn visible_query(
+    backend: sea_orm::DbBackend,
+    blocked: &[i64],
+    search: Option<&str>,
+) -> Select<user::Entity> {
     let mut q = user::Entity::find().filter(user::Column::IsActive.eq(true));
     if !blocked.is_empty() {
         q = q.filter(user::Column::Id.is_not_in(blocked.to_vec()));
     }
     if let Some(s) = search.map(str::trim).filter(|s| !s.is_empty()) {
-        q = q.filter(matches_name(&like_contains(s)));
+        q = q.filter(name_starts_with(backend, s));
     }
     q.order_by_asc(user::Column::UsernameLower)
 }

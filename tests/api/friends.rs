@@ -480,3 +480,77 @@ async fn the_friends_list_follows_every_change_at_once() {
     let list = json_of(app.get(&carol, "/api/friends/").await).await;
     assert_eq!(usernames(&list), ["alice"]);
 }
+
+/// Past 500 friends the list is a walk of the friendships in username order: the same order and
+/// totals as the list held in memory, following renames and deactivations at once.
+#[tokio::test]
+async fn a_list_of_hundreds_of_friends_pages_in_order_and_follows_changes() {
+    use agora::seed::{Dataset, PASSWORD};
+    let app = TestApp::spawn().await;
+    let set = Dataset::scaled(0.03);
+    assert!(set.hub_friends > 500, "{set:?}");
+    agora::seed::run(&app.state, set).await.expect("seed");
+    let login = |name: &'static str| {
+        let app = &app;
+        async move {
+            let body = json_of(app.login(name, PASSWORD).await).await;
+            crate::helpers::TestUser {
+                id: 0,
+                username: name.into(),
+                access: body["access"].as_str().expect("access").into(),
+                refresh: String::new(),
+            }
+        }
+    };
+    let hub = login("u1").await;
+    let names = |page: &Value| -> Vec<String> {
+        page["results"]
+            .as_array()
+            .expect("results")
+            .iter()
+            .map(|u| u["username"].as_str().expect("name").to_owned())
+            .collect()
+    };
+    let first = json_of(app.get(&hub, "/api/friends/?page_size=100").await).await;
+    assert_eq!(first["count"], set.hub_friends);
+    let mut expected: Vec<String> = (2..set.hub_friends + 2).map(|i| format!("u{i}")).collect();
+    expected.sort();
+    assert_eq!(names(&first), expected[..100]);
+    let last = json_of(app.get(&hub, "/api/friends/?page=last&page_size=100").await).await;
+    let tail = set.hub_friends as usize % 100;
+    let tail = if tail == 0 { 100 } else { tail };
+    assert_eq!(names(&last), expected[expected.len() - tail..]);
+
+    // u2 (first by name after u10...) renames itself to the end of the alphabet.
+    let u2 = login("u2").await;
+    let res = app
+        .patch(&u2, "/api/users/me/", json!({"username": "zz_renamed"}))
+        .await;
+    assert_eq!(res.status(), 200);
+    let last = json_of(app.get(&hub, "/api/friends/?page=last&page_size=100").await).await;
+    assert_eq!(names(&last).last().map(String::as_str), Some("zz_renamed"));
+    // u3 closes its account: no longer listed nor counted.
+    let u3 = login("u3").await;
+    let res = app
+        .request(
+            reqwest::Method::DELETE,
+            "/api/users/me/",
+            Some(&u3.access),
+            Some(json!({"password": PASSWORD})),
+        )
+        .await;
+    assert_eq!(res.status(), 204);
+    let all = json_of(app.get(&hub, "/api/friends/?page_size=100").await).await;
+    assert_eq!(all["count"], set.hub_friends - 1);
+    assert!(!names(&all).contains(&"u3".to_owned()));
+    // The offline list is the same walk (nobody is online); a search finds by the start.
+    let offline = json_of(
+        app.get(&hub, "/api/friends/?online=false&page_size=100")
+            .await,
+    )
+    .await;
+    assert_eq!(offline["count"], set.hub_friends - 1);
+    assert_eq!(names(&offline), names(&all));
+    let found = json_of(app.get(&hub, "/api/friends/?search=ZZ_ren").await).await;
+    assert_eq!(names(&found), ["zz_renamed"]);
+}
