@@ -7,7 +7,7 @@ pub use blocks::*;
 
 use std::collections::{HashMap, HashSet};
 
-use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::sea_query::{Expr, ExprTrait, Query, SimpleExpr};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr,
     EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select,
@@ -367,11 +367,14 @@ pub fn friends_query(
                 .equals((user::Entity, user::Column::Id)),
         )
         .to_owned();
-    let mut q = user::Entity::find()
-        .filter(Expr::exists(is_friend))
-        .filter(user::Column::IsActive.eq(true));
-    if let Some(s) = search.map(str::trim).filter(|s| !s.is_empty()) {
-        q = q.filter(name_starts_with(backend, s));
+    let mut q = user::Entity::find().filter(Expr::exists(is_friend));
+    match search.map(str::trim).filter(|s| !s.is_empty()) {
+        Some(s) => {
+            q = q
+                .filter(is_active_unindexed(backend))
+                .filter(name_starts_with(backend, s))
+        }
+        None => q = q.filter(user::Column::IsActive.eq(true)),
     }
     match online {
         Some((true, ids)) => q = q.filter(user::Column::Id.is_in(ids.to_vec())),
@@ -416,6 +419,18 @@ pub async fn active_friend_count(
 /// on its own index (migration 11), so a search reads the matching rows only. SQLite compares
 /// the lower-cased text as bytes; PostgreSQL's `~>=~` / `~<~` do too, on `text_pattern_ops`
 /// indexes, whatever the database's collation.
+/// The user is active, as a condition that leads no index: beside `name_starts_with`, SQLite
+/// (which keeps no statistics) would otherwise walk every active user by the
+/// `(is_active, username_lower)` index to spare itself sorting the few that match. SQLite's
+/// unary `+` keeps a term off the indexes; PostgreSQL's planner knows the flag is no filter.
+pub fn is_active_unindexed(backend: DbBackend) -> SimpleExpr {
+    if backend == DbBackend::Postgres {
+        user::Column::IsActive.eq(true)
+    } else {
+        Expr::cust("+is_active = 1")
+    }
+}
+
 pub fn name_starts_with(backend: DbBackend, term: &str) -> Condition {
     let low = term.trim().to_lowercase();
     // Above every text that begins with `low` (U+10FFFF is the largest code point).

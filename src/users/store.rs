@@ -9,7 +9,7 @@ use sea_orm::{
 
 use crate::db::entities::user;
 use crate::secret::Secret;
-use crate::social::store::name_starts_with;
+use crate::social::store::{is_active_unindexed, name_starts_with};
 
 pub async fn find_by_id(db: &impl ConnectionTrait, id: i64) -> Result<Option<user::Model>, DbErr> {
     user::Entity::find_by_id(id).one(db).await
@@ -181,11 +181,15 @@ pub fn visible_query(
     blocked: &[i64],
     search: Option<&str>,
 ) -> Select<user::Entity> {
-    let mut q = user::Entity::find().filter(user::Column::IsActive.eq(true));
+    let search = search.map(str::trim).filter(|s| !s.is_empty());
+    let mut q = user::Entity::find().filter(match search {
+        Some(_) => is_active_unindexed(backend),
+        None => user::Column::IsActive.eq(true),
+    });
     if !blocked.is_empty() {
         q = q.filter(user::Column::Id.is_not_in(blocked.to_vec()));
     }
-    if let Some(s) = search.map(str::trim).filter(|s| !s.is_empty()) {
+    if let Some(s) = search {
         q = q.filter(name_starts_with(backend, s));
     }
     q.order_by_asc(user::Column::UsernameLower)
