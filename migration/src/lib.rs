@@ -14,6 +14,7 @@ mod m20261201_000008_list_indexes;
 mod m20261201_000009_kept_counts;
 mod m20261201_000010_friend_order;
 mod m20261201_000011_name_prefixes;
+mod m20261201_000012_unread_index;
 
 pub struct Migrator;
 
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000009_kept_counts::Migration),
             Box::new(m20261201_000010_friend_order::Migration),
             Box::new(m20261201_000011_name_prefixes::Migration),
+            Box::new(m20261201_000012_unread_index::Migration),
         ]
     }
 }

@@ -53,10 +53,21 @@ pub async fn connect(
     db.set_metric_callback(move |info| {
         queries.fetch_add(1, Ordering::Relaxed);
         log.record(info.statement);
+        // The statement's text without its values: what to explain when a list is slow.
+        if info.elapsed >= SLOW_STATEMENT {
+            tracing::warn!(elapsed = ?info.elapsed, sql = %info.statement.sql, "slow statement");
+        } else if info.elapsed >= NOTABLE_STATEMENT {
+            tracing::debug!(elapsed = ?info.elapsed, sql = %info.statement.sql, "statement");
+        }
     });
     wait_for(&db, pool.wait).await?;
     Ok(db)
 }
+
+/// A statement this slow is logged as a warning; one over `NOTABLE_STATEMENT` at debug level
+/// (`AGORA_LOG=agora::db=debug`).
+const SLOW_STATEMENT: Duration = Duration::from_secs(1);
+const NOTABLE_STATEMENT: Duration = Duration::from_millis(5);
 
 /// The statements run on a connection while recording is on (off unless a test turns it on:
 /// the plan test explains what each list ran). Bounded: past `MAX` statements it keeps no more.
