@@ -320,22 +320,51 @@ where
     Ok((count, rows))
 }
 
+/// A list's select in its order and, when it has one, in the opposite order: a page past the
+/// middle is read from the far end, so no page skips more than half of the list.
+pub struct BothWays<E: EntityTrait> {
+    pub forward: Select<E>,
+    pub backward: Option<Select<E>>,
+}
+
+impl<E: EntityTrait> From<Select<E>> for BothWays<E> {
+    fn from(forward: Select<E>) -> Self {
+        Self {
+            forward,
+            backward: None,
+        }
+    }
+}
+
 /// One page of an ordered `select` whose total is already known (a kept count): no count.
 pub async fn paginate_counted<E: EntityTrait>(
     db: &impl ConnectionTrait,
-    select: Select<E>,
+    select: impl Into<BothWays<E>>,
     page: &mut impl PageWindow,
     total: u64,
 ) -> Result<Vec<E::Model>, ApiError>
 where
     E::Model: Sync,
 {
+    let select = select.into();
     page.resolve(total)?;
     let (offset, limit) = (page.offset(), page.limit());
     if i64::try_from(offset.saturating_add(limit)).is_err() {
         return Err(ApiError::InvalidPage);
     }
-    Ok(select.offset(offset).limit(limit).all(db).await?)
+    let end = offset.saturating_add(limit).min(total);
+    match select.backward {
+        Some(backward) if offset > total / 2 && end > offset => {
+            let mut rows = backward
+                .offset(total - end)
+                .limit(end - offset)
+                .all(db)
+                .await?;
+            rows.reverse();
+            Ok(rows)
+        }
+        _ => Ok(select.forward.offset(offset).limit(limit).all(db).await?),
+    }
 }
 
 /// True when `err` is a unique-constraint violation, which stores turn into field errors.

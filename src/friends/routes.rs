@@ -142,6 +142,10 @@ pub async fn list_friends(
         Some(_) => social::online_friends_showing_presence(&app, me.id).await?,
     };
     let (count, rows): (u64, Vec<Arc<user::Model>>) = match (search, online_filter) {
+        (None, Some(true)) if online_ids.is_empty() => {
+            crate::db::PageWindow::resolve(&mut page, 0)?;
+            (0, Vec::new())
+        }
         // A search, or the few online: the rows that match, each checked for the friendship.
         (Some(_), _) | (None, Some(true)) => {
             let online = online_filter.map(|want| (want, online_ids.as_slice()));
@@ -154,8 +158,15 @@ pub async fn list_friends(
         (None, None | Some(false)) => {
             let active = store::active_friend_count(&app.db, me.id, me.user.friend_count).await?;
             let total = active.saturating_sub(u64::try_from(online_ids.len()).unwrap_or(0));
-            let query = store::friendships_by_name(me.id, &online_ids);
-            let page_rows = paginate_counted(&app.db, query, &mut page, total).await?;
+            let both = crate::db::BothWays {
+                forward: store::friendships_by_name(me.id, &online_ids, sea_orm::Order::Asc),
+                backward: Some(store::friendships_by_name(
+                    me.id,
+                    &online_ids,
+                    sea_orm::Order::Desc,
+                )),
+            };
+            let page_rows = paginate_counted(&app.db, both, &mut page, total).await?;
             let ids: Vec<i64> = page_rows.iter().map(|f| f.friend_id).collect();
             let mut by_id: HashMap<i64, Arc<user::Model>> = app
                 .users_by_id(&ids)

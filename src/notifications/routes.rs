@@ -67,9 +67,13 @@ pub async fn list(
     let (count, rows) = match kept {
         Some(total) => {
             let total = u64::try_from(total).unwrap_or(0);
+            let both = crate::db::BothWays {
+                forward: query,
+                backward: Some(store::query_in(&inbox, is_read, kind, sea_orm::Order::Asc)),
+            };
             (
                 total,
-                paginate_counted(&app.db, query, &mut page, total).await?,
+                paginate_counted(&app.db, both, &mut page, total).await?,
             )
         }
         None => paginate(&app.db, query, &mut page).await?,

@@ -120,6 +120,16 @@ pub fn query(
     is_read: Option<bool>,
     kind: Option<&str>,
 ) -> Select<notification::Entity> {
+    query_in(inbox, is_read, kind, sea_orm::Order::Desc)
+}
+
+/// `query` newest first (`Desc`) or oldest first.
+pub fn query_in(
+    inbox: &notification_inbox::Model,
+    is_read: Option<bool>,
+    kind: Option<&str>,
+    order: sea_orm::Order,
+) -> Select<notification::Entity> {
     use notification::Column as C;
     let mut q = notification::Entity::find().filter(C::RecipientId.eq(inbox.user_id));
     match is_read {
@@ -140,7 +150,7 @@ pub fn query(
     if let Some(k) = kind {
         q = q.filter(notification::Column::Kind.eq(k));
     }
-    q.order_by_desc(notification::Column::Id)
+    q.order_by(notification::Column::Id, order)
 }
 
 /// A notification of `recipient`'s; someone else's is `None`, like a missing one.

@@ -124,7 +124,8 @@ impl Realtime {
                 .partition(|id| self.hub.is_connected(*id));
             (h.into_iter().collect(), e)
         };
-        if elsewhere.is_empty() {
+        // One instance: nobody is online elsewhere (a 20,000-friend list is asked at once).
+        if elsewhere.is_empty() || !self.presence.shared() {
             return here;
         }
         match self.presence.online(elsewhere.clone()).await {

@@ -18,6 +18,10 @@ pub trait PresenceStore: Send + Sync {
     fn disconnect(&self, user_id: i64) -> BoxFuture<'_, PresenceResult<bool>>;
     /// Which of `user_ids` are online anywhere.
     fn online(&self, user_ids: Vec<i64>) -> BoxFuture<'_, PresenceResult<HashSet<i64>>>;
+    /// False when this instance's connections are the whole truth (nothing to ask elsewhere).
+    fn shared(&self) -> bool {
+        true
+    }
 }
 
 /// One instance: the hub's connections are the whole truth.
@@ -32,6 +36,10 @@ impl LocalPresence {
 }
 
 impl PresenceStore for LocalPresence {
+    fn shared(&self) -> bool {
+        false
+    }
+
     fn connect(&self, _user_id: i64) -> BoxFuture<'_, PresenceResult<bool>> {
         Box::pin(async { Ok(true) })
     }

@@ -388,14 +388,18 @@ pub fn friends_query(
 
 /// `user_id`'s friendships with active friends other than `except`, in their username order:
 /// a walk of the `(user_id, friend_active, friend_username_lower)` index.
-pub fn friendships_by_name(user_id: i64, except: &[i64]) -> Select<friendship::Entity> {
+pub fn friendships_by_name(
+    user_id: i64,
+    except: &[i64],
+    order: sea_orm::Order,
+) -> Select<friendship::Entity> {
     let mut q = friendship::Entity::find()
         .filter(friendship::Column::UserId.eq(user_id))
         .filter(friendship::Column::FriendActive.eq(true));
     if !except.is_empty() {
         q = q.filter(friendship::Column::FriendId.is_not_in(except.to_vec()));
     }
-    q.order_by_asc(friendship::Column::FriendUsernameLower)
+    q.order_by(friendship::Column::FriendUsernameLower, order)
 }
 
 /// How many of `user_id`'s `friend_count` friends are active: the kept count less the few

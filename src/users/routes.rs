@@ -56,9 +56,10 @@ pub async fn list_users(
 ) -> Result<Json<Paginated<UserListItem>>, ApiError> {
     let search = search_term(q.search.as_deref())?;
     let blocked = social::cached_ids(&app, me.id, IdList::Blocked).await?;
-    let query = store::visible_query(app.db.get_database_backend(), &blocked, search);
+    let backend = app.db.get_database_backend();
+    let query = |order| store::visible_query(backend, &blocked, search, order);
     let (count, rows) = match search {
-        Some(_) => paginate(&app.db, query, &mut page).await?,
+        Some(_) => paginate(&app.db, query(sea_orm::Order::Asc), &mut page).await?,
         // The kept number of active users, less those of them the caller cannot see.
         None => {
             let active = crate::db::counter(&app.db, crate::db::ACTIVE_USERS).await?;
@@ -67,7 +68,11 @@ pub async fn list_users(
             let total = u64::try_from(active)
                 .unwrap_or(0)
                 .saturating_sub(u64::try_from(hidden).unwrap_or(0));
-            let rows = crate::db::paginate_counted(&app.db, query, &mut page, total).await?;
+            let both = crate::db::BothWays {
+                forward: query(sea_orm::Order::Asc),
+                backward: Some(query(sea_orm::Order::Desc)),
+            };
+            let rows = crate::db::paginate_counted(&app.db, both, &mut page, total).await?;
             (total, rows)
         }
     };

@@ -180,6 +180,7 @@ pub fn visible_query(
     backend: sea_orm::DbBackend,
     blocked: &[i64],
     search: Option<&str>,
+    order: sea_orm::Order,
 ) -> Select<user::Entity> {
     let search = search.map(str::trim).filter(|s| !s.is_empty());
     let mut q = user::Entity::find().filter(match search {
@@ -192,7 +193,7 @@ pub fn visible_query(
     if let Some(s) = search {
         q = q.filter(name_starts_with(backend, s));
     }
-    q.order_by_asc(user::Column::UsernameLower)
+    q.order_by(user::Column::UsernameLower, order)
 }
 
 /// Users by id, in no particular order.

@@ -521,6 +521,17 @@ async fn a_list_of_hundreds_of_friends_pages_in_order_and_follows_changes() {
     let tail = if tail == 0 { 100 } else { tail };
     assert_eq!(names(&last), expected[expected.len() - tail..]);
 
+    // The users list's last page is read from its far end, in the same order.
+    let mut everyone: Vec<String> = (1..=set.users).map(|i| format!("u{i}")).collect();
+    everyone.sort();
+    let last_users = json_of(app.get(&hub, "/api/users/?page=last&page_size=100").await).await;
+    assert_eq!(last_users["count"], set.users);
+    let tail = set.users as usize % 100;
+    let tail = if tail == 0 { 100 } else { tail };
+    assert_eq!(names(&last_users), everyone[everyone.len() - tail..]);
+    let middle = json_of(app.get(&hub, "/api/users/?page=16&page_size=100").await).await;
+    assert_eq!(names(&middle), everyone[1500..1600]);
+
     // u2 (first by name after u10...) renames itself to the end of the alphabet.
     let u2 = login("u2").await;
     let res = app

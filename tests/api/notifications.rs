@@ -299,4 +299,28 @@ async fn kept_counts_hold_while_notifications_arrive_and_are_read_at_once() {
     crate::chat::say(&app, &bob, room, "@alice after").await;
     let count = json_of(app.get(&alice, "/api/notifications/unread-count/").await).await;
     assert_eq!(count["count"], 1);
+
+    // A page past the middle is read from the far end, in the same order.
+    let ids = |page: &serde_json::Value| -> Vec<i64> {
+        page["results"]
+            .as_array()
+            .expect("results")
+            .iter()
+            .map(|n| n["id"].as_i64().expect("id"))
+            .collect()
+    };
+    let all = ids(&json_of(app.get(&alice, "/api/notifications/?page_size=100").await).await);
+    let last = json_of(
+        app.get(&alice, "/api/notifications/?page_size=4&page=last")
+            .await,
+    )
+    .await;
+    let tail = if all.len() % 4 == 0 { 4 } else { all.len() % 4 };
+    assert_eq!(ids(&last), all[all.len() - tail..]);
+    let third = json_of(
+        app.get(&alice, "/api/notifications/?page_size=4&page=3")
+            .await,
+    )
+    .await;
+    assert_eq!(ids(&third), all[8..12]);
 }
