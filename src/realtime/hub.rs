@@ -168,6 +168,12 @@ impl Hub {
         users.contains_key(&user_id)
     }
 
+    /// `user_ids` split into those connected here and the others, under one read of the lock.
+    pub fn partition_connected(&self, user_ids: Vec<i64>) -> (Vec<i64>, Vec<i64>) {
+        let users = self.users.read().unwrap_or_else(|e| e.into_inner());
+        user_ids.into_iter().partition(|id| users.contains_key(id))
+    }
+
     pub fn users(&self) -> Vec<i64> {
         let users = self.users.read().unwrap_or_else(|e| e.into_inner());
         users.keys().copied().collect()

@@ -119,9 +119,7 @@ impl Realtime {
         // A user with a connection on this instance is online: only the others are asked of
         // the presence store (a round trip to Redis saved when all are here).
         let (here, elsewhere): (HashSet<i64>, Vec<i64>) = {
-            let (h, e): (Vec<i64>, Vec<i64>) = user_ids
-                .into_iter()
-                .partition(|id| self.hub.is_connected(*id));
+            let (h, e) = self.hub.partition_connected(user_ids);
             (h.into_iter().collect(), e)
         };
         // One instance: nobody is online elsewhere (a 20,000-friend list is asked at once).
