@@ -344,7 +344,8 @@ pub async fn unread_counts(
              (SELECT 1 AS one FROM chat_messages m \
              JOIN chat_members cm ON cm.room_id = m.room_id AND cm.user_id = {me} \
              WHERE m.room_id = {room_} AND m.id > COALESCE(cm.last_read_message_id, 0) \
-             AND m.sender_id <> {sender} AND m.deleted = {false_} LIMIT {UNREAD_MAX}) AS u"
+             AND m.sender_id <> {sender} AND m.deleted = {false_} \
+             ORDER BY m.room_id, m.id LIMIT {UNREAD_MAX}) AS u"
         ));
     }
     let sql = parts.join(" UNION ALL ");

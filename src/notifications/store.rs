@@ -150,7 +150,11 @@ pub fn query_in(
     if let Some(k) = kind {
         q = q.filter(notification::Column::Kind.eq(k));
     }
-    q.order_by(notification::Column::Id, order)
+    // By (recipient_id, id): the same order for one recipient, but only their index gives it,
+    // so PostgreSQL cannot walk the primary key backwards filtering for them (cheap by its
+    // estimate; 1,950,000 rows read for a user whose 50,000 are the oldest).
+    q.order_by(notification::Column::RecipientId, order.clone())
+        .order_by(notification::Column::Id, order)
 }
 
 /// A notification of `recipient`'s; someone else's is `None`, like a missing one.
@@ -200,14 +204,17 @@ pub async fn mark_all_read(db: &DatabaseConnection, recipient: i64) -> Result<u6
     let txn = crate::db::begin_write(db).await?;
     let inbox = locked_inbox(&txn, recipient).await?;
     if inbox.unread > 0 {
+        // Not MAX(id): see `query_in` on the order.
         let newest: Option<i64> = notification::Entity::find()
             .select_only()
-            .column_as(C::Id.max(), "newest")
+            .column(C::Id)
             .filter(C::RecipientId.eq(recipient))
+            .order_by_desc(C::RecipientId)
+            .order_by_desc(C::Id)
+            .limit(1)
             .into_tuple()
             .one(&txn)
-            .await?
-            .flatten();
+            .await?;
         notification_inbox::Entity::update_many()
             .col_expr(notification_inbox::Column::Unread, Expr::value(0))
             .col_expr(

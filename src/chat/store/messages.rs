@@ -7,6 +7,7 @@ use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
     Statement, Value,
 };
+use sea_orm::{Order, Select};
 
 use super::placeholders;
 use crate::db::entities::chat_message;
@@ -43,8 +44,8 @@ pub async fn find_messages(
 }
 
 /// The newest message of each of `room_ids`: one query, and one step down the (room_id, id)
-/// index per room (`MAX(id)` of one room is its index's last entry; grouped over several
-/// rooms it read every message of each, half a million for a big room).
+/// index per room (grouped over several rooms, `MAX(id)` read every message of each, half a
+/// million for a big room; ordered by `(room_id, id)` as `in_room_order` says why).
 pub async fn last_messages(
     db: &impl ConnectionTrait,
     room_ids: &[i64],
@@ -57,7 +58,8 @@ pub async fn last_messages(
     let rooms: Vec<String> = room_ids.iter().map(|_| param()).collect();
     let sql = format!(
         "SELECT * FROM chat_messages WHERE id IN (SELECT \
-         (SELECT MAX(m.id) FROM chat_messages m WHERE m.room_id = r.id) \
+         (SELECT m.id FROM chat_messages m WHERE m.room_id = r.id \
+         ORDER BY m.room_id DESC, m.id DESC LIMIT 1) \
          FROM chat_rooms r WHERE r.id IN ({}))",
         rooms.join(", ")
     );
@@ -76,6 +78,15 @@ pub enum Window {
     After(i64),
 }
 
+/// A room's messages ordered by `(room_id, id)`, not by `id` alone: the same order for one
+/// room, but only the room's index gives it, so PostgreSQL cannot choose to walk the primary
+/// key backwards filtering for the room (cheap by its estimate, but the 500,000 messages of a
+/// room that was busy long ago lie under millions of newer ones: 4.6 s a page under load).
+fn in_room_order(q: Select<chat_message::Entity>, order: Order) -> Select<chat_message::Entity> {
+    q.order_by(chat_message::Column::RoomId, order.clone())
+        .order_by(chat_message::Column::Id, order)
+}
+
 /// Up to `limit` messages of the window, ascending by id.
 pub async fn history(
     db: &impl ConnectionTrait,
@@ -84,28 +95,12 @@ pub async fn history(
     limit: u64,
 ) -> Result<Vec<chat_message::Model>, DbErr> {
     let q = chat_message::Entity::find().filter(chat_message::Column::RoomId.eq(room_id));
-    let mut rows = match window {
-        Window::After(id) => {
-            q.filter(chat_message::Column::Id.gt(id))
-                .order_by_asc(chat_message::Column::Id)
-                .limit(limit)
-                .all(db)
-                .await?
-        }
-        Window::Before(id) => {
-            q.filter(chat_message::Column::Id.lt(id))
-                .order_by_desc(chat_message::Column::Id)
-                .limit(limit)
-                .all(db)
-                .await?
-        }
-        Window::Latest => {
-            q.order_by_desc(chat_message::Column::Id)
-                .limit(limit)
-                .all(db)
-                .await?
-        }
+    let q = match window {
+        Window::After(id) => in_room_order(q.filter(chat_message::Column::Id.gt(id)), Order::Asc),
+        Window::Before(id) => in_room_order(q.filter(chat_message::Column::Id.lt(id)), Order::Desc),
+        Window::Latest => in_room_order(q, Order::Desc),
     };
+    let mut rows = q.limit(limit).all(db).await?;
     rows.sort_by_key(|m| m.id);
     Ok(rows)
 }
@@ -119,9 +114,9 @@ pub async fn has_beyond(
 ) -> Result<bool, DbErr> {
     let q = chat_message::Entity::find().filter(chat_message::Column::RoomId.eq(room_id));
     let q = if newer {
-        q.filter(chat_message::Column::Id.gt(id))
+        in_room_order(q.filter(chat_message::Column::Id.gt(id)), Order::Asc)
     } else {
-        q.filter(chat_message::Column::Id.lt(id))
+        in_room_order(q.filter(chat_message::Column::Id.lt(id)), Order::Desc)
     };
     Ok(q.select_only()
         .column(chat_message::Column::Id)
