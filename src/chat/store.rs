@@ -333,6 +333,7 @@ pub async fn unread_counts(
     let mut parts = Vec::with_capacity(room_ids.len());
     for room in room_ids {
         let (id, me, room_, sender) = (param(), param(), param(), param());
+        let in_room = crate::db::only_sql(backend, "m.room_id", &room_);
         values.extend([
             Value::from(*room),
             user_id.into(),
@@ -343,7 +344,7 @@ pub async fn unread_counts(
             "SELECT CAST({id} AS BIGINT) AS room_id, COUNT(*) AS unread FROM \
              (SELECT 1 AS one FROM chat_messages m \
              JOIN chat_members cm ON cm.room_id = m.room_id AND cm.user_id = {me} \
-             WHERE m.room_id = {room_} AND m.id > COALESCE(cm.last_read_message_id, 0) \
+             WHERE {in_room} AND m.id > COALESCE(cm.last_read_message_id, 0) \
              AND m.sender_id <> {sender} AND m.deleted = {false_} \
              ORDER BY m.room_id, m.id LIMIT {UNREAD_MAX}) AS u"
         ));

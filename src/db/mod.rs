@@ -160,6 +160,35 @@ pub async fn lock_row<E: EntityTrait>(
     Ok(())
 }
 
+/// `column = value` for a list ordered by `(column, id)` through its composite index. On
+/// PostgreSQL written as the one-value range `value <= column <= value`: equality to a
+/// constant makes the planner drop `column` from the ORDER BY, and then, estimating from
+/// averages, it walks the primary key backwards filtering for the value, which reads millions
+/// of rows when the value's rows are old (a busy user's first notifications, a big room's
+/// first messages). A range keeps the order only the composite index gives.
+pub fn only<C: sea_orm::ColumnTrait>(
+    backend: DbBackend,
+    column: C,
+    value: i64,
+) -> sea_orm::Condition {
+    if backend == DbBackend::Postgres {
+        sea_orm::Condition::all()
+            .add(column.gte(value))
+            .add(column.lte(value))
+    } else {
+        sea_orm::Condition::all().add(column.eq(value))
+    }
+}
+
+/// `only` in raw SQL: `{column} = {value}` or its one-value range.
+pub fn only_sql(backend: DbBackend, column: &str, value: &str) -> String {
+    if backend == DbBackend::Postgres {
+        format!("({column} >= {value} AND {column} <= {value})")
+    } else {
+        format!("{column} = {value}")
+    }
+}
+
 /// The kept number of active users (`counters`).
 pub const ACTIVE_USERS: &str = "active_users";
 

@@ -56,7 +56,8 @@ pub async fn list(
     }
     errors.into_result()?;
     let inbox = store::inbox(&app.db, me.id).await?;
-    let query = store::query(&inbox, is_read, kind);
+    let backend = app.db.get_database_backend();
+    let query = store::query(backend, &inbox, is_read, kind);
     // The totals are kept; only a list of one type is counted (through its index).
     let kept = match (kind, is_read) {
         (Some(_), _) => None,
@@ -69,7 +70,13 @@ pub async fn list(
             let total = u64::try_from(total).unwrap_or(0);
             let both = crate::db::BothWays {
                 forward: query,
-                backward: Some(store::query_in(&inbox, is_read, kind, sea_orm::Order::Asc)),
+                backward: Some(store::query_in(
+                    backend,
+                    &inbox,
+                    is_read,
+                    kind,
+                    sea_orm::Order::Asc,
+                )),
             };
             (
                 total,

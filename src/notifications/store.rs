@@ -116,22 +116,28 @@ pub async fn insert_many(
 
 /// `recipient`'s notifications, newest first; read or unread as `inbox` says.
 pub fn query(
+    backend: sea_orm::DbBackend,
     inbox: &notification_inbox::Model,
     is_read: Option<bool>,
     kind: Option<&str>,
 ) -> Select<notification::Entity> {
-    query_in(inbox, is_read, kind, sea_orm::Order::Desc)
+    query_in(backend, inbox, is_read, kind, sea_orm::Order::Desc)
 }
 
 /// `query` newest first (`Desc`) or oldest first.
 pub fn query_in(
+    backend: sea_orm::DbBackend,
     inbox: &notification_inbox::Model,
     is_read: Option<bool>,
     kind: Option<&str>,
     order: sea_orm::Order,
 ) -> Select<notification::Entity> {
     use notification::Column as C;
-    let mut q = notification::Entity::find().filter(C::RecipientId.eq(inbox.user_id));
+    let mut q = notification::Entity::find().filter(crate::db::only(
+        backend,
+        C::RecipientId,
+        inbox.user_id,
+    ));
     match is_read {
         Some(false) => {
             q = q
@@ -150,9 +156,10 @@ pub fn query_in(
     if let Some(k) = kind {
         q = q.filter(notification::Column::Kind.eq(k));
     }
-    // By (recipient_id, id): the same order for one recipient, but only their index gives it,
-    // so PostgreSQL cannot walk the primary key backwards filtering for them (cheap by its
-    // estimate; 1,950,000 rows read for a user whose 50,000 are the oldest).
+    // By (recipient_id, id), the recipient chosen by `db::only`: the same order for one
+    // recipient, but only their index gives it, so PostgreSQL cannot walk the primary key
+    // backwards filtering for them (cheap by its estimate; 1,950,000 rows read for a user
+    // whose 50,000 are the oldest).
     q.order_by(notification::Column::RecipientId, order.clone())
         .order_by(notification::Column::Id, order)
 }
@@ -208,7 +215,11 @@ pub async fn mark_all_read(db: &DatabaseConnection, recipient: i64) -> Result<u6
         let newest: Option<i64> = notification::Entity::find()
             .select_only()
             .column(C::Id)
-            .filter(C::RecipientId.eq(recipient))
+            .filter(crate::db::only(
+                txn.get_database_backend(),
+                C::RecipientId,
+                recipient,
+            ))
             .order_by_desc(C::RecipientId)
             .order_by_desc(C::Id)
             .limit(1)

@@ -58,10 +58,11 @@ pub async fn last_messages(
     let rooms: Vec<String> = room_ids.iter().map(|_| param()).collect();
     let sql = format!(
         "SELECT * FROM chat_messages WHERE id IN (SELECT \
-         (SELECT m.id FROM chat_messages m WHERE m.room_id = r.id \
+         (SELECT m.id FROM chat_messages m WHERE {in_room} \
          ORDER BY m.room_id DESC, m.id DESC LIMIT 1) \
          FROM chat_rooms r WHERE r.id IN ({}))",
-        rooms.join(", ")
+        rooms.join(", "),
+        in_room = crate::db::only_sql(backend, "m.room_id", "r.id"),
     );
     let values: Vec<Value> = room_ids.iter().map(|id| Value::from(*id)).collect();
     chat_message::Entity::find()
@@ -78,10 +79,11 @@ pub enum Window {
     After(i64),
 }
 
-/// A room's messages ordered by `(room_id, id)`, not by `id` alone: the same order for one
-/// room, but only the room's index gives it, so PostgreSQL cannot choose to walk the primary
-/// key backwards filtering for the room (cheap by its estimate, but the 500,000 messages of a
-/// room that was busy long ago lie under millions of newer ones: 4.6 s a page under load).
+/// A room's messages ordered by `(room_id, id)`, not by `id` alone, with the room chosen by
+/// `db::only`: the same order for one room, but only the room's index gives it, so PostgreSQL
+/// cannot choose to walk the primary key backwards filtering for the room (cheap by its
+/// estimate, but the 500,000 messages of a room that was busy long ago lie under millions of
+/// newer ones: 4.6 s a page under load).
 fn in_room_order(q: Select<chat_message::Entity>, order: Order) -> Select<chat_message::Entity> {
     q.order_by(chat_message::Column::RoomId, order.clone())
         .order_by(chat_message::Column::Id, order)
@@ -94,7 +96,12 @@ pub async fn history(
     window: Window,
     limit: u64,
 ) -> Result<Vec<chat_message::Model>, DbErr> {
-    let q = chat_message::Entity::find().filter(chat_message::Column::RoomId.eq(room_id));
+    let backend = db.get_database_backend();
+    let q = chat_message::Entity::find().filter(crate::db::only(
+        backend,
+        chat_message::Column::RoomId,
+        room_id,
+    ));
     let q = match window {
         Window::After(id) => in_room_order(q.filter(chat_message::Column::Id.gt(id)), Order::Asc),
         Window::Before(id) => in_room_order(q.filter(chat_message::Column::Id.lt(id)), Order::Desc),
@@ -112,7 +119,12 @@ pub async fn has_beyond(
     id: i64,
     newer: bool,
 ) -> Result<bool, DbErr> {
-    let q = chat_message::Entity::find().filter(chat_message::Column::RoomId.eq(room_id));
+    let backend = db.get_database_backend();
+    let q = chat_message::Entity::find().filter(crate::db::only(
+        backend,
+        chat_message::Column::RoomId,
+        room_id,
+    ));
     let q = if newer {
         in_room_order(q.filter(chat_message::Column::Id.gt(id)), Order::Asc)
     } else {
