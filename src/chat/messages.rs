@@ -275,7 +275,8 @@ pub async fn mark_read(
     let marker = store::membership(&app.db, room.id, me.id)
         .await?
         .ok_or(ApiError::NotFound)?;
-    let unread = store::unread_counts(&app.db, me.id, &[room.id]).await?;
+    let unread =
+        store::unread_counts(&app.db, me.id, &[(room.id, marker.last_read_message_id)]).await?;
     Ok(ReadMarker {
         last_read_message_id: marker.last_read_message_id,
         unread_count: unread.get(&room.id).copied().unwrap_or(0),

@@ -99,12 +99,16 @@ pub async fn first_members(
         .await
 }
 
-/// Of each of `room_ids`: how many members it has, and until when `user_id` muted it.
+/// Of each of `room_ids`: how many members it has, until when `user_id` muted it and the last
+/// message `user_id` read there.
 #[derive(Debug, FromQueryResult)]
 pub struct RoomTally {
     pub room_id: i64,
     pub members: i64,
     pub muted_until: Option<DateTime<Utc>>,
+    pub last_read: Option<i64>,
+    /// 1 when `user_id` is a member, else 0.
+    pub mine: i64,
 }
 
 /// `RoomTally` of each of `room_ids`: one query, on the (room_id, user_id) key.
@@ -118,15 +122,17 @@ pub async fn room_tallies(
     }
     let backend = db.get_database_backend();
     let mut param = placeholders(backend);
-    let me = param();
+    let (me, me_again, me_member) = (param(), param(), param());
     let rooms: Vec<String> = room_ids.iter().map(|_| param()).collect();
     let sql = format!(
         "SELECT room_id, COUNT(*) AS members, \
-         MAX(CASE WHEN user_id = {me} THEN muted_until END) AS muted_until \
+         MAX(CASE WHEN user_id = {me} THEN muted_until END) AS muted_until, \
+         MAX(CASE WHEN user_id = {me_again} THEN last_read_message_id END) AS last_read, \
+         CAST(MAX(CASE WHEN user_id = {me_member} THEN 1 ELSE 0 END) AS BIGINT) AS mine \
          FROM chat_members WHERE room_id IN ({}) GROUP BY room_id",
         rooms.join(", ")
     );
-    let mut values: Vec<Value> = vec![user_id.into()];
+    let mut values: Vec<Value> = vec![user_id.into(), user_id.into(), user_id.into()];
     values.extend(room_ids.iter().map(|id| Value::from(*id)));
     let rows = RoomTally::find_by_statement(Statement::from_sql_and_values(backend, sql, values))
         .all(db)
@@ -311,15 +317,17 @@ struct UnreadRow {
 /// entries, not of the room.
 pub const UNREAD_MAX: u64 = 1000;
 
-/// For each of `room_ids`, the messages of others after `user_id`'s read marker that are not
-/// deleted, up to `UNREAD_MAX`: one query however many rooms, each room's count walking its
-/// `(room_id, id)` index from the marker and stopping at the bound.
+/// For each of `rooms` (a room and `user_id`'s read marker there), the messages of others
+/// after the marker that are not deleted, up to `UNREAD_MAX`: one query however many rooms,
+/// each room's count walking its `(room_id, id, sender_id, deleted)` index from the marker
+/// and stopping at the bound. No join: with the room chosen by `db::only`'s range,
+/// PostgreSQL no longer knew the membership's room and read all of the user's.
 pub async fn unread_counts(
     db: &impl ConnectionTrait,
     user_id: i64,
-    room_ids: &[i64],
+    rooms: &[(i64, Option<i64>)],
 ) -> Result<HashMap<i64, u64>, DbErr> {
-    if room_ids.is_empty() {
+    if rooms.is_empty() {
         return Ok(HashMap::new());
     }
     let backend = db.get_database_backend();
@@ -329,22 +337,21 @@ pub async fn unread_counts(
         "0"
     };
     let mut param = placeholders(backend);
-    let mut values: Vec<Value> = Vec::with_capacity(room_ids.len() * 4);
-    let mut parts = Vec::with_capacity(room_ids.len());
-    for room in room_ids {
-        let (id, me, room_, sender) = (param(), param(), param(), param());
+    let mut values: Vec<Value> = Vec::with_capacity(rooms.len() * 4);
+    let mut parts = Vec::with_capacity(rooms.len());
+    for (room, last_read) in rooms {
+        let (id, room_, after, sender) = (param(), param(), param(), param());
         let in_room = crate::db::only_sql(backend, "m.room_id", &room_);
         values.extend([
             Value::from(*room),
-            user_id.into(),
             Value::from(*room),
+            Value::from(last_read.unwrap_or(0)),
             user_id.into(),
         ]);
         parts.push(format!(
             "SELECT CAST({id} AS BIGINT) AS room_id, COUNT(*) AS unread FROM \
              (SELECT 1 AS one FROM chat_messages m \
-             JOIN chat_members cm ON cm.room_id = m.room_id AND cm.user_id = {me} \
-             WHERE {in_room} AND m.id > COALESCE(cm.last_read_message_id, 0) \
+             WHERE {in_room} AND m.id > {after} \
              AND m.sender_id <> {sender} AND m.deleted = {false_} \
              ORDER BY m.room_id, m.id LIMIT {UNREAD_MAX}) AS u"
         ));

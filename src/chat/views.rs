@@ -186,7 +186,18 @@ pub async fn rooms_view(
         app.media_links(),
     )
     .await?;
-    let unread = store::unread_counts(&app.db, me.id, &ids).await?;
+    // The caller's read marker in each room comes with the tallies; a room the caller does
+    // not belong to (staff looking) has nothing unread for them.
+    let markers: Vec<(i64, Option<i64>)> = ids
+        .iter()
+        .filter_map(|id| {
+            tallies
+                .get(id)
+                .filter(|t| t.mine > 0)
+                .map(|t| (*id, t.last_read))
+        })
+        .collect();
+    let unread = store::unread_counts(&app.db, me.id, &markers).await?;
     let briefs = Briefs::load(
         app,
         me.into(),
