@@ -37,6 +37,39 @@ pub struct Write {
     pub latency: Percentiles,
 }
 
+/// Latencies of the requests that succeeded, and how many did not.
+#[derive(Default)]
+struct Timings {
+    micros: Vec<u64>,
+    errors: u64,
+}
+
+impl Timings {
+    /// Times `request`, which answers whether it succeeded.
+    async fn time(&mut self, request: impl std::future::Future<Output = bool>) {
+        let t = Instant::now();
+        if request.await {
+            self.micros.push(t.elapsed().as_micros() as u64);
+        } else {
+            self.errors += 1;
+        }
+    }
+
+    fn absorb(&mut self, other: Timings) {
+        self.micros.extend(other.micros);
+        self.errors += other.errors;
+    }
+
+    fn into_write(self, action: String) -> Write {
+        Write {
+            action,
+            samples: self.micros.len(),
+            errors: self.errors,
+            latency: Percentiles::of(self.micros),
+        }
+    }
+}
+
 pub struct ListArgs {
     pub concurrency: usize,
     pub seconds: u64,
@@ -131,39 +164,30 @@ async fn sends(client: &reqwest::Client, base: &str, u1: &User, args: &ListArgs)
     for s in 0..senders {
         let (client, url, token) = (client.clone(), url.clone(), u1.access.clone());
         tasks.push(tokio::spawn(async move {
-            let (mut lat, mut errors, mut n) = (Vec::new(), 0u64, 0u64);
+            let (mut timings, mut n) = (Timings::default(), 0u64);
             while Instant::now() < end {
                 n += 1;
-                let t = Instant::now();
-                let ok = client
+                let send = client
                     .post(url.as_str())
                     .bearer_auth(&token)
                     .json(&json!({"body": format!("bench {s} {n}")}))
-                    .send()
-                    .await
-                    .is_ok_and(|r| r.status().as_u16() == 201);
-                if ok {
-                    lat.push(t.elapsed().as_micros() as u64);
-                } else {
-                    errors += 1;
-                }
+                    .send();
+                timings
+                    .time(async { send.await.is_ok_and(|r| r.status().as_u16() == 201) })
+                    .await;
             }
-            (lat, errors)
+            timings
         }));
     }
-    let (mut all, mut errors) = (Vec::new(), 0);
+    let mut all = Timings::default();
     for t in tasks {
-        if let Ok((lat, e)) = t.await {
-            all.extend(lat);
-            errors += e;
+        if let Ok(timings) = t.await {
+            all.absorb(timings);
         }
     }
-    Write {
-        action: format!("POST /api/chat/rooms/1/messages/ (the biggest room), {senders} senders"),
-        samples: all.len(),
-        errors,
-        latency: Percentiles::of(all),
-    }
+    all.into_write(format!(
+        "POST /api/chat/rooms/1/messages/ (the biggest room), {senders} senders"
+    ))
 }
 
 /// `u1` accepts up to 100 of its pending requests, one after another.
@@ -183,28 +207,20 @@ async fn accepts(client: &reqwest::Client, base: &str, u1: &User) -> Result<Writ
         .as_array()
         .map(|r| r.iter().filter_map(|x| x["id"].as_i64()).collect())
         .unwrap_or_default();
-    let (mut lat, mut errors) = (Vec::new(), 0);
+    let mut timings = Timings::default();
     for id in ids {
-        let t = Instant::now();
-        let ok = client
+        let accept = client
             .put(format!("{base}/api/friends/request/{id}/"))
             .bearer_auth(&u1.access)
             .json(&json!({"action": "accept"}))
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success());
-        if ok {
-            lat.push(t.elapsed().as_micros() as u64);
-        } else {
-            errors += 1;
-        }
+            .send();
+        timings
+            .time(async { accept.await.is_ok_and(|r| r.status().is_success()) })
+            .await;
     }
-    Ok(Write {
-        action: "PUT /api/friends/request/{id}/ accept, by the user with the most friends".into(),
-        samples: lat.len(),
-        errors,
-        latency: Percentiles::of(lat),
-    })
+    Ok(timings.into_write(
+        "PUT /api/friends/request/{id}/ accept, by the user with the most friends".into(),
+    ))
 }
 
 /// Marking everything read: once with the whole inbox unread, then 50 times with nothing
@@ -215,28 +231,18 @@ async fn read_all(client: &reqwest::Client, base: &str, u2: &User) -> Vec<Write>
         ("POST /api/notifications/read-all/, everything unread", 1),
         ("POST /api/notifications/read-all/, nothing unread", 50),
     ] {
-        let (mut lat, mut errors) = (Vec::new(), 0);
+        let mut timings = Timings::default();
         for _ in 0..times {
-            let t = Instant::now();
-            let ok = client
+            let read = client
                 .post(format!("{base}/api/notifications/read-all/"))
                 .bearer_auth(&u2.access)
                 .json(&json!({}))
-                .send()
-                .await
-                .is_ok_and(|r| r.status().is_success());
-            if ok {
-                lat.push(t.elapsed().as_micros() as u64);
-            } else {
-                errors += 1;
-            }
+                .send();
+            timings
+                .time(async { read.await.is_ok_and(|r| r.status().is_success()) })
+                .await;
         }
-        out.push(Write {
-            action: action.into(),
-            samples: lat.len(),
-            errors,
-            latency: Percentiles::of(lat),
-        });
+        out.push(timings.into_write(action.into()));
     }
     out
 }

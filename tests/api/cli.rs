@@ -152,21 +152,7 @@ async fn seed_writes_a_community_the_api_reads_consistently() {
         String::from_utf8_lossy(&out.stderr)
     );
     let set = Dataset::scaled(0.004);
-    let login = |name: &'static str| {
-        let app = &app;
-        async move {
-            let res = app.login(name, PASSWORD).await;
-            assert_eq!(res.status(), 200, "{name} logs in");
-            let body = json_of(res).await;
-            crate::helpers::TestUser {
-                id: 0,
-                username: name.into(),
-                access: body["access"].as_str().expect("access").into(),
-                refresh: String::new(),
-            }
-        }
-    };
-    let hub = login("u1").await;
+    let hub = app.sign_in("u1", PASSWORD).await;
     let me = json_of(app.get(&hub, "/api/users/me/").await).await;
     assert_eq!(me["friend_count"], set.hub_friends);
     let friends = json_of(app.get(&hub, "/api/friends/?page_size=100").await).await;
@@ -200,7 +186,7 @@ async fn seed_writes_a_community_the_api_reads_consistently() {
         format!("message {}", set.big_room)
     );
 
-    let inbox = login("u2").await;
+    let inbox = app.sign_in("u2", PASSWORD).await;
     let unread = json_of(app.get(&inbox, "/api/notifications/unread-count/").await).await;
     assert_eq!(unread["count"], set.inbox);
 

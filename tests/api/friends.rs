@@ -490,19 +490,7 @@ async fn a_list_of_hundreds_of_friends_pages_in_order_and_follows_changes() {
     let set = Dataset::scaled(0.03);
     assert!(set.hub_friends > 500, "{set:?}");
     agora::seed::run(&app.state, set).await.expect("seed");
-    let login = |name: &'static str| {
-        let app = &app;
-        async move {
-            let body = json_of(app.login(name, PASSWORD).await).await;
-            crate::helpers::TestUser {
-                id: 0,
-                username: name.into(),
-                access: body["access"].as_str().expect("access").into(),
-                refresh: String::new(),
-            }
-        }
-    };
-    let hub = login("u1").await;
+    let hub = app.sign_in("u1", PASSWORD).await;
     let names = |page: &Value| -> Vec<String> {
         page["results"]
             .as_array()
@@ -533,7 +521,7 @@ async fn a_list_of_hundreds_of_friends_pages_in_order_and_follows_changes() {
     assert_eq!(names(&middle), everyone[1500..1600]);
 
     // u2 (first by name after u10...) renames itself to the end of the alphabet.
-    let u2 = login("u2").await;
+    let u2 = app.sign_in("u2", PASSWORD).await;
     let res = app
         .patch(&u2, "/api/users/me/", json!({"username": "zz_renamed"}))
         .await;
@@ -541,7 +529,7 @@ async fn a_list_of_hundreds_of_friends_pages_in_order_and_follows_changes() {
     let last = json_of(app.get(&hub, "/api/friends/?page=last&page_size=100").await).await;
     assert_eq!(names(&last).last().map(String::as_str), Some("zz_renamed"));
     // u3 closes its account: no longer listed nor counted.
-    let u3 = login("u3").await;
+    let u3 = app.sign_in("u3", PASSWORD).await;
     let res = app
         .request(
             reqwest::Method::DELETE,

@@ -290,6 +290,19 @@ impl TestApp {
         .await
     }
 
+    /// Logs in as an existing account (a seeded one, say) and returns its tokens.
+    pub async fn sign_in(&self, login: &str, password: &str) -> TestUser {
+        let res = self.login(login, password).await;
+        assert_eq!(res.status(), 200, "{login} logs in");
+        let body = json_of(res).await;
+        TestUser {
+            id: body["user"]["id"].as_i64().unwrap_or_default(),
+            username: login.into(),
+            access: body["access"].as_str().expect("access").into(),
+            refresh: body["refresh"].as_str().unwrap_or_default().into(),
+        }
+    }
+
     /// `from` sends `to` a friend request; returns its id.
     pub async fn request_friend(&self, from: &TestUser, to: &TestUser) -> i64 {
         let res = self

@@ -89,6 +89,15 @@ fn in_room_order(q: Select<chat_message::Entity>, order: Order) -> Select<chat_m
         .order_by(chat_message::Column::Id, order)
 }
 
+/// The messages of room `room_id`, chosen as `in_room_order` needs.
+fn of_room(db: &impl ConnectionTrait, room_id: i64) -> Select<chat_message::Entity> {
+    chat_message::Entity::find().filter(crate::db::only(
+        db.get_database_backend(),
+        chat_message::Column::RoomId,
+        room_id,
+    ))
+}
+
 /// Up to `limit` messages of the window, ascending by id.
 pub async fn history(
     db: &impl ConnectionTrait,
@@ -96,12 +105,7 @@ pub async fn history(
     window: Window,
     limit: u64,
 ) -> Result<Vec<chat_message::Model>, DbErr> {
-    let backend = db.get_database_backend();
-    let q = chat_message::Entity::find().filter(crate::db::only(
-        backend,
-        chat_message::Column::RoomId,
-        room_id,
-    ));
+    let q = of_room(db, room_id);
     let q = match window {
         Window::After(id) => in_room_order(q.filter(chat_message::Column::Id.gt(id)), Order::Asc),
         Window::Before(id) => in_room_order(q.filter(chat_message::Column::Id.lt(id)), Order::Desc),
@@ -119,12 +123,7 @@ pub async fn has_beyond(
     id: i64,
     newer: bool,
 ) -> Result<bool, DbErr> {
-    let backend = db.get_database_backend();
-    let q = chat_message::Entity::find().filter(crate::db::only(
-        backend,
-        chat_message::Column::RoomId,
-        room_id,
-    ));
+    let q = of_room(db, room_id);
     let q = if newer {
         in_room_order(q.filter(chat_message::Column::Id.gt(id)), Order::Asc)
     } else {
