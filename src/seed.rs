@@ -380,6 +380,12 @@ impl Sql {
         ));
 
         out.push((
+            "",
+            "UPDATE chat_rooms SET member_count = \
+             (SELECT COUNT(*) FROM chat_members WHERE chat_members.room_id = chat_rooms.id)"
+                .to_owned(),
+        ));
+        out.push((
             "notification_inbox",
             "INSERT INTO notification_inbox (user_id, total, unread, read_through) \
              SELECT recipient_id, COUNT(*), SUM(CASE WHEN is_read THEN 0 ELSE 1 END), 0 \

@@ -15,6 +15,7 @@ mod m20261201_000009_kept_counts;
 mod m20261201_000010_friend_order;
 mod m20261201_000011_name_prefixes;
 mod m20261201_000012_unread_index;
+mod m20261201_000013_member_count;
 
 pub struct Migrator;
 
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000010_friend_order::Migration),
             Box::new(m20261201_000011_name_prefixes::Migration),
             Box::new(m20261201_000012_unread_index::Migration),
+            Box::new(m20261201_000013_member_count::Migration),
         ]
     }
 }

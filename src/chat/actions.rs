@@ -235,7 +235,9 @@ pub async fn add_members(
     friends_only(app, me, &new, "user_ids").await?;
     let now = crate::db::now();
     let members: Vec<(i64, Role)> = new.iter().map(|id| (*id, Role::Member)).collect();
-    store::add_members(&app.db, room.id, &members, now).await?;
+    let txn = crate::db::begin_write(&app.db).await?;
+    store::add_members(&txn, room.id, &members, now).await?;
+    txn.commit().await?;
     members::changed(app, room.id).await;
     // The member list is read once for all the `member_joined` events, not once per new member.
     match members::member_ids(app, room.id).await {

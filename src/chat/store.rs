@@ -122,17 +122,18 @@ pub async fn room_tallies(
     }
     let backend = db.get_database_backend();
     let mut param = placeholders(backend);
-    let (me, me_again, me_member) = (param(), param(), param());
+    let me = param();
     let rooms: Vec<String> = room_ids.iter().map(|_| param()).collect();
+    // The count kept on the room's row; the caller's own membership by its key.
     let sql = format!(
-        "SELECT room_id, COUNT(*) AS members, \
-         MAX(CASE WHEN user_id = {me} THEN muted_until END) AS muted_until, \
-         MAX(CASE WHEN user_id = {me_again} THEN last_read_message_id END) AS last_read, \
-         CAST(MAX(CASE WHEN user_id = {me_member} THEN 1 ELSE 0 END) AS BIGINT) AS mine \
-         FROM chat_members WHERE room_id IN ({}) GROUP BY room_id",
+        "SELECT r.id AS room_id, r.member_count AS members, m.muted_until AS muted_until, \
+         m.last_read_message_id AS last_read, \
+         CAST(CASE WHEN m.user_id IS NULL THEN 0 ELSE 1 END AS BIGINT) AS mine \
+         FROM chat_rooms r LEFT JOIN chat_members m ON m.room_id = r.id AND m.user_id = {me} \
+         WHERE r.id IN ({})",
         rooms.join(", ")
     );
-    let mut values: Vec<Value> = vec![user_id.into(), user_id.into(), user_id.into()];
+    let mut values: Vec<Value> = vec![user_id.into()];
     values.extend(room_ids.iter().map(|id| Value::from(*id)));
     let rows = RoomTally::find_by_statement(Statement::from_sql_and_values(backend, sql, values))
         .all(db)
@@ -178,14 +179,34 @@ pub async fn create_room(
         last_message_id: Set(None),
         last_activity_at: Set(now),
         created_at: Set(now),
+        member_count: Set(0),
         ..Default::default()
     }
     .insert(db)
     .await
 }
 
+/// Adds `delta` to the room's kept member count.
+async fn count_members(db: &impl ConnectionTrait, room_id: i64, delta: i64) -> Result<(), DbErr> {
+    if delta != 0 {
+        chat_room::Entity::update_many()
+            .col_expr(
+                chat_room::Column::MemberCount,
+                sea_orm::sea_query::ExprTrait::add(
+                    Expr::col(chat_room::Column::MemberCount),
+                    delta,
+                ),
+            )
+            .filter(chat_room::Column::Id.eq(room_id))
+            .exec(db)
+            .await?;
+    }
+    Ok(())
+}
+
 /// Adds the members who are not in the room yet (a concurrent add of the same user is not an
-/// error); returns how many were added.
+/// error) and counts them on the room's row; returns how many were added. Call inside the
+/// transaction of the change.
 pub async fn add_members(
     db: &impl ConnectionTrait,
     room_id: i64,
@@ -195,7 +216,7 @@ pub async fn add_members(
     if members.is_empty() {
         return Ok(0);
     }
-    chat_member::Entity::insert_many(members.iter().map(|(user_id, role)| {
+    let added = chat_member::Entity::insert_many(members.iter().map(|(user_id, role)| {
         chat_member::ActiveModel {
             room_id: Set(room_id),
             user_id: Set(*user_id),
@@ -211,9 +232,12 @@ pub async fn add_members(
             .to_owned(),
     )
     .exec_without_returning(db)
-    .await
+    .await?;
+    count_members(db, room_id, i64::try_from(added).unwrap_or(0)).await?;
+    Ok(added)
 }
 
+/// Removes a member and uncounts them. Call inside the transaction of the change.
 pub async fn remove_member(
     db: &impl ConnectionTrait,
     room_id: i64,
@@ -222,7 +246,11 @@ pub async fn remove_member(
     let res = chat_member::Entity::delete_by_id((room_id, user_id))
         .exec(db)
         .await?;
-    Ok(res.rows_affected > 0)
+    let removed = res.rows_affected > 0;
+    if removed {
+        count_members(db, room_id, -1).await?;
+    }
+    Ok(removed)
 }
 
 pub async fn set_role(
@@ -404,11 +432,15 @@ pub async fn room_summaries(
     let mut param = placeholders(backend);
     let me = param();
     let rooms: Vec<String> = room_ids.iter().map(|_| param()).collect();
+    // The count kept on the room's row; the owner through the (room_id, role) index; the
+    // caller's role by its key: no room's members are read.
     let sql = format!(
-        "SELECT room_id, COUNT(*) AS members, \
-         MAX(CASE WHEN role = 'owner' THEN user_id END) AS owner_id, \
-         MAX(CASE WHEN user_id = {me} THEN role END) AS my_role \
-         FROM chat_members WHERE room_id IN ({rooms}) GROUP BY room_id",
+        "SELECT r.id AS room_id, r.member_count AS members, \
+         (SELECT o.user_id FROM chat_members o WHERE o.room_id = r.id AND o.role = 'owner' \
+         ORDER BY o.user_id DESC LIMIT 1) AS owner_id, \
+         (SELECT m.role FROM chat_members m WHERE m.room_id = r.id AND m.user_id = {me}) \
+         AS my_role \
+         FROM chat_rooms r WHERE r.id IN ({rooms})",
         rooms = rooms.join(", "),
     );
     let rows = RoomSummary::find_by_statement(Statement::from_sql_and_values(backend, sql, values))
@@ -437,10 +469,21 @@ pub async fn delete_room(db: &impl ConnectionTrait, room_id: i64) -> Result<(), 
     Ok(())
 }
 
-/// The members of a room, oldest first, for a page.
-pub fn members_query(room_id: i64) -> Select<chat_member::Entity> {
+/// A room's members in the order they joined (`Asc`) or its reverse.
+pub fn members_in(room_id: i64, order: sea_orm::Order) -> Select<chat_member::Entity> {
     chat_member::Entity::find()
         .filter(chat_member::Column::RoomId.eq(room_id))
-        .order_by_asc(chat_member::Column::JoinedAt)
-        .order_by_asc(chat_member::Column::UserId)
+        .order_by(chat_member::Column::JoinedAt, order.clone())
+        .order_by(chat_member::Column::UserId, order)
+}
+
+/// The room's kept member count.
+pub async fn member_count(db: &impl ConnectionTrait, room_id: i64) -> Result<i64, DbErr> {
+    Ok(chat_room::Entity::find_by_id(room_id)
+        .select_only()
+        .column(chat_room::Column::MemberCount)
+        .into_tuple::<i64>()
+        .one(db)
+        .await?
+        .unwrap_or(0))
 }

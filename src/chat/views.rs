@@ -162,7 +162,14 @@ pub async fn members_page(
     room_id: i64,
     page: &mut crate::http::Page,
 ) -> Result<crate::http::Paginated<Member>, ApiError> {
-    let (count, rows) = crate::db::paginate(&app.db, store::members_query(room_id), page).await?;
+    // The kept count when a total is needed, and `?page=last` read from the end.
+    let both = crate::db::BothWays {
+        forward: store::members_in(room_id, sea_orm::Order::Asc),
+        backward: Some(store::members_in(room_id, sea_orm::Order::Desc)),
+    };
+    let kept =
+        async { Ok(u64::try_from(store::member_count(&app.db, room_id).await?).unwrap_or(0)) };
+    let (count, rows) = crate::db::paginate_kept(&app.db, both, page, kept).await?;
     Ok(page.wrap(count, members_view(app, me, &rows).await?))
 }
 

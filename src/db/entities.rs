@@ -229,6 +229,8 @@ pub mod chat_room {
         pub last_message_id: Option<i64>,
         pub last_activity_at: DateTimeUtc,
         pub created_at: DateTimeUtc,
+        /// Kept by the chat store's `add_members` and `remove_member`.
+        pub member_count: i64,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

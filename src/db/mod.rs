@@ -402,6 +402,49 @@ where
     }
 }
 
+/// `paginate` with the total kept somewhere (`total`, asked only when needed): a numbered page
+/// that ends the list needs no total, as in `paginate`; otherwise the kept total is read
+/// instead of counted, and `?page=last` is read from the far end.
+pub async fn paginate_kept<E, F>(
+    db: &impl ConnectionTrait,
+    select: BothWays<E>,
+    page: &mut impl PageWindow,
+    total: F,
+) -> Result<(u64, Vec<E::Model>), ApiError>
+where
+    E: EntityTrait,
+    E::Model: Sync,
+    F: std::future::Future<Output = Result<u64, DbErr>>,
+{
+    if !page.is_numbered() {
+        let total = total.await?;
+        let rows = paginate_counted(db, select, page, total).await?;
+        return Ok((total, rows));
+    }
+    let (offset, limit) = (page.offset(), page.limit());
+    if i64::try_from(offset.saturating_add(limit)).is_err() {
+        return Err(ApiError::InvalidPage);
+    }
+    let mut rows = select
+        .forward
+        .offset(offset)
+        .limit(limit.saturating_add(1))
+        .all(db)
+        .await?;
+    let fetched = u64::try_from(rows.len()).unwrap_or(u64::MAX);
+    if fetched == 0 && offset > 0 {
+        return Err(ApiError::InvalidPage);
+    }
+    let count = if fetched <= limit {
+        offset + fetched
+    } else {
+        rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+        total.await?
+    };
+    page.resolve(count)?;
+    Ok((count, rows))
+}
+
 /// True when `err` is a unique-constraint violation, which stores turn into field errors.
 pub fn is_unique_violation(err: &DbErr) -> bool {
     matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))

@@ -731,3 +731,68 @@ async fn the_same_user_joining_many_times_at_once_joins_once() {
     assert_mirrored(&app, &owner, &group).await;
     assert_eq!(group_members(&app, &owner, &group).await.len(), 2);
 }
+
+/// The member count kept on the room's row stays equal to the members while people join twice
+/// at once and leave at once, in the group, its room and the lists.
+#[tokio::test]
+async fn the_kept_member_count_holds_while_members_join_and_leave_at_once() {
+    let app = TestApp::spawn().await;
+    let owner = app.register("owner").await;
+    let group = json_of(
+        app.post(
+            &owner,
+            "/api/groups/",
+            json!({"name": "crowd", "visibility": "public"}),
+        )
+        .await,
+    )
+    .await;
+    let mut people = Vec::new();
+    for i in 0..8 {
+        people.push(app.register(&format!("joiner{i}")).await);
+    }
+    // Everyone joins twice at the same time.
+    let join = paths::group_join(&group["id"]);
+    let joins = people
+        .iter()
+        .chain(people.iter())
+        .map(|p| app.post(p, &join, json!({})));
+    // One of each pair may find the other already in: 400, as for any second join.
+    for res in futures_util::future::join_all(joins).await {
+        assert!(
+            matches!(res.status().as_u16(), 200 | 400),
+            "{}",
+            res.status()
+        );
+    }
+    // Half leave at the same time, each twice.
+    let leaving = &people[..4];
+    let exits: Vec<String> = leaving
+        .iter()
+        .map(|p| paths::group_member(&group["id"], p.id))
+        .collect();
+    let leaves = leaving
+        .iter()
+        .zip(&exits)
+        .chain(leaving.iter().zip(&exits))
+        .map(|(p, exit)| app.delete(p, exit));
+    for res in futures_util::future::join_all(leaves).await {
+        assert!(
+            matches!(res.status().as_u16(), 204 | 404),
+            "{}",
+            res.status()
+        );
+    }
+    let listed = json_of(app.get(&owner, &paths::group_members(&group["id"])).await).await;
+    assert_eq!(listed["count"], 5, "the owner and four who stayed");
+    assert_eq!(listed["results"].as_array().expect("results").len(), 5);
+    let shown = json_of(app.get(&owner, &paths::group(&group["id"])).await).await;
+    assert_eq!(shown["member_count"], 5);
+    let room = json_of(
+        app.get(&owner, &format!("/api/chat/rooms/{}/", group["room"]))
+            .await,
+    )
+    .await;
+    assert_eq!(room["member_count"], 5);
+    assert_eq!(room["members"].as_array().expect("members").len(), 5);
+}
