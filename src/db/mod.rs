@@ -2,6 +2,9 @@
 //! the SeaORM entities and the helpers every store shares.
 
 pub mod entities;
+mod pages;
+
+pub use pages::{BothWays, PageWindow, paginate, paginate_counted, paginate_kept};
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -10,11 +13,10 @@ use std::time::Duration;
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, EntityTrait,
-    PaginatorTrait, QuerySelect, Select, SqlErr, Statement, TransactionTrait,
+    SqlErr, Statement, TransactionTrait,
 };
 
 use crate::config::Pool;
-use crate::error::ApiError;
 
 /// Connects to `url` (a PostgreSQL pool within `pool`). A SQLite file is created if missing and switched to WAL, so readers
 /// never wait for the writer. `queries` counts every statement run through the connection
@@ -283,167 +285,6 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
 
 /// The advisory lock key migrations hold on PostgreSQL ("agora" in ASCII).
 const MIGRATION_LOCK: i64 = 0x61_676f_7261;
-
-/// The page a list asks for; `http::Page` is the one implementation.
-pub trait PageWindow {
-    /// Pins the page against the total `count`; a page past the end is an error.
-    fn resolve(&mut self, count: u64) -> Result<(), ApiError>;
-    fn offset(&self) -> u64;
-    fn limit(&self) -> u64;
-    /// False for `?page=last`, whose offset is known only once the total is.
-    fn is_numbered(&self) -> bool;
-}
-
-/// How many rows `select` has, counted without its ORDER BY: a count wrapped around an ordered
-/// select made PostgreSQL sort every row (100,000 users, to disk) only to count them.
-async fn count_of<E: EntityTrait>(
-    mut select: Select<E>,
-    db: &impl ConnectionTrait,
-) -> Result<u64, DbErr>
-where
-    E::Model: Sync,
-{
-    QuerySelect::query(&mut select).clear_order_by();
-    select.count(db).await
-}
-
-/// One page of an ordered `select` and the total it is a page of, whatever the page size. The
-/// page is read with one row more than it holds: when that row is absent this is the last
-/// page and the total follows from it, so a list that fits on a page (or its last page) costs
-/// one query; otherwise a count makes two. Every list goes through here.
-pub async fn paginate<E: EntityTrait>(
-    db: &impl ConnectionTrait,
-    select: Select<E>,
-    page: &mut impl PageWindow,
-) -> Result<(u64, Vec<E::Model>), ApiError>
-where
-    E::Model: Sync,
-{
-    if page.is_numbered() {
-        let (offset, limit) = (page.offset(), page.limit());
-        // The database takes a signed 64-bit offset; no list is that long.
-        if i64::try_from(offset.saturating_add(limit)).is_err() {
-            return Err(ApiError::InvalidPage);
-        }
-        let mut rows = select
-            .clone()
-            .offset(offset)
-            .limit(limit.saturating_add(1))
-            .all(db)
-            .await?;
-        let fetched = u64::try_from(rows.len()).unwrap_or(u64::MAX);
-        if fetched == 0 && offset > 0 {
-            return Err(ApiError::InvalidPage);
-        }
-        if fetched <= limit {
-            let count = offset + fetched;
-            page.resolve(count)?;
-            return Ok((count, rows));
-        }
-        rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
-        let count = count_of(select, db).await?;
-        page.resolve(count)?;
-        return Ok((count, rows));
-    }
-    let count = count_of(select.clone(), db).await?;
-    page.resolve(count)?;
-    let rows = select
-        .offset(page.offset())
-        .limit(page.limit())
-        .all(db)
-        .await?;
-    Ok((count, rows))
-}
-
-/// A list's select in its order and, when it has one, in the opposite order: a page past the
-/// middle is read from the far end, so no page skips more than half of the list.
-pub struct BothWays<E: EntityTrait> {
-    pub forward: Select<E>,
-    pub backward: Option<Select<E>>,
-}
-
-impl<E: EntityTrait> From<Select<E>> for BothWays<E> {
-    fn from(forward: Select<E>) -> Self {
-        Self {
-            forward,
-            backward: None,
-        }
-    }
-}
-
-/// One page of an ordered `select` whose total is already known (a kept count): no count.
-pub async fn paginate_counted<E: EntityTrait>(
-    db: &impl ConnectionTrait,
-    select: impl Into<BothWays<E>>,
-    page: &mut impl PageWindow,
-    total: u64,
-) -> Result<Vec<E::Model>, ApiError>
-where
-    E::Model: Sync,
-{
-    let select = select.into();
-    page.resolve(total)?;
-    let (offset, limit) = (page.offset(), page.limit());
-    if i64::try_from(offset.saturating_add(limit)).is_err() {
-        return Err(ApiError::InvalidPage);
-    }
-    let end = offset.saturating_add(limit).min(total);
-    match select.backward {
-        Some(backward) if offset > total / 2 && end > offset => {
-            let mut rows = backward
-                .offset(total - end)
-                .limit(end - offset)
-                .all(db)
-                .await?;
-            rows.reverse();
-            Ok(rows)
-        }
-        _ => Ok(select.forward.offset(offset).limit(limit).all(db).await?),
-    }
-}
-
-/// `paginate` with the total kept somewhere (`total`, asked only when needed): a numbered page
-/// that ends the list needs no total, as in `paginate`; otherwise the kept total is read
-/// instead of counted, and `?page=last` is read from the far end.
-pub async fn paginate_kept<E, F>(
-    db: &impl ConnectionTrait,
-    select: BothWays<E>,
-    page: &mut impl PageWindow,
-    total: F,
-) -> Result<(u64, Vec<E::Model>), ApiError>
-where
-    E: EntityTrait,
-    E::Model: Sync,
-    F: std::future::Future<Output = Result<u64, DbErr>>,
-{
-    if !page.is_numbered() {
-        let total = total.await?;
-        let rows = paginate_counted(db, select, page, total).await?;
-        return Ok((total, rows));
-    }
-    let (offset, limit) = (page.offset(), page.limit());
-    if i64::try_from(offset.saturating_add(limit)).is_err() {
-        return Err(ApiError::InvalidPage);
-    }
-    let mut rows = select
-        .forward
-        .offset(offset)
-        .limit(limit.saturating_add(1))
-        .all(db)
-        .await?;
-    let fetched = u64::try_from(rows.len()).unwrap_or(u64::MAX);
-    if fetched == 0 && offset > 0 {
-        return Err(ApiError::InvalidPage);
-    }
-    let count = if fetched <= limit {
-        offset + fetched
-    } else {
-        rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
-        total.await?
-    };
-    page.resolve(count)?;
-    Ok((count, rows))
-}
 
 /// True when `err` is a unique-constraint violation, which stores turn into field errors.
 pub fn is_unique_violation(err: &DbErr) -> bool {
