@@ -22,7 +22,9 @@ use utoipa::OpenApi;
 
 use crate::http::ProxyConfig;
 use crate::state::AppState;
-use crate::{auth, chat, friends, groups, http, media, notifications, ops, security, users, ws};
+use crate::{
+    auth, chat, friends, groups, http, media, notifications, ops, posts, security, users, ws,
+};
 
 #[derive(OpenApi)]
 #[openapi(paths(ops::health, ops::metrics, ws::gateway::upgrade))]
@@ -38,6 +40,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         chat::ApiDoc::openapi(),
         groups::ApiDoc::openapi(),
         media::ApiDoc::openapi(),
+        posts::ApiDoc::openapi(),
         OpsDoc::openapi(),
     ])
 }
@@ -68,6 +71,7 @@ pub fn router(state: AppState) -> Router {
         .merge(chat::router())
         .merge(groups::router())
         .merge(media::router())
+        .merge(posts::router())
         .merge(ws::router())
         .merge(http::docs::router(openapi()))
         .route("/health", axum::routing::get(ops::health))

@@ -136,6 +136,8 @@ pub enum ApiError {
     NotFound,
     #[error("Invalid page.")]
     InvalidPage,
+    #[error("Invalid cursor")]
+    InvalidCursor,
     #[error("Method \"{0}\" not allowed.")]
     MethodNotAllowed(String),
     #[error("Request body is too large.")]
@@ -176,7 +178,7 @@ impl ApiError {
                 StatusCode::UNAUTHORIZED
             }
             Self::Forbidden => StatusCode::FORBIDDEN,
-            Self::NotFound | Self::InvalidPage => StatusCode::NOT_FOUND,
+            Self::NotFound | Self::InvalidPage | Self::InvalidCursor => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
@@ -195,7 +197,7 @@ impl ApiError {
             Self::NotAuthenticated | Self::InvalidCredentials => "not_authenticated",
             Self::TokenNotValid(_) => "token_not_valid",
             Self::Forbidden => "permission_denied",
-            Self::NotFound | Self::InvalidPage => "not_found",
+            Self::NotFound | Self::InvalidPage | Self::InvalidCursor => "not_found",
             Self::MethodNotAllowed(_) => "method_not_allowed",
             Self::TooLarge => "too_large",
             Self::RequestTimeout => "request_timeout",

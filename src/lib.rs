@@ -35,6 +35,8 @@ pub mod http;
 pub mod media;
 pub mod notifications;
 pub mod ops;
+pub mod posts;
+pub mod reactions;
 pub mod realtime;
 pub mod secret;
 pub mod security;

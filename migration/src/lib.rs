@@ -16,6 +16,7 @@ mod m20261201_000010_friend_order;
 mod m20261201_000011_name_prefixes;
 mod m20261201_000012_unread_index;
 mod m20261201_000013_member_count;
+mod m20261202_000014_posts;
 
 pub struct Migrator;
 
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000011_name_prefixes::Migration),
             Box::new(m20261201_000012_unread_index::Migration),
             Box::new(m20261201_000013_member_count::Migration),
+            Box::new(m20261202_000014_posts::Migration),
         ]
     }
 }

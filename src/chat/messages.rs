@@ -228,7 +228,7 @@ pub async fn delete(app: &AppState, me: &CurrentUser, message_id: i64) -> Result
     if !message.deleted {
         let txn = crate::db::begin_write(&app.db).await?;
         store::delete_message(&txn, message.id).await?;
-        media::store::detach_all(&txn, message.id).await?;
+        media::store::detach_all(&txn, media::store::Holder::Message, &[message.id]).await?;
         txn.commit().await?;
         publish_to_room(
             app,

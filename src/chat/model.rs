@@ -255,20 +255,7 @@ pub fn room_name(raw: Option<&str>) -> Result<String, String> {
 
 /// A trimmed message body: 1–4000 characters.
 pub fn message_body(raw: Option<&str>) -> Result<String, String> {
-    let body = raw.map(str::trim).unwrap_or_default();
-    if body.is_empty() {
-        return Err(if raw.is_none() {
-            REQUIRED.into()
-        } else {
-            crate::error::BLANK.into()
-        });
-    }
-    if body.chars().count() > MAX_BODY_CHARS {
-        return Err(format!(
-            "Ensure this field has no more than {MAX_BODY_CHARS} characters."
-        ));
-    }
-    Ok(body.to_owned())
+    crate::text::body(raw, MAX_BODY_CHARS)
 }
 
 impl SendBody {

@@ -110,7 +110,13 @@ async fn write_batch(
     let out = match_rows(rows, &mut stored);
     for (r, m) in rows.iter().zip(&out) {
         if let Some(m) = m {
-            crate::media::store::attach(&txn, m.id, &r.attachments).await?;
+            crate::media::store::attach(
+                &txn,
+                crate::media::store::Holder::Message,
+                m.id,
+                &r.attachments,
+            )
+            .await?;
         }
     }
     if !postgres {

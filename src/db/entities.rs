@@ -1,5 +1,8 @@
 //! SeaORM entities. They never reach a client: routes shape their own response types.
 
+mod posts;
+pub use posts::{comment, post, reaction, reaction_count};
+
 pub mod user {
     use sea_orm::entity::prelude::*;
 

@@ -4,7 +4,7 @@
 pub mod entities;
 mod pages;
 
-pub use pages::{BothWays, PageWindow, paginate, paginate_counted, paginate_kept};
+pub use pages::{BothWays, Keyset, PageWindow, paginate, paginate_counted, paginate_kept};
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

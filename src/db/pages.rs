@@ -134,3 +134,35 @@ where
     page.resolve(count)?;
     Ok((count, rows))
 }
+
+/// One page of a keyset-paginated list (`http::Cursor`): rows strictly past `from` in the
+/// direction read, `limit` of them (one more than the page, to know whether another follows).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Keyset {
+    pub from: Option<i64>,
+    /// Read by id descending (else ascending).
+    pub descending: bool,
+    pub limit: u64,
+}
+
+impl Keyset {
+    /// `select` narrowed to this page by `id`.
+    pub fn apply<E: EntityTrait>(
+        &self,
+        select: sea_orm::Select<E>,
+        id: E::Column,
+    ) -> sea_orm::Select<E> {
+        use sea_orm::{ColumnTrait, QueryFilter, QueryOrder, QuerySelect};
+        let select = match (self.from, self.descending) {
+            (Some(p), true) => select.filter(id.lt(p)),
+            (Some(p), false) => select.filter(id.gt(p)),
+            (None, _) => select,
+        };
+        let select = if self.descending {
+            select.order_by_desc(id)
+        } else {
+            select.order_by_asc(id)
+        };
+        select.limit(self.limit)
+    }
+}

@@ -3,6 +3,7 @@
 //! and the OpenAPI document with its docs pages.
 
 mod body;
+mod cursor;
 pub mod docs;
 mod extract;
 mod forms;
@@ -10,6 +11,7 @@ pub mod origin;
 mod pagination;
 
 pub use body::{Json, json_type_name, parse_json, parse_value};
+pub use cursor::{Cursor, CursorPaginated, CursorParams, Order};
 pub use extract::{Authenticator, CurrentUser, Path, Query, SocketUser, bearer_token};
 pub use forms::multipart_error;
 pub use origin::{Origin, ProxyConfig};

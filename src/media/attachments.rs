@@ -1,9 +1,10 @@
-//! The attachments of a set of messages, loaded in a fixed number of queries, as the Media
+//! The attachments of a set of messages (or the media of posts and comments), loaded in a fixed number of queries, as the Media
 //! objects a response or an event carries.
 
 use std::collections::HashMap;
 
 use super::Media;
+use super::store::Holder;
 use crate::db::entities::media;
 use crate::error::ApiError;
 use crate::state::{AppState, MediaLinks};
@@ -21,8 +22,18 @@ impl Attachments {
         message_ids: &[i64],
         links: MediaLinks,
     ) -> Result<Self, ApiError> {
+        Self::load_of(app, Holder::Message, message_ids, links).await
+    }
+
+    /// The media of posts or comments (or messages), as `load`.
+    pub async fn load_of(
+        app: &AppState,
+        holder: Holder,
+        ids: &[i64],
+        links: MediaLinks,
+    ) -> Result<Self, ApiError> {
         Ok(Self {
-            by_message: super::store::attachments_of(&app.db, message_ids).await?,
+            by_message: super::store::attachments_of(&app.db, holder, ids).await?,
             links,
         })
     }

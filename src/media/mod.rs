@@ -57,7 +57,7 @@ pub fn router() -> Router<AppState> {
 
 /// Whether `viewer` may see `m`: the owner, staff, anyone when it is someone's avatar, whoever
 /// sees the profile it is the cover of, the group it is the avatar of, or a message it is
-/// attached to.
+/// attached to, or a post (or a comment of one) they may see.
 pub async fn visible(app: &AppState, me: &CurrentUser, m: &media::Model) -> Result<bool, ApiError> {
     if m.owner_id == me.id || me.is_staff {
         return Ok(true);
@@ -75,6 +75,13 @@ pub async fn visible(app: &AppState, me: &CurrentUser, m: &media::Model) -> Resu
     }
     for g in store::groups_showing(&app.db, m.id).await? {
         if crate::social::group_visible(&app.db, &g, me.id).await? {
+            return Ok(true);
+        }
+    }
+    for p in store::posts_showing(&app.db, m.id).await? {
+        if crate::social::posts::post_access(app, me.into(), &p).await?
+            != crate::social::posts::Access::Hidden
+        {
             return Ok(true);
         }
     }

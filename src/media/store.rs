@@ -3,10 +3,10 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Alias, Expr, Func, Query};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Query};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    PaginatorTrait, QueryFilter, QuerySelect,
 };
 
 use crate::db::entities::{chat_attachment, chat_member, chat_message, group, media, user};
@@ -174,59 +174,143 @@ pub async fn attached_where_member(
     Ok(n > 0)
 }
 
+/// What holds media in order: a chat message, a post or a comment, each in its own link
+/// table of `(holder, media_id, position)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Holder {
+    Message,
+    Post,
+    Comment,
+}
+
+impl Holder {
+    fn table(self) -> Alias {
+        Alias::new(match self {
+            Self::Message => "chat_attachments",
+            Self::Post => "post_media",
+            Self::Comment => "comment_media",
+        })
+    }
+
+    fn column(self) -> Alias {
+        Alias::new(match self {
+            Self::Message => "message_id",
+            Self::Post => "post_id",
+            Self::Comment => "comment_id",
+        })
+    }
+}
+
+/// Links `media_ids` to the holder, in their order.
 pub async fn attach(
     db: &impl ConnectionTrait,
-    message_id: i64,
+    holder: Holder,
+    id: i64,
     media_ids: &[i64],
 ) -> Result<(), DbErr> {
     if media_ids.is_empty() {
         return Ok(());
     }
-    chat_attachment::Entity::insert_many(media_ids.iter().enumerate().map(|(i, id)| {
-        chat_attachment::ActiveModel {
-            message_id: Set(message_id),
-            media_id: Set(*id),
-            position: Set(i32::try_from(i).unwrap_or(i32::MAX)),
-        }
-    }))
-    .exec(db)
-    .await?;
+    let mut insert = Query::insert();
+    insert.into_table(holder.table()).columns([
+        holder.column(),
+        Alias::new("media_id"),
+        Alias::new("position"),
+    ]);
+    for (i, media_id) in media_ids.iter().enumerate() {
+        insert.values_panic([
+            id.into(),
+            (*media_id).into(),
+            i32::try_from(i).unwrap_or(i32::MAX).into(),
+        ]);
+    }
+    db.execute(&insert).await?;
     Ok(())
 }
 
-pub async fn detach_all(db: &impl ConnectionTrait, message_id: i64) -> Result<(), DbErr> {
-    chat_attachment::Entity::delete_many()
-        .filter(chat_attachment::Column::MessageId.eq(message_id))
-        .exec(db)
-        .await?;
+/// Unlinks every media of the holders `ids`.
+pub async fn detach_all(
+    db: &impl ConnectionTrait,
+    holder: Holder,
+    ids: &[i64],
+) -> Result<(), DbErr> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let delete = Query::delete()
+        .from_table(holder.table())
+        .and_where(Expr::col(holder.column()).is_in(ids.iter().copied()))
+        .to_owned();
+    db.execute(&delete).await?;
     Ok(())
 }
 
-/// The attachments of each of `message_ids`, in their order: two queries for any page.
+/// The media of each of the holders `ids`, in their order: two queries for any page.
 pub async fn attachments_of(
     db: &impl ConnectionTrait,
-    message_ids: &[i64],
+    holder: Holder,
+    ids: &[i64],
 ) -> Result<HashMap<i64, Vec<media::Model>>, DbErr> {
-    if message_ids.is_empty() {
+    if ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let links = chat_attachment::Entity::find()
-        .filter(chat_attachment::Column::MessageId.is_in(message_ids.to_vec()))
-        .order_by_asc(chat_attachment::Column::MessageId)
-        .order_by_asc(chat_attachment::Column::Position)
-        .all(db)
-        .await?;
-    let ids: Vec<i64> = links.iter().map(|l| l.media_id).collect();
-    let rows: HashMap<i64, media::Model> = by_ids(db, &ids)
+    let select = Query::select()
+        .columns([holder.column(), Alias::new("media_id")])
+        .from(holder.table())
+        .and_where(Expr::col(holder.column()).is_in(ids.iter().copied()))
+        .order_by(holder.column(), sea_orm::Order::Asc)
+        .order_by(Alias::new("position"), sea_orm::Order::Asc)
+        .to_owned();
+    let links: Vec<(i64, i64)> = db
+        .query_all(&select)
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get_by_index(0)?, r.try_get_by_index(1)?)))
+        .collect::<Result<_, DbErr>>()?;
+    let media_ids: Vec<i64> = links.iter().map(|l| l.1).collect();
+    let rows: HashMap<i64, media::Model> = by_ids(db, &media_ids)
         .await?
         .into_iter()
         .map(|m| (m.id, m))
         .collect();
     let mut out: HashMap<i64, Vec<media::Model>> = HashMap::new();
-    for l in links {
-        if let Some(m) = rows.get(&l.media_id) {
-            out.entry(l.message_id).or_default().push(m.clone());
+    for (holder_id, media_id) in links {
+        if let Some(m) = rows.get(&media_id) {
+            out.entry(holder_id).or_default().push(m.clone());
         }
     }
     Ok(out)
+}
+
+/// The posts that show this media: in their own media or in a comment's.
+pub async fn posts_showing(
+    db: &impl ConnectionTrait,
+    id: i64,
+) -> Result<Vec<crate::db::entities::post::Model>, DbErr> {
+    use crate::db::entities::{comment, post};
+    let direct = Query::select()
+        .column(Alias::new("post_id"))
+        .from(Holder::Post.table())
+        .and_where(Expr::col(Alias::new("media_id")).eq(id))
+        .to_owned();
+    let held = Query::select()
+        .column(Alias::new("comment_id"))
+        .from(Holder::Comment.table())
+        .and_where(Expr::col(Alias::new("media_id")).eq(id))
+        .to_owned();
+    let via_comments = Query::select()
+        .column(comment::Column::PostId)
+        .from(comment::Entity)
+        .and_where(comment::Column::Id.in_subquery(held))
+        .and_where(comment::Column::Deleted.eq(false))
+        .to_owned();
+    post::Entity::find()
+        .filter(
+            sea_orm::Condition::any()
+                .add(post::Column::Id.in_subquery(direct))
+                .add(post::Column::Id.in_subquery(via_comments)),
+        )
+        .limit(20)
+        .all(db)
+        .await
 }

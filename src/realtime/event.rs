@@ -30,7 +30,7 @@ mod tests {
     #[test]
     fn frames_are_type_and_data() {
         let f = encode("pong", &json!({}));
-        assert_eq!(f.as_str(), r#"{"data":{},"type":"pong"}"#);
+        assert_eq!(f.as_str(), r#"{"type":"pong","data":{}}"#);
         let e = error("invalid", "bad", Some(&json!("c1")));
         let v: Value = serde_json::from_str(e.as_str()).expect("json");
         assert_eq!(v["data"]["client_id"], "c1");

@@ -6,6 +6,7 @@
 pub mod briefs;
 mod friends;
 pub mod model;
+pub mod posts;
 pub mod store;
 
 use std::collections::HashSet;

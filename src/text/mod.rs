@@ -3,6 +3,25 @@
 
 use std::collections::HashSet;
 
+/// A trimmed body of text (a message, post or comment): 1 to `max` characters, else the
+/// field's error.
+pub fn body(raw: Option<&str>, max: usize) -> Result<String, String> {
+    let body = raw.map(str::trim).unwrap_or_default();
+    if body.is_empty() {
+        return Err(if raw.is_none() {
+            crate::error::REQUIRED.into()
+        } else {
+            crate::error::BLANK.into()
+        });
+    }
+    if body.chars().count() > max {
+        return Err(format!(
+            "Ensure this field has no more than {max} characters."
+        ));
+    }
+    Ok(body.to_owned())
+}
+
 /// Characters a username may hold besides letters and digits (`@` aside).
 fn in_username(c: char) -> bool {
     c.is_alphanumeric() || ".+-_".contains(c)

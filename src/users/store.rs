@@ -209,3 +209,18 @@ pub async fn find_many(
         .all(db)
         .await
 }
+
+/// The active users of these lower-cased usernames (those `@mentioned` in a post).
+pub async fn find_by_usernames(
+    db: &impl ConnectionTrait,
+    names: &[String],
+) -> Result<Vec<user::Model>, DbErr> {
+    if names.is_empty() {
+        return Ok(Vec::new());
+    }
+    user::Entity::find()
+        .filter(user::Column::UsernameLower.is_in(names.iter().take(50).cloned()))
+        .filter(user::Column::IsActive.eq(true))
+        .all(db)
+        .await
+}

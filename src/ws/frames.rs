@@ -38,15 +38,15 @@ const FRAME_TYPES: &[&str] = &["ping", "authenticate", "chat_message", "typing",
 impl ClientFrame {
     /// Parses a frame; the error says what was wrong, with the frame's `client_id` if it has
     /// one so the client can match the error to what it sent.
-    fn parse(text: &str) -> Result<Self, (ApiError, Option<Value>)> {
-        let raw: Value =
-            serde_json::from_str(text).map_err(|e| (ApiError::JsonParse(e.to_string()), None))?;
+    fn parse(text: &str) -> Result<Self, Box<(ApiError, Option<Value>)>> {
+        let raw: Value = serde_json::from_str(text)
+            .map_err(|e| Box::new((ApiError::JsonParse(e.to_string()), None)))?;
         let client_id = raw
             .get("data")
             .and_then(|d| d.get("client_id"))
             .filter(|v| !v.is_null())
             .cloned();
-        let fail = |e: ApiError| (e, client_id.clone());
+        let fail = |e: ApiError| Box::new((e, client_id.clone()));
         let kind = match raw.get("type") {
             Some(Value::String(k)) => k.clone(),
             _ => return Err(fail(ApiError::rejected("A frame needs a \"type\"."))),
@@ -89,7 +89,7 @@ pub(super) async fn handle(
 ) -> Option<Frame> {
     let frame = match ClientFrame::parse(text) {
         Ok(f) => f,
-        Err((e, client_id)) => return Some(error_frame(&e, client_id.as_ref())),
+        Err(failed) => return Some(error_frame(&failed.0, failed.1.as_ref())),
     };
     match frame {
         ClientFrame::Ping(_) => Some(event::encode("pong", &json!({}))),
@@ -215,20 +215,20 @@ mod tests {
                 token: Some(_)
             }))
         ));
-        let (e, id) = ClientFrame::parse(r#"{"type":"nope","data":{"client_id":"c1"}}"#)
+        let (e, id) = *ClientFrame::parse(r#"{"type":"nope","data":{"client_id":"c1"}}"#)
             .expect_err("unknown type");
         assert_eq!(e.to_string(), "Unknown frame type \"nope\".");
         assert_eq!(id, Some(json!("c1")));
-        let (e, _) = ClientFrame::parse(r#"{"data":{}}"#).expect_err("no type");
+        let (e, _) = *ClientFrame::parse(r#"{"data":{}}"#).expect_err("no type");
         assert_eq!(e.to_string(), "A frame needs a \"type\".");
-        let (e, _) = ClientFrame::parse(r#"{"type":"authenticate","data":{"token":5}}"#)
+        let (e, _) = *ClientFrame::parse(r#"{"type":"authenticate","data":{"token":5}}"#)
             .expect_err("bad token type");
         assert!(
             e.to_string().starts_with("Invalid \"authenticate\" frame"),
             "{e}"
         );
         assert!(matches!(
-            ClientFrame::parse("not json"),
+            ClientFrame::parse("not json").map_err(|b| *b),
             Err((ApiError::JsonParse(_), None))
         ));
     }

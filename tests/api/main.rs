@@ -17,6 +17,7 @@ mod media;
 mod notifications;
 mod ops;
 mod outage;
+mod posts;
 mod proxy;
 mod queries;
 mod users;

@@ -90,3 +90,11 @@ pub fn media_content(id: impl Display) -> String {
 pub fn media_thumbnail(id: impl Display) -> String {
     format!("/api/media/{id}/thumbnail/")
 }
+
+pub fn post(id: impl Display) -> String {
+    format!("/api/posts/{id}/")
+}
+
+pub fn user_posts(user: impl Display) -> String {
+    format!("/api/users/{user}/posts/")
+}

@@ -1,0 +1,115 @@
+//! Handlers of /api/posts/ and the feeds: parse, call the feature function, shape the
+//! response.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use utoipa::OpenApi;
+
+use super::model::{Post, PostBody};
+use super::{actions, feeds};
+use crate::error::ApiError;
+use crate::http::{CurrentUser, Cursor, CursorPaginated, CursorParams, Json, Path};
+use crate::state::AppState;
+
+#[derive(OpenApi)]
+#[openapi(paths(create, read, edit, delete, home, by_user, in_group))]
+pub struct ApiDoc;
+
+#[utoipa::path(post, path = "/api/posts/", summary = "Create a post",
+    description = "A body (1–5000 characters unless media are present), up to 10 of the caller's media, a visibility (default `friends`) or a group the caller belongs to. `post_created` goes to the online users whose home feed it enters.",
+    tag = "posts", request_body = PostBody,
+    responses((status = 201, body = Post), (status = 400, description = "A field error: body, media, visibility or group")),
+    security(("bearer" = [])))]
+pub async fn create(
+    State(app): State<AppState>,
+    me: CurrentUser,
+    Json(body): Json<PostBody>,
+) -> Result<(StatusCode, Json<Post>), ApiError> {
+    Ok((
+        StatusCode::CREATED,
+        Json(actions::create(&app, &me, body).await?),
+    ))
+}
+
+#[utoipa::path(get, path = "/api/posts/{id}/", summary = "A post",
+    description = "A post the caller may not see (visibility, block, private group) is a 404.",
+    tag = "posts", params(("id" = i64, Path)),
+    responses((status = 200, body = Post), (status = 404)),
+    security(("bearer" = [])))]
+pub async fn read(
+    State(app): State<AppState>,
+    me: CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<Json<Post>, ApiError> {
+    let (p, _) = actions::visible(&app, &me, id).await?;
+    Ok(Json(actions::view(&app, &me, &p).await?))
+}
+
+#[utoipa::path(patch, path = "/api/posts/{id}/", summary = "Edit a post",
+    description = "The author: body, media, visibility (never the group). `edited_at` is set when the body or media change. The new audience gets `post_updated`; those who lost sight of it `post_deleted`.",
+    tag = "posts", params(("id" = i64, Path)), request_body = PostBody,
+    responses((status = 200, body = Post), (status = 400), (status = 403, description = "Not the author"), (status = 404)),
+    security(("bearer" = [])))]
+pub async fn edit(
+    State(app): State<AppState>,
+    me: CurrentUser,
+    Path(id): Path<i64>,
+    Json(body): Json<PostBody>,
+) -> Result<Json<Post>, ApiError> {
+    Ok(Json(actions::edit(&app, &me, id, body).await?))
+}
+
+#[utoipa::path(delete, path = "/api/posts/{id}/", summary = "Delete a post",
+    description = "The author, a group owner or admin (group posts), or staff; its comments and reactions go with it, its media stay the author's.",
+    tag = "posts", params(("id" = i64, Path)),
+    responses((status = 204, description = "Deleted"), (status = 403), (status = 404)),
+    security(("bearer" = [])))]
+pub async fn delete(
+    State(app): State<AppState>,
+    me: CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, ApiError> {
+    actions::delete(&app, &me, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(get, path = "/api/feed/", summary = "The home feed",
+    description = "The caller's own posts, their friends' non-group posts they may see and the posts of their groups, newest first; never a post of a user blocked either way. A cursor page: follow `next`.",
+    tag = "posts", params(CursorParams),
+    responses((status = 200, body = CursorPaginated<Post>), (status = 404, description = "Invalid cursor")),
+    security(("bearer" = [])))]
+pub async fn home(
+    State(app): State<AppState>,
+    me: CurrentUser,
+    cursor: Cursor,
+) -> Result<Json<CursorPaginated<Post>>, ApiError> {
+    Ok(Json(feeds::home(&app, &me, &cursor).await?))
+}
+
+#[utoipa::path(get, path = "/api/users/{id}/posts/", summary = "A user's posts",
+    description = "That user's non-group posts the caller may see, newest first. A user the caller may not see: 404.",
+    tag = "posts", params(("id" = i64, Path), CursorParams),
+    responses((status = 200, body = CursorPaginated<Post>), (status = 404)),
+    security(("bearer" = [])))]
+pub async fn by_user(
+    State(app): State<AppState>,
+    me: CurrentUser,
+    Path(id): Path<i64>,
+    cursor: Cursor,
+) -> Result<Json<CursorPaginated<Post>>, ApiError> {
+    Ok(Json(feeds::by_user(&app, &me, id, &cursor).await?))
+}
+
+#[utoipa::path(get, path = "/api/groups/{id}/posts/", summary = "A group's posts",
+    description = "Newest first. A group whose posts the caller may not see (a private group they are not in): 404.",
+    tag = "posts", params(("id" = i64, Path), CursorParams),
+    responses((status = 200, body = CursorPaginated<Post>), (status = 404)),
+    security(("bearer" = [])))]
+pub async fn in_group(
+    State(app): State<AppState>,
+    me: CurrentUser,
+    Path(id): Path<i64>,
+    cursor: Cursor,
+) -> Result<Json<CursorPaginated<Post>>, ApiError> {
+    Ok(Json(feeds::in_group(&app, &me, id, &cursor).await?))
+}

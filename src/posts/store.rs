@@ -1,0 +1,183 @@
+//! Post queries: the rows, and the three feeds as keyset pages.
+
+use sea_orm::sea_query::{Expr, Query};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbErr,
+    EntityTrait, QueryFilter,
+};
+
+use crate::db::Keyset;
+use crate::db::entities::{chat_member, friendship, group, post};
+
+pub struct NewPost {
+    pub author_id: i64,
+    pub body: String,
+    pub visibility: String,
+    pub group_id: Option<i64>,
+}
+
+pub async fn insert(db: &impl ConnectionTrait, new: NewPost) -> Result<post::Model, DbErr> {
+    post::ActiveModel {
+        author_id: Set(new.author_id),
+        body: Set(new.body),
+        visibility: Set(new.visibility),
+        group_id: Set(new.group_id),
+        created_at: Set(crate::db::now()),
+        edited_at: Set(None),
+        comment_count: Set(0),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+}
+
+pub async fn find(db: &impl ConnectionTrait, id: i64) -> Result<Option<post::Model>, DbErr> {
+    post::Entity::find_by_id(id).one(db).await
+}
+
+pub async fn find_many(db: &impl ConnectionTrait, ids: &[i64]) -> Result<Vec<post::Model>, DbErr> {
+    post::Entity::find()
+        .filter(post::Column::Id.is_in(ids.to_vec()))
+        .all(db)
+        .await
+}
+
+/// Writes an edit: the body (with `edited_at`) when given, the visibility when given.
+pub async fn update(
+    db: &impl ConnectionTrait,
+    id: i64,
+    body: Option<String>,
+    edited: bool,
+    visibility: Option<String>,
+) -> Result<(), DbErr> {
+    let mut row = post::ActiveModel {
+        id: sea_orm::ActiveValue::Unchanged(id),
+        ..Default::default()
+    };
+    if let Some(b) = body {
+        row.body = Set(b);
+    }
+    if edited {
+        row.edited_at = Set(Some(crate::db::now()));
+    }
+    if let Some(v) = visibility {
+        row.visibility = Set(v);
+    }
+    if row.is_changed() {
+        row.update(db).await?;
+    }
+    Ok(())
+}
+
+pub async fn delete(db: &impl ConnectionTrait, id: i64) -> Result<(), DbErr> {
+    post::Entity::delete_by_id(id).exec(db).await?;
+    Ok(())
+}
+
+/// The home feed of `viewer`: their own posts, their active friends' non-group posts of
+/// `public` or `friends`, and the posts of their groups, not by `hidden` users (blocked
+/// either way). One statement; the database walks `(author_id, id)` and `(group_id, id)`.
+pub async fn home(
+    db: &impl ConnectionTrait,
+    viewer: i64,
+    hidden: &[i64],
+    page: Keyset,
+) -> Result<Vec<post::Model>, DbErr> {
+    let friends = Query::select()
+        .column(friendship::Column::FriendId)
+        .from(friendship::Entity)
+        .and_where(friendship::Column::UserId.eq(viewer))
+        .and_where(friendship::Column::FriendActive.eq(true))
+        .to_owned();
+    let my_rooms = Query::select()
+        .column(chat_member::Column::RoomId)
+        .from(chat_member::Entity)
+        .and_where(chat_member::Column::UserId.eq(viewer))
+        .to_owned();
+    let my_groups = Query::select()
+        .column(group::Column::Id)
+        .from(group::Entity)
+        .and_where(group::Column::RoomId.in_subquery(my_rooms))
+        .to_owned();
+    let mut select = post::Entity::find().filter(
+        Condition::any()
+            .add(post::Column::AuthorId.eq(viewer))
+            .add(
+                Condition::all()
+                    .add(post::Column::GroupId.is_null())
+                    .add(post::Column::AuthorId.in_subquery(friends))
+                    .add(post::Column::Visibility.is_in(["public", "friends"])),
+            )
+            .add(post::Column::GroupId.in_subquery(my_groups)),
+    );
+    if !hidden.is_empty() {
+        select = select.filter(post::Column::AuthorId.is_not_in(hidden.to_vec()));
+    }
+    page.apply(select, post::Column::Id).all(db).await
+}
+
+/// `author`'s non-group posts of the given visibilities.
+pub async fn by_author(
+    db: &impl ConnectionTrait,
+    author: i64,
+    visibilities: &[&str],
+    page: Keyset,
+) -> Result<Vec<post::Model>, DbErr> {
+    if visibilities.is_empty() {
+        return Ok(Vec::new());
+    }
+    let select = post::Entity::find()
+        .filter(crate::db::only(
+            db.get_database_backend(),
+            post::Column::AuthorId,
+            author,
+        ))
+        .filter(post::Column::GroupId.is_null())
+        .filter(post::Column::Visibility.is_in(visibilities.iter().copied()));
+    page.apply(select, post::Column::Id).all(db).await
+}
+
+/// A group's posts, not by `hidden` users.
+pub async fn in_group(
+    db: &impl ConnectionTrait,
+    group_id: i64,
+    hidden: &[i64],
+    page: Keyset,
+) -> Result<Vec<post::Model>, DbErr> {
+    let mut select = post::Entity::find().filter(crate::db::only(
+        db.get_database_backend(),
+        post::Column::GroupId,
+        group_id,
+    ));
+    if !hidden.is_empty() {
+        select = select.filter(post::Column::AuthorId.is_not_in(hidden.to_vec()));
+    }
+    page.apply(select, post::Column::Id).all(db).await
+}
+
+/// Adds `delta` to a post's comment count.
+pub async fn add_comments(db: &impl ConnectionTrait, id: i64, delta: i64) -> Result<(), DbErr> {
+    use sea_orm::sea_query::ExprTrait;
+    post::Entity::update_many()
+        .col_expr(
+            post::Column::CommentCount,
+            Expr::col(post::Column::CommentCount).add(delta),
+        )
+        .filter(post::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// The ids of a post's comments and replies.
+pub async fn comment_ids(db: &impl ConnectionTrait, post_id: i64) -> Result<Vec<i64>, DbErr> {
+    use crate::db::entities::comment;
+    use sea_orm::QuerySelect;
+    comment::Entity::find()
+        .select_only()
+        .column(comment::Column::Id)
+        .filter(comment::Column::PostId.eq(post_id))
+        .into_tuple()
+        .all(db)
+        .await
+}
