@@ -28,6 +28,12 @@ enum Media {
 }
 
 #[derive(DeriveIden, Clone, Copy)]
+enum Notifications {
+    Table,
+    PostId,
+}
+
+#[derive(DeriveIden, Clone, Copy)]
 enum Posts {
     Table,
     Id,
@@ -246,7 +252,17 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
+        // A notification about a post names it, so deleting the post deletes them.
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Notifications::Table)
+                    .add_column(big_integer_null(Notifications::PostId))
+                    .to_owned(),
+            )
+            .await?;
         for i in [
+            index("idx_notifications_post", Notifications::Table, &["post_id"]),
             // A user's posts and a group's, newest first; the home feed walks these per author.
             index("idx_posts_author", Posts::Table, &["author_id", "id"]),
             index("idx_posts_group", Posts::Table, &["group_id", "id"]),
@@ -303,6 +319,22 @@ impl MigrationTrait for Migration {
         }
         manager
             .drop_table(Table::drop().table(Comments::Table).to_owned())
+            .await?;
+        manager
+            .drop_index(
+                Index::drop()
+                    .name("idx_notifications_post")
+                    .table(Notifications::Table)
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Notifications::Table)
+                    .drop_column(Notifications::PostId)
+                    .to_owned(),
+            )
             .await?;
         manager
             .drop_table(Table::drop().table(Posts::Table).to_owned())

@@ -148,6 +148,8 @@ pub mod notification {
         pub data: String,
         pub is_read: bool,
         pub created_at: DateTimeUtc,
+        /// The post it is about (`data.post_id`), so deleting the post deletes it.
+        pub post_id: Option<i64>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

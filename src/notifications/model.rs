@@ -15,6 +15,9 @@ pub const MENTION: &str = "mention";
 pub const GROUP_INVITE: &str = "group_invite";
 pub const GROUP_JOIN_REQUEST: &str = "group_join_request";
 pub const GROUP_JOIN_APPROVED: &str = "group_join_approved";
+pub const POST_COMMENT: &str = "post_comment";
+pub const COMMENT_REPLY: &str = "comment_reply";
+pub const POST_REACTION: &str = "post_reaction";
 pub const TYPES: &[&str] = &[
     FRIEND_REQUEST,
     FRIEND_ACCEPTED,
@@ -23,6 +26,9 @@ pub const TYPES: &[&str] = &[
     GROUP_JOIN_APPROVED,
     MENTION,
     "system",
+    POST_COMMENT,
+    COMMENT_REPLY,
+    POST_REACTION,
 ];
 
 #[derive(Clone, Debug, Serialize, ToSchema)]

@@ -97,19 +97,23 @@ pub async fn insert_many(
     let at = crate::db::now();
     let txn = crate::db::begin_write(db).await?;
     add_to_inboxes(&txn, &added).await?;
-    let stored =
-        notification::Entity::insert_many(rows.into_iter().map(|n| notification::ActiveModel {
+    let stored = notification::Entity::insert_many(rows.into_iter().map(|n| {
+        notification::ActiveModel {
             recipient_id: Set(n.recipient),
             sender_id: Set(n.sender),
             kind: Set(n.kind),
             text: Set(n.text),
+            post_id: Set(serde_json::from_str::<serde_json::Value>(&n.data)
+                .ok()
+                .and_then(|d| d.get("post_id").and_then(serde_json::Value::as_i64))),
             data: Set(n.data),
             is_read: Set(false),
             created_at: Set(at),
             ..Default::default()
-        }))
-        .exec_with_returning(&txn)
-        .await?;
+        }
+    }))
+    .exec_with_returning(&txn)
+    .await?;
     txn.commit().await?;
     Ok(stored)
 }
@@ -270,6 +274,35 @@ pub async fn delete_own(db: &DatabaseConnection, recipient: i64, id: i64) -> Res
     add_unread(&txn, recipient, -1, -i64::from(unread)).await?;
     txn.commit().await?;
     Ok(true)
+}
+
+/// Deletes every notification about `post_id` (a deleted post), keeping each recipient's
+/// counts: their inboxes are locked in id order first, as every change to them does.
+pub async fn delete_about_post(txn: &impl ConnectionTrait, post_id: i64) -> Result<(), DbErr> {
+    let rows = notification::Entity::find()
+        .filter(notification::Column::PostId.eq(post_id))
+        .all(txn)
+        .await?;
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let recipients: BTreeMap<i64, (i64, i64)> =
+        rows.iter().map(|n| (n.recipient_id, (0, 0))).collect();
+    add_to_inboxes(txn, &recipients).await?;
+    let mut changes: BTreeMap<i64, (i64, i64)> = BTreeMap::new();
+    for n in rows {
+        let inbox = inbox(txn, n.recipient_id).await?;
+        let recipient = n.recipient_id;
+        let unread = !as_read_by(&inbox, n).is_read;
+        let e = changes.entry(recipient).or_insert((0, 0));
+        e.0 -= 1;
+        e.1 -= i64::from(unread);
+    }
+    notification::Entity::delete_many()
+        .filter(notification::Column::PostId.eq(post_id))
+        .exec(txn)
+        .await?;
+    add_to_inboxes(txn, &changes).await
 }
 
 fn default_settings(user_id: i64) -> notification_setting::Model {

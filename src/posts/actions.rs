@@ -231,6 +231,7 @@ pub async fn delete(app: &AppState, me: &CurrentUser, id: i64) -> Result<(), Api
     let comments = super::store::comment_ids(&txn, p.id).await?;
     reactions::clear(&txn, reactions::Kind::Comment, &comments).await?;
     reactions::clear(&txn, reactions::Kind::Post, &[p.id]).await?;
+    notifications::store::delete_about_post(&txn, p.id).await?;
     store::delete(&txn, p.id).await?;
     txn.commit().await?;
     app.realtime

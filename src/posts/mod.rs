@@ -5,6 +5,7 @@
 //! block or membership takes effect at once everywhere.
 
 pub mod actions;
+pub mod comments;
 pub mod feeds;
 pub mod model;
 mod routes;
@@ -16,7 +17,7 @@ use axum::Router;
 use axum::routing::{get, post};
 
 use crate::chat::members;
-use crate::db::entities::post;
+use crate::db::entities::{comment, post};
 use crate::error::ApiError;
 use crate::media::attachments::Attachments;
 use crate::media::store::Holder;
@@ -24,7 +25,7 @@ use crate::reactions::{Kind, Tally};
 use crate::social::briefs::{Briefs, neutral_brief, users_by_id};
 use crate::social::{Viewer, cached_ids};
 use crate::state::{AppState, IdList};
-use model::Post;
+use model::{Comment, Post};
 
 pub use routes::ApiDoc;
 
@@ -34,6 +35,17 @@ pub fn router() -> Router<AppState> {
         .route(
             "/api/posts/{id}",
             get(routes::read).patch(routes::edit).delete(routes::delete),
+        )
+        .route(
+            "/api/posts/{id}/comments",
+            get(routes::list_comments).post(routes::create_comment),
+        )
+        .route("/api/comments/{id}/replies", get(routes::list_replies))
+        .route(
+            "/api/comments/{id}",
+            get(routes::read_comment)
+                .patch(routes::edit_comment)
+                .delete(routes::delete_comment),
         )
         .route("/api/feed", get(routes::home))
         .route("/api/users/{id}/posts", get(routes::by_user))
@@ -92,6 +104,67 @@ fn shape(
         reactions: tally.counts(p.id),
         my_reactions: mine.then(|| tally.mine(p.id)),
     }
+}
+
+/// Comments as `viewer` sees them (`None`: as events carry them to everyone): a fixed number
+/// of queries however many a page holds. A tombstone shows no body, media or reactions.
+async fn comments_shaped(
+    app: &AppState,
+    viewer: Option<Viewer>,
+    rows: &[comment::Model],
+) -> Result<Vec<Comment>, ApiError> {
+    let live: Vec<i64> = rows.iter().filter(|c| !c.deleted).map(|c| c.id).collect();
+    let authors: Vec<i64> = rows.iter().map(|c| c.author_id).collect();
+    let (briefs, links) = match viewer {
+        Some(v) => {
+            let b = Briefs::load(app, v, authors.iter().copied()).await?;
+            let links = b.links().clone();
+            (Some(b), links)
+        }
+        None => (None, app.event_links()),
+    };
+    let users = match briefs {
+        Some(_) => Default::default(),
+        None => users_by_id(app, authors.iter().copied()).await?,
+    };
+    let media = Attachments::load_of(app, Holder::Comment, &live, links.clone()).await?;
+    let tally = Tally::load(&app.db, Kind::Comment, &live, viewer.map(|v| v.id)).await?;
+    Ok(rows
+        .iter()
+        .map(|c| Comment {
+            id: c.id,
+            post: c.post_id,
+            author: match &briefs {
+                Some(b) => b.of(c.author_id),
+                None => neutral_brief(&users, c.author_id, &links),
+            },
+            body: c.body.clone(),
+            media: media.of(c.id),
+            reply_to: c.reply_to,
+            reply_count: c.reply_count,
+            created_at: c.created_at,
+            edited_at: c.edited_at,
+            deleted: c.deleted,
+            reactions: tally.counts(c.id),
+            my_reactions: viewer.map(|_| tally.mine(c.id)),
+        })
+        .collect())
+}
+
+pub async fn comments_view(
+    app: &AppState,
+    viewer: Viewer,
+    rows: &[comment::Model],
+) -> Result<Vec<Comment>, ApiError> {
+    comments_shaped(app, Some(viewer), rows).await
+}
+
+/// A comment as its events carry it.
+pub async fn comments_event(app: &AppState, c: &comment::Model) -> Result<Comment, ApiError> {
+    comments_shaped(app, None, std::slice::from_ref(c))
+        .await?
+        .pop()
+        .ok_or(ApiError::NotFound)
 }
 
 /// Who holds `p` in their home feed, so hears of it: its author, the author's friends when

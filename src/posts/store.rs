@@ -1,4 +1,6 @@
-//! Post queries: the rows, and the three feeds as keyset pages.
+//! Post queries: the rows, and the three feeds as keyset pages; `comments` those of comments.
+
+pub mod comments;
 
 use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{

@@ -80,6 +80,9 @@ pub enum NotificationType {
     GroupJoinApproved,
     Mention,
     System,
+    PostComment,
+    CommentReply,
+    PostReaction,
 }
 
 #[derive(Clone, Debug, Serialize, ToSchema)]

@@ -8,6 +8,7 @@ mod auth;
 mod chat;
 mod cli;
 mod cluster;
+mod comments;
 mod conventions;
 mod friends;
 mod groups;

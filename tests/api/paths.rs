@@ -98,3 +98,15 @@ pub fn post(id: impl Display) -> String {
 pub fn user_posts(user: impl Display) -> String {
     format!("/api/users/{user}/posts/")
 }
+
+pub fn post_comments(post: impl Display) -> String {
+    format!("/api/posts/{post}/comments/")
+}
+
+pub fn comment(id: impl Display) -> String {
+    format!("/api/comments/{id}/")
+}
+
+pub fn replies(comment: impl Display) -> String {
+    format!("/api/comments/{comment}/replies/")
+}

@@ -558,10 +558,31 @@ async fn a_posts_audience_hears_of_it_and_those_who_lose_sight_are_told() {
         friend_ws.next_event("post_deleted").await,
         json!({"id": p["id"]})
     );
+    let unread = |user: TestUser| {
+        let app = &app;
+        async move { json_of(app.get(&user, "/api/notifications/unread-count/").await).await }
+    };
+    let before = unread(friend.clone()).await;
     app.delete(&author, &paths::post(&p["id"])).await;
     assert_eq!(
         own_ws.next_event("post_deleted").await,
         json!({"id": p["id"]})
+    );
+    // Its notifications went with it, and the kept counts with them.
+    let after = unread(friend.clone()).await;
+    assert_eq!(
+        after["count"].as_i64().unwrap(),
+        before["count"].as_i64().unwrap() - 1,
+        "{before} {after}"
+    );
+    let left = json_of(app.get(&friend, "/api/notifications/").await).await;
+    assert!(
+        left["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|n| n["type"] != "mention"),
+        "{left}"
     );
     // The stranger heard of none of it: the next thing it hears is its own post.
     let q = say(&app, &stranger, "me too", "public").await;
