@@ -41,6 +41,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         groups::ApiDoc::openapi(),
         media::ApiDoc::openapi(),
         posts::ApiDoc::openapi(),
+        posts::reactions::ApiDoc::openapi(),
         OpsDoc::openapi(),
     ])
 }

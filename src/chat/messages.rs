@@ -16,6 +16,7 @@ use crate::events::Event;
 use crate::http::CurrentUser;
 use crate::media;
 use crate::notifications;
+use crate::reactions;
 use crate::social;
 use crate::state::AppState;
 
@@ -229,6 +230,7 @@ pub async fn delete(app: &AppState, me: &CurrentUser, message_id: i64) -> Result
         let txn = crate::db::begin_write(&app.db).await?;
         store::delete_message(&txn, message.id).await?;
         media::store::detach_all(&txn, media::store::Holder::Message, &[message.id]).await?;
+        reactions::clear(&txn, reactions::Kind::Message, &[message.id]).await?;
         txn.commit().await?;
         publish_to_room(
             app,
@@ -240,6 +242,69 @@ pub async fn delete(app: &AppState, me: &CurrentUser, message_id: i64) -> Result
         .await;
     }
     Ok(())
+}
+
+/// Adds or takes back `me`'s `emoji` on a message of a room `me` belongs to (others: 404);
+/// a deleted message takes none, and a direct room across a block takes none (403). A change
+/// goes to the room as `message_reaction`; reactions to messages notify no one.
+#[tracing::instrument(skip_all, fields(user_id = me.id, message_id))]
+pub async fn react(
+    app: &AppState,
+    me: &CurrentUser,
+    message_id: i64,
+    raw: &str,
+    add: bool,
+) -> Result<reactions::ReactionState, ApiError> {
+    let emoji = reactions::emoji(raw)?;
+    let (message, membership) = visible_message(app, me, message_id).await?;
+    if membership.is_none() {
+        return Err(ApiError::NotFound);
+    }
+    may_write(app, me, &members::room(app, message.room_id).await?).await?;
+    if message.deleted && add {
+        return Err(ApiError::rejected("This message has been deleted."));
+    }
+    let (state, changed) = reactions::change(
+        &app.db,
+        reactions::Kind::Message,
+        message.id,
+        me.id,
+        emoji,
+        add,
+    )
+    .await?;
+    if changed {
+        let event = json!({
+            "room": message.room_id,
+            "message_id": message.id,
+            "reactions": state.reactions,
+            "user_id": me.id,
+            "emoji": emoji,
+            "action": if add { "added" } else { "removed" },
+        });
+        publish_to_room(app, message.room_id, &[], "message_reaction", &event).await;
+    }
+    Ok(state)
+}
+
+/// Who reacted to a message of a room `me` belongs to (staff: any).
+pub async fn reactions_of(
+    app: &AppState,
+    me: &CurrentUser,
+    message_id: i64,
+    q: &reactions::ReactionQuery,
+    page: &mut crate::http::Page,
+) -> Result<crate::http::Paginated<reactions::Reaction>, ApiError> {
+    let (message, _) = visible_message(app, me, message_id).await?;
+    reactions::list(
+        app,
+        me.into(),
+        reactions::Kind::Message,
+        message.id,
+        q,
+        page,
+    )
+    .await
 }
 
 /// Moves `me`'s read marker forward to `message_id` (never back) and tells the room.

@@ -65,4 +65,12 @@ pub fn router() -> Router<AppState> {
         )
         .route("/api/chat/rooms/{id}/read", post(routes::read_room))
         .route("/api/chat/rooms/{id}/mute", put(routes::mute))
+        .route(
+            "/api/chat/messages/{id}/reactions",
+            get(routes::message_reactions),
+        )
+        .route(
+            "/api/chat/messages/{id}/reactions/{emoji}",
+            put(routes::react_to_message).delete(routes::unreact_to_message),
+        )
 }

@@ -95,6 +95,11 @@ pub struct Message {
     pub created_at: DateTime<Utc>,
     pub edited_at: Option<DateTime<Utc>>,
     pub deleted: bool,
+    /// Each emoji and how many users reacted with it, in the order first used; empty when
+    /// deleted.
+    pub reactions: crate::reactions::Counts,
+    /// The caller's emoji; null in room events (encoded once for everyone).
+    pub my_reactions: Option<Vec<String>>,
 }
 
 #[derive(Clone, Debug, Serialize, ToSchema)]
@@ -126,6 +131,7 @@ impl Room {
         }
         if let Some(last) = &mut self.last_message {
             last.sender.is_online = None;
+            last.my_reactions = None;
         }
         self.unread_count = 0;
         self.muted_until = None;

@@ -31,7 +31,10 @@ use crate::state::AppState;
     edit_message,
     delete_message,
     read_room,
-    mute
+    mute,
+    react_to_message,
+    unreact_to_message,
+    message_reactions
 ))]
 pub struct ApiDoc;
 
@@ -299,4 +302,47 @@ pub async fn mute(
     Json(body): Json<MuteBody>,
 ) -> Result<Json<Room>, ApiError> {
     Ok(Json(actions::mute(&app, &me, id, body.until).await?))
+}
+
+#[utoipa::path(put, path = "/api/chat/messages/{id}/reactions/{emoji}/", summary = "React to a message",
+    description = "A member of the message's room adds one RGI emoji (percent-encoded, stored fully qualified); idempotent; at most 20 distinct emoji per message. `message_reaction` goes to the room; no one is notified.",
+    tag = "chat", params(("id" = i64, Path), ("emoji" = String, Path)),
+    responses((status = 200, body = crate::reactions::ReactionState), (status = 400, description = "Not an emoji, a 21st emoji, or a deleted message"), (status = 403, description = "A direct room across a block"), (status = 404)),
+    security(("bearer" = [])))]
+pub async fn react_to_message(
+    State(app): State<AppState>,
+    me: CurrentUser,
+    Path((id, emoji)): Path<(i64, String)>,
+) -> Result<Json<crate::reactions::ReactionState>, ApiError> {
+    Ok(Json(messages::react(&app, &me, id, &emoji, true).await?))
+}
+
+#[utoipa::path(delete, path = "/api/chat/messages/{id}/reactions/{emoji}/", summary = "Take back a reaction to a message",
+    description = "Idempotent: 200 with the counts either way.",
+    tag = "chat", params(("id" = i64, Path), ("emoji" = String, Path)),
+    responses((status = 200, body = crate::reactions::ReactionState), (status = 400), (status = 403), (status = 404)),
+    security(("bearer" = [])))]
+pub async fn unreact_to_message(
+    State(app): State<AppState>,
+    me: CurrentUser,
+    Path((id, emoji)): Path<(i64, String)>,
+) -> Result<Json<crate::reactions::ReactionState>, ApiError> {
+    Ok(Json(messages::react(&app, &me, id, &emoji, false).await?))
+}
+
+#[utoipa::path(get, path = "/api/chat/messages/{id}/reactions/", summary = "Who reacted to a message",
+    description = "Newest first; `?emoji=` narrows it; users blocked either way with the caller are left out.",
+    tag = "chat", params(("id" = i64, Path), crate::reactions::ReactionQuery, PageParams),
+    responses((status = 200, body = Paginated<crate::reactions::Reaction>), (status = 400), (status = 404)),
+    security(("bearer" = [])))]
+pub async fn message_reactions(
+    State(app): State<AppState>,
+    me: CurrentUser,
+    Path(id): Path<i64>,
+    mut page: Page,
+    Query(q): Query<crate::reactions::ReactionQuery>,
+) -> Result<Json<Paginated<crate::reactions::Reaction>>, ApiError> {
+    Ok(Json(
+        messages::reactions_of(&app, &me, id, &q, &mut page).await?,
+    ))
 }

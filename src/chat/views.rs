@@ -9,6 +9,7 @@ use crate::db::entities::{chat_member, chat_message, chat_room, media};
 use crate::error::ApiError;
 use crate::http::CurrentUser;
 use crate::media::attachments::Attachments;
+use crate::reactions::{Kind, Tally};
 use crate::social::briefs::{Briefs, neutral_brief, users_by_id};
 use crate::social::model::UserBrief;
 use crate::state::AppState;
@@ -22,8 +23,18 @@ fn shown(messages: &[&chat_message::Model]) -> Vec<i64> {
         .collect()
 }
 
-fn message_of(m: &chat_message::Model, sender: UserBrief, attachments: &Attachments) -> Message {
+/// `tally` None: a message just sent (no reactions yet); `mine` whether the viewer's own
+/// emoji are shown (not in events).
+fn message_of(
+    m: &chat_message::Model,
+    sender: UserBrief,
+    attachments: &Attachments,
+    tally: Option<&Tally>,
+    mine: bool,
+) -> Message {
     Message {
+        reactions: tally.map(|t| t.counts(m.id)).unwrap_or_default(),
+        my_reactions: mine.then(|| tally.map(|t| t.mine(m.id)).unwrap_or_default()),
         id: m.id,
         room: m.room_id,
         sender,
@@ -66,15 +77,12 @@ pub async fn messages_view(
     messages: &[chat_message::Model],
 ) -> Result<Vec<Message>, ApiError> {
     let briefs = Briefs::load(app, me.into(), messages.iter().map(|m| m.sender_id)).await?;
-    let attachments = Attachments::load(
-        app,
-        &shown(&messages.iter().collect::<Vec<_>>()),
-        briefs.links().clone(),
-    )
-    .await?;
+    let live = shown(&messages.iter().collect::<Vec<_>>());
+    let attachments = Attachments::load(app, &live, briefs.links().clone()).await?;
+    let tally = Tally::load(&app.db, Kind::Message, &live, Some(me.id)).await?;
     Ok(messages
         .iter()
-        .map(|m| message_of(m, briefs.of(m.sender_id), &attachments))
+        .map(|m| message_of(m, briefs.of(m.sender_id), &attachments, Some(&tally), true))
         .collect())
 }
 
@@ -99,7 +107,7 @@ pub async fn message_view_with(
 ) -> Result<Message, ApiError> {
     let briefs = Briefs::load(app, me.into(), [m.sender_id]).await?;
     let known = Attachments::known(m.id, attachments, briefs.links().clone());
-    Ok(message_of(m, briefs.of(m.sender_id), &known))
+    Ok(message_of(m, briefs.of(m.sender_id), &known, None, true))
 }
 
 /// A message as every member may see it, for events.
@@ -116,7 +124,9 @@ pub async fn message_events(
     messages: &[chat_message::Model],
 ) -> Result<Vec<Message>, ApiError> {
     let refs: Vec<&chat_message::Model> = messages.iter().collect();
-    let attachments = Attachments::load(app, &shown(&refs), app.event_links()).await?;
+    let live = shown(&refs);
+    let attachments = Attachments::load(app, &live, app.event_links()).await?;
+    let tally = Tally::load(&app.db, Kind::Message, &live, None).await?;
     let users = users_by_id(app, messages.iter().map(|m| m.sender_id)).await?;
     Ok(messages
         .iter()
@@ -125,6 +135,8 @@ pub async fn message_events(
                 m,
                 neutral_brief(&users, m.sender_id, attachments.links()),
                 &attachments,
+                Some(&tally),
+                false,
             )
         })
         .collect())
@@ -150,6 +162,8 @@ async fn event_of(
         m,
         neutral_brief(&users, m.sender_id, attachments.links()),
         attachments,
+        None,
+        false,
     ))
 }
 
@@ -187,12 +201,9 @@ pub async fn rooms_view(
     let members = store::first_members(&app.db, &ids, MEMBERS_SHOWN).await?;
     let tallies = store::room_tallies(&app.db, me.id, &ids).await?;
     let last = store::last_messages(&app.db, &ids).await?;
-    let attachments = Attachments::load(
-        app,
-        &shown(&last.iter().collect::<Vec<_>>()),
-        app.media_links(),
-    )
-    .await?;
+    let live_last = shown(&last.iter().collect::<Vec<_>>());
+    let attachments = Attachments::load(app, &live_last, app.media_links()).await?;
+    let last_tally = Tally::load(&app.db, Kind::Message, &live_last, Some(me.id)).await?;
     // The caller's read marker in each room comes with the tallies; a room the caller does
     // not belong to (staff looking) has nothing unread for them.
     let markers: Vec<(i64, Option<i64>)> = ids
@@ -237,9 +248,9 @@ pub async fn rooms_view(
                     .collect(),
                 member_count: tally.map_or(0, |t| u64::try_from(t.members).unwrap_or(0)),
                 created_at: r.created_at,
-                last_message: last
-                    .get(&r.id)
-                    .map(|m| message_of(m, brief(m.sender_id), &attachments)),
+                last_message: last.get(&r.id).map(|m| {
+                    message_of(m, brief(m.sender_id), &attachments, Some(&last_tally), true)
+                }),
                 unread_count: unread.get(&r.id).copied().unwrap_or(0),
                 muted_until,
             }

@@ -8,9 +8,12 @@ use serde::de::DeserializeOwned;
 use crate::db::entities::user;
 use crate::error::ApiError;
 
-/// Path parameters, which are ids: plain ASCII digits (Django's `<int:pk>`), so `+1`, ` 1` or
+/// Path parameters, which are ids (but `TEXT_PARAMS`): plain ASCII digits (Django's `<int:pk>`), so `+1`, ` 1` or
 /// `1e3` is a 404 like any other id that does not parse.
 pub struct Path<T>(pub T);
+
+/// The path parameters that are not ids: checked by their handlers (a reaction's emoji).
+const TEXT_PARAMS: &[&str] = &["emoji"];
 
 impl<T, S> FromRequestParts<S> for Path<T>
 where
@@ -25,6 +28,7 @@ where
             .map_err(|_| ApiError::NotFound)?;
         if raw
             .iter()
+            .filter(|(name, _)| !TEXT_PARAMS.contains(name))
             .any(|(_, v)| v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()))
         {
             return Err(ApiError::NotFound);

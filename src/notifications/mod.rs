@@ -125,6 +125,57 @@ pub async fn notify_many(
     Ok(out)
 }
 
+/// `notify`, aggregated (`post_reaction`): while `recipient` has an unread notification of
+/// `kind` about the same post (and comment), it is rewritten with the new sender, text and
+/// data, dated now, and sent again with its id; otherwise a new one is made.
+pub async fn notify_grouped(
+    app: &AppState,
+    recipient: i64,
+    sender: i64,
+    kind: &str,
+    text: String,
+    data: Value,
+    comment_id: Option<i64>,
+) -> Result<Option<Notification>, ApiError> {
+    let settings = store::settings_of(&app.db, &[recipient]).await?;
+    let quiet = settings.first().is_some_and(|s| s.do_not_disturb);
+    if settings
+        .first()
+        .is_some_and(|s| store::is_disabled(s, kind))
+        || social::store::blocked_among(&app.db, sender, &[recipient])
+            .await?
+            .contains(&recipient)
+    {
+        return Ok(None);
+    }
+    let row = store::upsert_grouped(
+        &app.db,
+        store::NewNotification {
+            recipient,
+            sender: Some(sender),
+            kind: kind.to_owned(),
+            text,
+            data: data.to_string(),
+        },
+        comment_id,
+    )
+    .await?;
+    // Built for the recipient: links never from the reactor's request.
+    let view = app
+        .for_others(views(
+            app,
+            Viewer::user(recipient),
+            std::slice::from_ref(&row),
+        ))
+        .await?
+        .pop()
+        .ok_or(ApiError::NotFound)?;
+    if !quiet {
+        app.realtime.publish(&[recipient], "notification", &view);
+    }
+    Ok(Some(view))
+}
+
 /// Notifications as their recipient sees them: one query for the senders.
 pub async fn views(
     app: &AppState,

@@ -94,10 +94,21 @@ pub async fn insert_many(
         e.0 += 1;
         e.1 += 1;
     }
-    let at = crate::db::now();
     let txn = crate::db::begin_write(db).await?;
-    add_to_inboxes(&txn, &added).await?;
-    let stored = notification::Entity::insert_many(rows.into_iter().map(|n| {
+    let stored = insert_many_in(&txn, rows, &added).await?;
+    txn.commit().await?;
+    Ok(stored)
+}
+
+/// `insert_many` inside the caller's transaction; `added` the count per recipient.
+async fn insert_many_in(
+    txn: &impl ConnectionTrait,
+    rows: Vec<NewNotification>,
+    added: &BTreeMap<i64, (i64, i64)>,
+) -> Result<Vec<notification::Model>, DbErr> {
+    let at = crate::db::now();
+    add_to_inboxes(txn, added).await?;
+    notification::Entity::insert_many(rows.into_iter().map(|n| {
         notification::ActiveModel {
             recipient_id: Set(n.recipient),
             sender_id: Set(n.sender),
@@ -112,10 +123,48 @@ pub async fn insert_many(
             ..Default::default()
         }
     }))
-    .exec_with_returning(&txn)
-    .await?;
+    .exec_with_returning(txn)
+    .await
+}
+
+/// Stores `new`, aggregated: while its recipient has an unread notification of its kind about
+/// the same post (and `comment_id`), that one is rewritten (new sender, text and data, dated
+/// now) instead. One transaction under the recipient's inbox lock, so reactions arriving at
+/// once make one notification. Returns the row.
+pub async fn upsert_grouped(
+    db: &DatabaseConnection,
+    new: NewNotification,
+    comment_id: Option<i64>,
+) -> Result<notification::Model, DbErr> {
+    let post_id = serde_json::from_str::<serde_json::Value>(&new.data)
+        .ok()
+        .and_then(|d| d.get("post_id").and_then(serde_json::Value::as_i64))
+        .unwrap_or_default();
+    let txn = crate::db::begin_write(db).await?;
+    let recipient = new.recipient;
+    locked_inbox(&txn, recipient).await?;
+    let found = unread_about(&txn, recipient, &new.kind, post_id, comment_id).await?;
+    let row = match found {
+        Some(found) => {
+            // Never back: a rewrite counted before a racing one that is already in stays out.
+            let count = |data: &str| {
+                serde_json::from_str::<serde_json::Value>(data)
+                    .ok()
+                    .and_then(|d| d.get("count").and_then(serde_json::Value::as_i64))
+                    .unwrap_or_default()
+            };
+            if count(&new.data) >= count(&found.data) {
+                let sender = new.sender.unwrap_or_default();
+                regroup(&txn, found.id, sender, &new.text, &new.data).await?;
+            }
+            find_own(&txn, recipient, found.id).await?
+        }
+        None => insert_many_in(&txn, vec![new], &BTreeMap::from([(recipient, (1, 1))]))
+            .await?
+            .pop(),
+    };
     txn.commit().await?;
-    Ok(stored)
+    row.ok_or_else(|| DbErr::RecordNotFound("the grouped notification".into()))
 }
 
 /// `recipient`'s notifications, newest first; read or unread as `inbox` says.
@@ -372,4 +421,53 @@ pub async fn save_settings(
 
 pub fn is_disabled(settings: &notification_setting::Model, kind: &str) -> bool {
     settings.disabled_types.split(',').any(|t| t == kind)
+}
+
+/// `recipient`'s unread notification of `kind` about `post_id` whose data also matches
+/// `comment_id` (None: about the post itself), if any.
+async fn unread_about(
+    db: &impl ConnectionTrait,
+    recipient: i64,
+    kind: &str,
+    post_id: i64,
+    comment_id: Option<i64>,
+) -> Result<Option<notification::Model>, DbErr> {
+    let inbox = inbox(db, recipient).await?;
+    let rows = notification::Entity::find()
+        .filter(notification::Column::RecipientId.eq(recipient))
+        .filter(notification::Column::Kind.eq(kind))
+        .filter(notification::Column::PostId.eq(post_id))
+        .filter(notification::Column::IsRead.eq(false))
+        .filter(notification::Column::Id.gt(inbox.read_through))
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().find(|n| {
+        serde_json::from_str::<serde_json::Value>(&n.data)
+            .ok()
+            .and_then(|d| d.get("comment_id").and_then(serde_json::Value::as_i64))
+            == comment_id
+    }))
+}
+
+/// Rewrites a notification in place (an aggregated one that grew).
+async fn regroup(
+    db: &impl ConnectionTrait,
+    id: i64,
+    sender: i64,
+    text: &str,
+    data: &str,
+) -> Result<bool, DbErr> {
+    let done = notification::Entity::update_many()
+        .col_expr(notification::Column::SenderId, Expr::value(sender))
+        .col_expr(notification::Column::Text, Expr::value(text))
+        .col_expr(notification::Column::Data, Expr::value(data))
+        .col_expr(
+            notification::Column::CreatedAt,
+            Expr::value(crate::db::now()),
+        )
+        .filter(notification::Column::Id.eq(id))
+        .filter(notification::Column::IsRead.eq(false))
+        .exec(db)
+        .await?;
+    Ok(done.rows_affected == 1)
 }

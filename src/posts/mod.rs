@@ -8,6 +8,7 @@ pub mod actions;
 pub mod comments;
 pub mod feeds;
 pub mod model;
+pub mod reactions;
 mod routes;
 pub mod store;
 
@@ -46,6 +47,19 @@ pub fn router() -> Router<AppState> {
             get(routes::read_comment)
                 .patch(routes::edit_comment)
                 .delete(routes::delete_comment),
+        )
+        .route("/api/posts/{id}/reactions", get(reactions::list_of_post))
+        .route(
+            "/api/posts/{id}/reactions/{emoji}",
+            axum::routing::put(reactions::add_to_post).delete(reactions::remove_from_post),
+        )
+        .route(
+            "/api/comments/{id}/reactions",
+            get(reactions::list_of_comment),
+        )
+        .route(
+            "/api/comments/{id}/reactions/{emoji}",
+            axum::routing::put(reactions::add_to_comment).delete(reactions::remove_from_comment),
         )
         .route("/api/feed", get(routes::home))
         .route("/api/users/{id}/posts", get(routes::by_user))

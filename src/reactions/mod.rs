@@ -16,7 +16,7 @@ use crate::db::entities::reaction;
 use crate::error::ApiError;
 use crate::social::model::UserBrief;
 
-pub use store::{add, clear, list_query, remove};
+pub use store::{add, clear, list_query, reactors, remove};
 
 /// At most this many distinct emoji on one object (as Discord).
 pub const MAX_DISTINCT: usize = 20;
@@ -95,7 +95,8 @@ impl Tally {
                 .push((row.emoji, row.count));
         }
         let mut mine: HashMap<i64, Vec<String>> = HashMap::new();
-        if let Some(viewer) = viewer {
+        // No counts, no reactions of the viewer's either: one query saved on most pages.
+        if let Some(viewer) = viewer.filter(|_| !counts.is_empty()) {
             for (target, emoji) in store::mine(db, kind, ids, viewer).await? {
                 mine.entry(target).or_default().push(emoji);
             }
@@ -141,6 +142,70 @@ impl ReactionState {
             my_reactions: tally.mine(id),
         })
     }
+}
+
+/// Adds (or removes) `user_id`'s `emoji` on the target in one transaction under the target's
+/// row lock; the counts after it, and whether anything changed (an idempotent repeat does
+/// not, and sends no event).
+pub async fn change(
+    db: &sea_orm::DatabaseConnection,
+    kind: Kind,
+    target: i64,
+    user_id: i64,
+    emoji: &str,
+    add: bool,
+) -> Result<(ReactionState, bool), ApiError> {
+    use crate::db::entities::{chat_message, comment, post};
+    use crate::db::lock_row;
+    let txn = crate::db::begin_write(db).await?;
+    match kind {
+        Kind::Post => lock_row::<post::Entity>(&txn, post::Column::Id, target).await?,
+        Kind::Comment => lock_row::<comment::Entity>(&txn, comment::Column::Id, target).await?,
+        Kind::Message => {
+            lock_row::<chat_message::Entity>(&txn, chat_message::Column::Id, target).await?;
+        }
+    }
+    let changed = if add {
+        store::add(&txn, kind, target, user_id, emoji).await?
+    } else {
+        store::remove(&txn, kind, target, user_id, emoji).await?
+    };
+    txn.commit().await?;
+    Ok((ReactionState::of(db, kind, target, user_id).await?, changed))
+}
+
+/// The list of who reacted, `?emoji=` to narrow it.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ReactionQuery {
+    /// Only this emoji.
+    pub emoji: Option<String>,
+}
+
+/// One page of who reacted to the target, as `viewer` sees it: users blocked either way with
+/// the viewer left out (the counts include everyone).
+pub async fn list(
+    app: &crate::state::AppState,
+    viewer: crate::social::Viewer,
+    kind: Kind,
+    target: i64,
+    q: &ReactionQuery,
+    page: &mut crate::http::Page,
+) -> Result<crate::http::Paginated<Reaction>, ApiError> {
+    let emoji = match q.emoji.as_deref() {
+        Some(raw) => Some(emoji(raw)?),
+        None => None,
+    };
+    let hidden = if viewer.is_staff {
+        Vec::new()
+    } else {
+        crate::social::cached_ids(app, viewer.id, crate::state::IdList::Blocked)
+            .await?
+            .to_vec()
+    };
+    let query = list_query(kind, target, emoji, &hidden);
+    let (count, rows) = crate::db::paginate(&app.db, query, page).await?;
+    Ok(page.wrap(count, views(app, viewer, &rows).await?))
 }
 
 /// One user's reaction, in the list of who reacted.

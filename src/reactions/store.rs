@@ -202,3 +202,22 @@ pub fn list_query(
     }
     q.order_by_desc(reaction::Column::Id)
 }
+
+/// How many users other than `author` reacted to the target.
+pub async fn reactors(
+    db: &impl ConnectionTrait,
+    kind: Kind,
+    target: i64,
+    author: i64,
+) -> Result<u64, DbErr> {
+    use sea_orm::PaginatorTrait;
+    reaction::Entity::find()
+        .select_only()
+        .column(reaction::Column::UserId)
+        .distinct()
+        .filter(reaction::Column::Kind.eq(kind.as_str()))
+        .filter(reaction::Column::TargetId.eq(target))
+        .filter(reaction::Column::UserId.ne(author))
+        .count(db)
+        .await
+}

@@ -756,7 +756,8 @@ async fn a_page_of_rooms_costs_the_same_queries_whatever_its_size() {
         "rooms: {} queries for one, {twenty} for twenty",
         counts[0]
     );
-    assert!(twenty <= 8, "{twenty} queries");
+    // 8, and one for the reactions of the last messages.
+    assert!(twenty <= 9, "{twenty} queries");
 }
 
 #[tokio::test]

@@ -21,5 +21,6 @@ mod outage;
 mod posts;
 mod proxy;
 mod queries;
+mod reactions;
 mod users;
 mod websocket;
