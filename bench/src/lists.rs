@@ -39,14 +39,14 @@ pub struct Write {
 
 /// Latencies of the requests that succeeded, and how many did not.
 #[derive(Default)]
-struct Timings {
+pub(crate) struct Timings {
     micros: Vec<u64>,
     errors: u64,
 }
 
 impl Timings {
     /// Times `request`, which answers whether it succeeded.
-    async fn time(&mut self, request: impl std::future::Future<Output = bool>) {
+    pub(crate) async fn time(&mut self, request: impl std::future::Future<Output = bool>) {
         let t = Instant::now();
         if request.await {
             self.micros.push(t.elapsed().as_micros() as u64);
@@ -55,12 +55,16 @@ impl Timings {
         }
     }
 
-    fn absorb(&mut self, other: Timings) {
+    pub(crate) fn count(&self) -> usize {
+        self.micros.len()
+    }
+
+    pub(crate) fn absorb(&mut self, other: Timings) {
         self.micros.extend(other.micros);
         self.errors += other.errors;
     }
 
-    fn into_write(self, action: String) -> Write {
+    pub(crate) fn into_write(self, action: String) -> Write {
         Write {
             action,
             samples: self.micros.len(),
@@ -75,7 +79,11 @@ pub struct ListArgs {
     pub seconds: u64,
 }
 
-async fn login(client: &reqwest::Client, base: &str, name: &str) -> Result<User, String> {
+pub(crate) async fn login(
+    client: &reqwest::Client,
+    base: &str,
+    name: &str,
+) -> Result<User, String> {
     let res = client
         .post(format!("{base}/api/auth/login/"))
         .json(&json!({"username": name, "password": PASSWORD}))

@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 
 mod chat;
 mod faults;
+mod feed;
 mod lists;
 mod media;
 
@@ -105,6 +106,11 @@ struct Args {
     /// side by side.
     #[arg(long)]
     small_url: Option<String>,
+    /// Instead of the measurements: the home feed (first page for an ordinary reader and for
+    /// one with 5,000 friends, a page 50 back) at --concurrency, a post to 5,000 friends, and
+    /// posts from ordinary authors at once, on --url serving a seeded database (`feed.rs`).
+    #[arg(long)]
+    feed: bool,
 }
 
 #[derive(Serialize, Default, Debug)]
@@ -534,6 +540,17 @@ async fn run_faults(args: &Args, database_url: &str) -> Result<(), String> {
 async fn run(args: Args) -> Result<(), String> {
     if let Some(url) = &args.faults_database_url {
         return run_faults(&args, url).await;
+    }
+    if args.feed {
+        let url = args.url.as_deref().ok_or("--feed needs --url")?;
+        let client = reqwest::Client::new();
+        let report = feed::run(&client, url, args.concurrency, args.duration).await?;
+        feed::print(&report);
+        if let Some(path) = &args.json {
+            let text = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
+            std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+        }
+        return Ok(());
     }
     if args.lists {
         let large = args.url.as_deref().ok_or("--lists needs --url")?;

@@ -13,6 +13,8 @@
 //! - `u1`: `hub_friends` friends, pending requests from `requests` users, a member of the big
 //!   group (which it owns) and of up to 369 direct rooms;
 //! - `u2`: `inbox` notifications, all unread;
+//! - `u3` and `u4`: `star_friends` friends each (an author and a reader of the feed);
+//! - `posts` posts, each user's in turn, three in ten public, one in ten `only_me`;
 //! - the big group (id 1, room 1): `big_group` members and `big_room` messages, never read by
 //!   `u1`;
 //! - everyone else: a few friends, some notifications, a handful of rooms.
@@ -50,10 +52,14 @@ pub struct Dataset {
     pub big_group: i64,
     /// Members of every other group.
     pub group_size: i64,
+    /// Friends of `u3` (an author) and of `u4` (a reader) each, besides their few others.
+    pub star_friends: i64,
+    pub posts: i64,
 }
 
 impl Dataset {
-    /// 100,000 users, about 1,000,000 friendship rows (`u1` with 20,000 friends), 2,000,000
+    /// 100,000 users, about 1,000,000 friendship rows (`u1` with 20,000 friends, `u3` and `u4`
+    /// with 5,000 more each), 1,000,000 posts, 2,000,000
     /// notifications (`u2` with 50,000), 5,000 rooms with 3,000,000 messages (500,000 in the
     /// big group's room), 1,000 groups (the big one with 10,000 members).
     pub const fn community() -> Self {
@@ -70,6 +76,8 @@ impl Dataset {
             groups: 1_000,
             big_group: 10_000,
             group_size: 20,
+            star_friends: 5_000,
+            posts: 1_000_000,
         }
     }
 
@@ -93,6 +101,8 @@ impl Dataset {
             groups,
             big_group: s(c.big_group, 50).min(users / 2),
             group_size: c.group_size.min(users / 10),
+            star_friends: s(c.star_friends, 50).min(users / 8),
+            posts: s(c.posts, 4_000),
         }
     }
 }
@@ -153,6 +163,7 @@ mod tests {
             assert!(d.rooms > d.groups && d.messages > d.big_room);
             assert!(d.notifications > d.inbox);
             assert!(d.hub_friends + 2 + d.requests <= d.users);
+            assert!(d.hub_friends + 1 + 2 * d.star_friends <= d.users);
         }
         assert_eq!(Dataset::scaled(1.0), Dataset::community());
     }

@@ -96,6 +96,28 @@ impl Sql {
                  SELECT b, a, {at}, 'u' || a, TRUE FROM {pairs} WHERE a <> b"
             ),
         ));
+        // u3 (an author) and u4 (a reader) with `star_friends` friends each, from users past
+        // u1's friends; a pair the rounds above already made is skipped.
+        for (star, from) in [
+            (3, s.hub_friends + 2),
+            (4, s.hub_friends + 2 + s.star_friends),
+        ] {
+            let pairs = format!(
+                "(SELECT {star} AS a, {from} + i AS b FROM {series}) AS p",
+                series = self.series(s.star_friends)
+            );
+            let fresh =
+                "NOT EXISTS (SELECT 1 FROM friendships f WHERE f.user_id = a AND f.friend_id = b)";
+            out.push((
+                "friendships",
+                format!(
+                    "INSERT INTO friendships (user_id, friend_id, created_at, \
+                     friend_username_lower, friend_active) \
+                     SELECT a, b, {at}, 'u' || b, TRUE FROM {pairs} WHERE {fresh} UNION ALL \
+                     SELECT b, a, {at}, 'u' || a, TRUE FROM {pairs} WHERE {fresh}"
+                ),
+            ));
+        }
         out.push((
             "",
             "UPDATE users SET friend_count = \
@@ -268,6 +290,21 @@ impl Sql {
                 .to_owned(),
         ));
 
+        // Posts: each user's in turn (u3 and u4 write theirs too), three in ten public, one
+        // in ten only for the author, the rest for friends.
+        out.push((
+            "posts",
+            format!(
+                "INSERT INTO posts (id, author_id, body, visibility, group_id, created_at, \
+                 comment_count) \
+                 SELECT i + 1, 1 + i % {users}, 'Post ' || (i + 1) || ' by u' || (1 + i % {users}), \
+                 CASE WHEN i % 10 < 3 THEN 'public' WHEN i % 10 = 9 THEN 'only_me' \
+                 ELSE 'friends' END, NULL, {at}, 0 FROM {series}",
+                users = s.users,
+                series = self.series(s.posts),
+            ),
+        ));
+
         if self.backend == DbBackend::Postgres {
             let mut seq = String::new();
             for table in [
@@ -277,6 +314,7 @@ impl Sql {
                 "chat_rooms",
                 "groups",
                 "chat_messages",
+                "posts",
             ] {
                 let _ = write!(
                     seq,

@@ -186,6 +186,26 @@ async fn seed_writes_a_community_the_api_reads_consistently() {
         format!("message {}", set.big_room)
     );
 
+    // u4 reads the posts of its star_friends friends (and its own) in its feed, newest first;
+    // u3's friends see its friends-only posts.
+    let reader = app.sign_in("u4", PASSWORD).await;
+    let me = json_of(app.get(&reader, "/api/users/me/").await).await;
+    assert!(me["friend_count"].as_i64().unwrap() >= set.star_friends);
+    let feed = json_of(app.get(&reader, "/api/feed/?page_size=100").await).await;
+    let posts = feed["results"].as_array().expect("a feed");
+    assert_eq!(posts.len(), 100, "{feed}");
+    assert!(
+        posts
+            .windows(2)
+            .all(|w| w[0]["id"].as_i64() > w[1]["id"].as_i64())
+    );
+    assert!(
+        posts
+            .iter()
+            .all(|p| p["visibility"] != "only_me" || p["author"]["id"] == 4)
+    );
+    assert!(feed["next"].is_string());
+
     let inbox = app.sign_in("u2", PASSWORD).await;
     let unread = json_of(app.get(&inbox, "/api/notifications/unread-count/").await).await;
     assert_eq!(unread["count"], set.inbox);
