@@ -104,9 +104,10 @@ pub async fn home(
     let mut select = post::Entity::find().filter(
         Condition::any()
             .add(post::Column::AuthorId.eq(viewer))
+            // `public` and `friends` exclude group posts (`group`): no `group_id IS NULL`,
+            // which SQLite would answer from the group index, reading every non-group post.
             .add(
                 Condition::all()
-                    .add(post::Column::GroupId.is_null())
                     .add(post::Column::AuthorId.in_subquery(friends))
                     .add(post::Column::Visibility.is_in(["public", "friends"])),
             )
