@@ -10,7 +10,7 @@ use base64::engine::general_purpose::URL_SAFE;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::pagination::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+use super::pagination::{DEFAULT_PAGE_SIZE, link_base, page_size};
 use crate::db::Keyset;
 use crate::error::ApiError;
 
@@ -59,25 +59,16 @@ impl<S: Send + Sync> FromRequestParts<S> for Cursor {
         for (k, v) in url::form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes()) {
             match k.as_ref() {
                 "cursor" => (reverse, position) = decode(&v).ok_or(ApiError::InvalidCursor)?,
-                "page_size" => {
-                    size = v
-                        .parse::<u64>()
-                        .ok()
-                        .filter(|n| *n >= 1)
-                        .map_or(DEFAULT_PAGE_SIZE, |n| n.min(MAX_PAGE_SIZE))
-                }
+                "page_size" => size = page_size(&v),
                 "token" => {}
                 _ => other_params.push((k.into_owned(), v.into_owned())),
             }
         }
-        let origin = super::origin::origin_of(parts);
-        let path = parts.uri.path();
-        let slash = if path.ends_with('/') { "" } else { "/" };
         Ok(Self {
             size,
             position,
             reverse,
-            base: format!("{}{path}{slash}", origin.base),
+            base: link_base(parts),
             other_params,
         })
     }

@@ -60,30 +60,36 @@ impl<S: Send + Sync> FromRequestParts<S> for Page {
                             .ok_or(ApiError::InvalidPage)?,
                     }
                 }
-                // DRF: a bad page_size falls back to the default; a large one is capped.
-                "page_size" => {
-                    size = v
-                        .parse::<u64>()
-                        .ok()
-                        .filter(|n| *n >= 1)
-                        .map_or(DEFAULT_PAGE_SIZE, |n| n.min(MAX_PAGE_SIZE))
-                }
+                "page_size" => size = page_size(&v),
                 // A credential is never copied into a link (it would land in logs and histories).
                 "token" => {}
                 _ => other_params.push((k.into_owned(), v.into_owned())),
             }
         }
-        let origin = super::origin::origin_of(parts);
-        // Routing trims the trailing slash; links use the contract's form.
-        let path = parts.uri.path();
-        let slash = if path.ends_with('/') { "" } else { "/" };
         Ok(Page {
             number,
             size,
-            base: format!("{}{path}{slash}", origin.base),
+            base: link_base(parts),
             other_params,
         })
     }
+}
+
+/// DRF: a bad page_size falls back to the default; a large one is capped.
+pub(super) fn page_size(raw: &str) -> u64 {
+    raw.parse::<u64>()
+        .ok()
+        .filter(|n| *n >= 1)
+        .map_or(DEFAULT_PAGE_SIZE, |n| n.min(MAX_PAGE_SIZE))
+}
+
+/// The absolute URL of the list being served, the base of its links. Routing trims the
+/// trailing slash; links use the contract's form.
+pub(super) fn link_base(parts: &Parts) -> String {
+    let origin = super::origin::origin_of(parts);
+    let path = parts.uri.path();
+    let slash = if path.ends_with('/') { "" } else { "/" };
+    format!("{}{path}{slash}", origin.base)
 }
 
 impl PageWindow for Page {

@@ -32,10 +32,12 @@ pub use routes::ApiDoc;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/api/posts", post(routes::create))
+        .route("/api/posts", post(routes::create_post))
         .route(
             "/api/posts/{id}",
-            get(routes::read).patch(routes::edit).delete(routes::delete),
+            get(routes::read_post)
+                .patch(routes::edit_post)
+                .delete(routes::delete_post),
         )
         .route(
             "/api/posts/{id}/comments",
@@ -61,9 +63,9 @@ pub fn router() -> Router<AppState> {
             "/api/comments/{id}/reactions/{emoji}",
             axum::routing::put(reactions::add_to_comment).delete(reactions::remove_from_comment),
         )
-        .route("/api/feed", get(routes::home))
-        .route("/api/users/{id}/posts", get(routes::by_user))
-        .route("/api/groups/{id}/posts", get(routes::in_group))
+        .route("/api/feed", get(routes::home_feed))
+        .route("/api/users/{id}/posts", get(routes::user_posts))
+        .route("/api/groups/{id}/posts", get(routes::group_posts))
 }
 
 /// Posts as `viewer` sees them: a fixed number of queries however many a page holds.

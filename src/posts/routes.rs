@@ -13,19 +13,19 @@ use crate::state::AppState;
 
 #[derive(OpenApi)]
 #[openapi(paths(
-    create,
-    read,
-    edit,
-    delete,
+    create_post,
+    read_post,
+    edit_post,
+    delete_post,
     list_comments,
     create_comment,
     list_replies,
     read_comment,
     edit_comment,
     delete_comment,
-    home,
-    by_user,
-    in_group
+    home_feed,
+    user_posts,
+    group_posts
 ))]
 pub struct ApiDoc;
 
@@ -34,7 +34,7 @@ pub struct ApiDoc;
     tag = "posts", request_body = PostBody,
     responses((status = 201, body = Post), (status = 400, description = "A field error: body, media, visibility or group")),
     security(("bearer" = [])))]
-pub async fn create(
+pub async fn create_post(
     State(app): State<AppState>,
     me: CurrentUser,
     Json(body): Json<PostBody>,
@@ -50,7 +50,7 @@ pub async fn create(
     tag = "posts", params(("id" = i64, Path)),
     responses((status = 200, body = Post), (status = 404)),
     security(("bearer" = [])))]
-pub async fn read(
+pub async fn read_post(
     State(app): State<AppState>,
     me: CurrentUser,
     Path(id): Path<i64>,
@@ -64,7 +64,7 @@ pub async fn read(
     tag = "posts", params(("id" = i64, Path)), request_body = PostBody,
     responses((status = 200, body = Post), (status = 400), (status = 403, description = "Not the author"), (status = 404)),
     security(("bearer" = [])))]
-pub async fn edit(
+pub async fn edit_post(
     State(app): State<AppState>,
     me: CurrentUser,
     Path(id): Path<i64>,
@@ -78,7 +78,7 @@ pub async fn edit(
     tag = "posts", params(("id" = i64, Path)),
     responses((status = 204, description = "Deleted"), (status = 403), (status = 404)),
     security(("bearer" = [])))]
-pub async fn delete(
+pub async fn delete_post(
     State(app): State<AppState>,
     me: CurrentUser,
     Path(id): Path<i64>,
@@ -92,7 +92,7 @@ pub async fn delete(
     tag = "posts", params(CursorParams),
     responses((status = 200, body = CursorPaginated<Post>), (status = 404, description = "Invalid cursor")),
     security(("bearer" = [])))]
-pub async fn home(
+pub async fn home_feed(
     State(app): State<AppState>,
     me: CurrentUser,
     cursor: Cursor,
@@ -105,7 +105,7 @@ pub async fn home(
     tag = "posts", params(("id" = i64, Path), CursorParams),
     responses((status = 200, body = CursorPaginated<Post>), (status = 404)),
     security(("bearer" = [])))]
-pub async fn by_user(
+pub async fn user_posts(
     State(app): State<AppState>,
     me: CurrentUser,
     Path(id): Path<i64>,
@@ -119,7 +119,7 @@ pub async fn by_user(
     tag = "posts", params(("id" = i64, Path), CursorParams),
     responses((status = 200, body = CursorPaginated<Post>), (status = 404)),
     security(("bearer" = [])))]
-pub async fn in_group(
+pub async fn group_posts(
     State(app): State<AppState>,
     me: CurrentUser,
     Path(id): Path<i64>,

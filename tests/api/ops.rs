@@ -95,7 +95,17 @@ async fn the_schema_is_openapi_3_1_and_lists_every_endpoint() {
             "{method} {path}"
         );
     }
-    // Every operation says what it does and what its rules are.
+    // Every operation says what it does and what its rules are, under an id of its own.
+    let mut ids = std::collections::HashSet::new();
+    for (path, ops) in paths {
+        for (method, op) in ops.as_object().expect("operations") {
+            let id = op["operationId"].as_str().unwrap_or_default();
+            assert!(
+                ids.insert(id.to_owned()),
+                "{method} {path}: operationId {id:?} twice"
+            );
+        }
+    }
     for (path, ops) in paths {
         for (method, op) in ops.as_object().expect("operations") {
             for field in ["summary", "description"] {
