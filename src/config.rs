@@ -85,6 +85,9 @@ pub struct Settings {
     /// SO_SNDBUF of accepted connections; `None` leaves the kernel's autotuning. A small value
     /// caps the kernel memory a client that stops reading can hold.
     pub socket_send_buffer: Option<usize>,
+    /// From this many friends on, the home feed walks the posts newest first instead of
+    /// reading each friend's (README, "The home feed").
+    pub feed_walk_friends: usize,
     pub media: MediaSettings,
 }
 
@@ -251,6 +254,7 @@ impl Settings {
             ws_heartbeat: env.secs("AGORA_WS_HEARTBEAT_SECS", 30, 1)?,
             presence_ttl: env.secs("AGORA_PRESENCE_TTL_SECS", 60, 3)?,
             socket_send_buffer: env.optional_num("AGORA_SOCKET_SEND_BUFFER", 4096)?,
+            feed_walk_friends: env.num("AGORA_FEED_WALK_FRIENDS", 1_000, 0)?,
             media: media_settings(&env, &data_dir)?,
             data_dir,
         };

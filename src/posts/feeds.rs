@@ -43,7 +43,15 @@ pub async fn home(
     cursor: &Cursor,
 ) -> Result<CursorPaginated<Post>, ApiError> {
     let hidden = cached_ids(app, me.id, IdList::Blocked).await?;
-    let rows = store::home(&app.db, me.id, &hidden, cursor.keyset(Order::NewestFirst)).await?;
+    let friends = cached_ids(app, me.id, IdList::Friends).await?.len();
+    // Many friends: walk the posts newest first (`AGORA_FEED_WALK_FRIENDS`).
+    let plan = if friends >= app.settings.feed_walk_friends {
+        store::FeedPlan::Walk
+    } else {
+        store::FeedPlan::ByAuthor
+    };
+    let keyset = cursor.keyset(Order::NewestFirst);
+    let rows = store::home(&app.db, me.id, &hidden, keyset, plan).await?;
     page_of(app, me, cursor, rows).await
 }
 

@@ -145,6 +145,7 @@ impl TestApp {
             ws_heartbeat: Duration::from_secs(30),
             presence_ttl: Duration::from_secs(60),
             socket_send_buffer: None,
+            feed_walk_friends: 1_000,
             media: test_media_settings(&dir).await,
         };
         configure(&mut settings);

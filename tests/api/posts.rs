@@ -264,7 +264,17 @@ async fn group_posts_follow_the_group() {
 
 #[tokio::test]
 async fn the_home_feed_follows_friendships_blocks_and_visibility_at_once() {
-    let app = TestApp::spawn().await;
+    feed_follows_every_change(TestApp::spawn().await).await;
+}
+
+/// The same rules when the feed walks the posts newest first (as it does for a viewer with
+/// many friends).
+#[tokio::test]
+async fn the_walked_home_feed_follows_the_same_rules() {
+    feed_follows_every_change(TestApp::spawn_with(|s| s.feed_walk_friends = 0).await).await;
+}
+
+async fn feed_follows_every_change(app: TestApp) {
     let me = app.register("reader").await;
     let ann = app.register("ann").await;
     let ben = app.register("ben").await;
@@ -310,6 +320,21 @@ async fn the_home_feed_follows_friendships_blocks_and_visibility_at_once() {
         feed_ids(&app, &me, &paths::user_posts(ann.id)).await,
         vec![id(&a1)]
     );
+    // A group's posts while a member, and not after leaving.
+    let g = groups::public(&app, &ann, "Walkers").await;
+    groups::joined(&app, &me, &g).await;
+    let gp = publish(
+        &app,
+        &ann,
+        json!({"body": "in the group", "group": g["id"]}),
+    )
+    .await;
+    assert_eq!(
+        feed_ids(&app, &me, "/api/feed/").await,
+        vec![id(&gp), id(&own)]
+    );
+    groups::remove(&app, &me, &g, &me).await;
+    assert_eq!(feed_ids(&app, &me, "/api/feed/").await, vec![id(&own)]);
 }
 
 #[tokio::test]
