@@ -37,7 +37,11 @@ pub async fn view(app: &AppState, me: &CurrentUser, p: &post::Model) -> Result<P
 }
 
 /// The media ids, each `me`'s own, or the 400 on `media`.
-async fn own_media(app: &AppState, me: &CurrentUser, ids: &[i64]) -> Result<(), ApiError> {
+pub(super) async fn own_media(
+    app: &AppState,
+    me: &CurrentUser,
+    ids: &[i64],
+) -> Result<(), ApiError> {
     media::owned(app, me.id, ids, media::Use::Any)
         .await?
         .map_err(|e| ApiError::field("media", e))?;
@@ -228,6 +232,10 @@ pub async fn delete(app: &AppState, me: &CurrentUser, id: i64) -> Result<(), Api
     }
     let to = audience(app, &p).await?;
     let txn = crate::db::begin_write(&app.db).await?;
+    // The post's lock first, as every comment and reaction write takes it: one that committed
+    // before is cleared with the post, one waiting finds the post gone (404).
+    crate::db::lock_row::<post::Entity>(&txn, post::Column::Id, p.id).await?;
+    store::lock_comments(&txn, p.id).await?;
     let comments = super::store::comment_ids(&txn, p.id).await?;
     reactions::clear(&txn, reactions::Kind::Comment, &comments).await?;
     reactions::clear(&txn, reactions::Kind::Post, &[p.id]).await?;

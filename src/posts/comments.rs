@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::actions;
-use super::model::{self, Comment, CommentBody, Content};
+use super::model::{self, Comment, CommentBody};
 use super::store::comments::{self as store, NewComment};
 use super::{audience, comments_event, comments_view};
 use crate::db::entities::{comment, post};
@@ -61,13 +61,6 @@ pub async fn visible(
     Ok((c, p, access))
 }
 
-async fn media_of(app: &AppState, me: &CurrentUser, content: &Content) -> Result<(), ApiError> {
-    media::owned(app, me.id, &content.media, media::Use::Any)
-        .await?
-        .map_err(|e| ApiError::field("media", e))?;
-    Ok(())
-}
-
 #[tracing::instrument(skip_all, fields(user_id = me.id, post_id))]
 pub async fn create(
     app: &AppState,
@@ -100,10 +93,14 @@ pub async fn create(
             }
         }
     };
-    media_of(app, me, &content).await?;
+    actions::own_media(app, me, &content.media).await?;
     let txn = crate::db::begin_write(&app.db).await?;
     crate::db::lock_row::<post::Entity>(&txn, post::Column::Id, p.id).await?;
-    // The parent may have gone while we were not holding the lock.
+    // The post (deleted by a racing request: a 404, not a foreign-key error) and the parent
+    // may have gone while we were not holding the lock.
+    if super::store::find(&txn, p.id).await?.is_none() {
+        return Err(ApiError::NotFound);
+    }
     if let Some(parent) = &parent
         && store::find(&txn, parent.id)
             .await?
@@ -295,7 +292,7 @@ pub async fn edit(
         &mut errors,
     );
     errors.into_result()?;
-    media_of(app, me, &content).await?;
+    actions::own_media(app, me, &content.media).await?;
     if content.body != c.body || content.media != current {
         let txn = crate::db::begin_write(&app.db).await?;
         store::set_body(&txn, c.id, &content.body).await?;
@@ -328,6 +325,9 @@ pub async fn delete(app: &AppState, me: &CurrentUser, id: i64) -> Result<(), Api
     }
     let txn = crate::db::begin_write(&app.db).await?;
     crate::db::lock_row::<post::Entity>(&txn, post::Column::Id, p.id).await?;
+    // The comment's own lock too, which its reactions take: those committed before are
+    // cleared below, later ones find it gone.
+    crate::db::lock_row::<comment::Entity>(&txn, comment::Column::Id, c.id).await?;
     // Read again under the lock: a racing delete may have been first.
     let Some(c) = store::find(&txn, c.id).await? else {
         return Ok(());

@@ -276,3 +276,19 @@ async fn home_by_author_pg(
         .all(db)
         .await
 }
+
+/// Takes the row locks of every comment of a post (PostgreSQL; SQLite's one writer already
+/// holds them): a reaction to a comment waits on its row, so a post's deletion then clears
+/// every reaction that committed before it.
+pub async fn lock_comments(db: &impl ConnectionTrait, post_id: i64) -> Result<(), DbErr> {
+    use crate::db::entities::comment;
+    if db.get_database_backend() == sea_orm::DbBackend::Sqlite {
+        return Ok(());
+    }
+    comment::Entity::update_many()
+        .col_expr(comment::Column::Id, Expr::col(comment::Column::Id))
+        .filter(comment::Column::PostId.eq(post_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}

@@ -157,6 +157,7 @@ pub async fn change(
 ) -> Result<(ReactionState, bool), ApiError> {
     use crate::db::entities::{chat_message, comment, post};
     use crate::db::lock_row;
+    use sea_orm::EntityTrait;
     let txn = crate::db::begin_write(db).await?;
     match kind {
         Kind::Post => lock_row::<post::Entity>(&txn, post::Column::Id, target).await?,
@@ -164,6 +165,21 @@ pub async fn change(
         Kind::Message => {
             lock_row::<chat_message::Entity>(&txn, chat_message::Column::Id, target).await?;
         }
+    }
+    // A target deleted by a racing request takes no reaction (it would outlive it).
+    let exists = match kind {
+        Kind::Post => post::Entity::find_by_id(target).one(&txn).await?.is_some(),
+        Kind::Comment => comment::Entity::find_by_id(target)
+            .one(&txn)
+            .await?
+            .is_some(),
+        Kind::Message => chat_message::Entity::find_by_id(target)
+            .one(&txn)
+            .await?
+            .is_some(),
+    };
+    if !exists {
+        return Err(ApiError::NotFound);
     }
     let changed = if add {
         store::add(&txn, kind, target, user_id, emoji).await?

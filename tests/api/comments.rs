@@ -424,3 +424,56 @@ async fn comment_counts_stay_true_under_concurrent_writers_and_events_reach_the_
             .contains(&p["id"].as_i64().unwrap())
     );
 }
+
+/// A post deleted while comments and reactions arrive: each of them is a 201/200 before the
+/// delete or a 404 after it, never a 500, and nothing of them outlives the post.
+#[tokio::test]
+async fn comments_and_reactions_racing_the_posts_deletion_are_refused_cleanly() {
+    let app = TestApp::spawn().await;
+    let author = app.register("leaving").await;
+    let p = say(&app, &author, "soon gone", "public").await;
+    let mut users = Vec::new();
+    for i in 0..4 {
+        users.push(app.register(&format!("late{i}")).await);
+    }
+    let comments_path = paths::post_comments(&p["id"]);
+    let react_path = format!("/api/posts/{}/reactions/%F0%9F%91%8D/", p["id"]);
+    let post_path = paths::post(&p["id"]);
+    type Write<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = reqwest::Response> + 'a>>;
+    let mut writes: Vec<Write<'_>> = Vec::new();
+    for u in &users {
+        writes.push(Box::pin(app.post(
+            u,
+            &comments_path,
+            json!({"body": "last word"}),
+        )));
+        writes.push(Box::pin(app.put(u, &react_path, json!({}))));
+    }
+    let (deleted, answers) = tokio::join!(
+        app.delete(&author, &post_path),
+        futures_util::future::join_all(writes)
+    );
+    assert_eq!(deleted.status(), 204);
+    for res in answers {
+        let status = res.status().as_u16();
+        assert!(
+            [200, 201, 404].contains(&status),
+            "{status}: {}",
+            res.text().await.unwrap()
+        );
+    }
+    use agora::db::entities::{comment, reaction};
+    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+    let db = &app.state.db;
+    let left = comment::Entity::find()
+        .filter(comment::Column::PostId.eq(p["id"].as_i64().unwrap()))
+        .count(db)
+        .await
+        .unwrap();
+    let orphans = reaction::Entity::find()
+        .filter(reaction::Column::TargetId.eq(p["id"].as_i64().unwrap()))
+        .count(db)
+        .await
+        .unwrap();
+    assert_eq!((left, orphans), (0, 0));
+}
