@@ -166,20 +166,28 @@ pub async fn change(
             lock_row::<chat_message::Entity>(&txn, chat_message::Column::Id, target).await?;
         }
     }
-    // A target deleted by a racing request takes no reaction (it would outlive it).
-    let exists = match kind {
-        Kind::Post => post::Entity::find_by_id(target).one(&txn).await?.is_some(),
+    // Read again under the lock: a target deleted by a racing request takes no reaction (it
+    // would outlive it), and neither does a tombstone made meanwhile.
+    let deleted = match kind {
+        Kind::Post => post::Entity::find_by_id(target)
+            .one(&txn)
+            .await?
+            .map(|_| false),
         Kind::Comment => comment::Entity::find_by_id(target)
             .one(&txn)
             .await?
-            .is_some(),
+            .map(|c| c.deleted),
         Kind::Message => chat_message::Entity::find_by_id(target)
             .one(&txn)
             .await?
-            .is_some(),
+            .map(|m| m.deleted),
     };
-    if !exists {
-        return Err(ApiError::NotFound);
+    match deleted {
+        None => return Err(ApiError::NotFound),
+        Some(true) if add => {
+            return Err(ApiError::rejected("This message has been deleted."));
+        }
+        Some(_) => {}
     }
     let changed = if add {
         store::add(&txn, kind, target, user_id, emoji).await?
