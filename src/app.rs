@@ -34,6 +34,7 @@ struct OpsDoc;
 pub fn openapi() -> utoipa::openapi::OpenApi {
     http::docs::assemble([
         auth::ApiDoc::openapi(),
+        auth::EmailApiDoc::openapi(),
         users::ApiDoc::openapi(),
         friends::ApiDoc::openapi(),
         notifications::ApiDoc::openapi(),
@@ -57,6 +58,8 @@ pub async fn state(settings: crate::config::Settings) -> Result<AppState, crate:
     chat::writer::start(&state, message_jobs);
     Ok(state)
 }
+
+mod jobs;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -143,6 +146,9 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     // Trailing-slash-insensitive routing: the slash is trimmed before the router sees the path.
     let app = NormalizePathLayer::trim_trailing_slash().layer(router(state.clone()));
+    if let Err(e) = jobs::start(&state) {
+        return Err(std::io::Error::other(e.to_string()));
+    }
     state.spawn_background(background(state.clone()));
     state.spawn_background(ws::report_expired(state.clone()));
 

@@ -7,9 +7,13 @@ use std::time::Duration;
 
 use rand::RngCore;
 
+mod accounts;
 mod media;
 mod net;
 
+pub use accounts::{
+    AccountSettings, EmailBackend, JobSettings, SmtpSettings, Verification, email_backend,
+};
 use media::media_settings;
 pub use media::{MediaSettings, S3Settings};
 pub use net::IpNet;
@@ -89,6 +93,8 @@ pub struct Settings {
     /// reading each friend's (README, "The home feed").
     pub feed_walk_friends: usize,
     pub media: MediaSettings,
+    /// Accounts by email, exports and the job queue.
+    pub accounts: AccountSettings,
 }
 
 /// Bounds of the PostgreSQL connection pool.
@@ -256,6 +262,7 @@ impl Settings {
             socket_send_buffer: env.optional_num("AGORA_SOCKET_SEND_BUFFER", 4096)?,
             feed_walk_friends: env.num("AGORA_FEED_WALK_FRIENDS", 1_000, 0)?,
             media: media_settings(&env, &data_dir)?,
+            accounts: accounts::account_settings(&env)?,
             data_dir,
         };
         Ok((settings, secret_source))

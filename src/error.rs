@@ -132,6 +132,9 @@ pub enum ApiError {
     TokenNotValid(Cow<'static, str>),
     #[error("You do not have permission to perform this action.")]
     Forbidden,
+    /// `AGORA_EMAIL_VERIFICATION=mandatory` and the caller's address is not confirmed yet.
+    #[error("E-mail is not verified.")]
+    EmailNotVerified,
     #[error("Not found.")]
     NotFound,
     #[error("Invalid page.")]
@@ -177,7 +180,7 @@ impl ApiError {
             Self::NotAuthenticated | Self::InvalidCredentials | Self::TokenNotValid(_) => {
                 StatusCode::UNAUTHORIZED
             }
-            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::Forbidden | Self::EmailNotVerified => StatusCode::FORBIDDEN,
             Self::NotFound | Self::InvalidPage | Self::InvalidCursor => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -197,6 +200,7 @@ impl ApiError {
             Self::NotAuthenticated | Self::InvalidCredentials => "not_authenticated",
             Self::TokenNotValid(_) => "token_not_valid",
             Self::Forbidden => "permission_denied",
+            Self::EmailNotVerified => "email_not_verified",
             Self::NotFound | Self::InvalidPage | Self::InvalidCursor => "not_found",
             Self::MethodNotAllowed(_) => "method_not_allowed",
             Self::TooLarge => "too_large",
@@ -212,7 +216,10 @@ impl ApiError {
     pub fn body(&self) -> Value {
         match self {
             Self::Fields(f) => f.to_value(),
-            Self::NotAuthenticated | Self::InvalidCredentials | Self::TokenNotValid(_) => {
+            Self::NotAuthenticated
+            | Self::InvalidCredentials
+            | Self::TokenNotValid(_)
+            | Self::EmailNotVerified => {
                 json!({"detail": self.to_string(), "code": self.code()})
             }
             Self::Db(e) => {

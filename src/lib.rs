@@ -12,6 +12,8 @@
 //! - `state`: `AppState` (typed fields made once at start: the user and room caches, one
 //!   generic TTL + generation cache underneath; the chat writers' queues), and the one place a
 //!   bearer token becomes a `CurrentUser`.
+//! - `email`: mail rendered from `templates/email/`, queued as a job, delivered by `email::send`.
+//! - `jobs`: the durable job queue in the database (retries, leases, one instance per job).
 //! - `events`: the after-commit seam — typed domain events, subscribed to in `app`.
 //! - `text`: what every feature reads in text the same way (`@mentions`).
 //! - `storage`: media bytes on local disk or S3 (`MediaStore`), keys and bytes only.
@@ -27,11 +29,13 @@ pub mod auth;
 pub mod chat;
 pub mod config;
 pub mod db;
+pub mod email;
 pub mod error;
 pub mod events;
 pub mod friends;
 pub mod groups;
 pub mod http;
+pub mod jobs;
 pub mod media;
 pub mod notifications;
 pub mod ops;

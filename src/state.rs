@@ -83,6 +83,8 @@ pub struct Inner {
     pub rooms: Arc<rooms::RoomCache>,
     /// The chat writers' queues (`chat::writer` consumes them).
     pub messages: queues::MessageQueues,
+    /// Wakes this instance's job workers (`AppState::wake_jobs`).
+    pub job_wake: Arc<tokio::sync::Notify>,
     /// One image decoded at a time per core (`media`).
     pub image_decoding: Semaphore,
     /// KiB of upload bodies held in memory at once (`AGORA_MEDIA_BUFFER_BYTES`).
@@ -188,6 +190,7 @@ impl AppState {
             users,
             rooms,
             messages,
+            job_wake: Arc::new(tokio::sync::Notify::new()),
             image_decoding: Semaphore::new(cores),
             media_buffer_kib: Arc::new(Semaphore::new(buffer_kib)),
             queries,
@@ -246,6 +249,12 @@ impl AppState {
         self.realtime.broadcast(Control::Revoked(user_id)).await;
     }
 
+    /// A job was enqueued and committed: a worker of this instance takes it now rather than at
+    /// its next look (other instances look every second).
+    pub fn wake_jobs(&self) {
+        self.job_wake.notify_one();
+    }
+
     /// Whether `me`'s user is still active at the token version `me` was authenticated with.
     /// A database error keeps the session: it is no proof of revocation.
     pub async fn still_valid(&self, me: &CurrentUser) -> bool {
@@ -297,6 +306,10 @@ impl AppState {
 }
 
 impl Authenticator for AppState {
+    fn email_required(&self) -> bool {
+        self.settings.accounts.verification == crate::config::Verification::Mandatory
+    }
+
     /// A valid access token of an active user, issued after the user's last password change.
     async fn authenticate(&self, token: &str) -> Result<CurrentUser, ApiError> {
         let claims = self

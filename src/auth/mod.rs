@@ -2,6 +2,7 @@
 //! detection, verify, logout and password change. The credentials they use (tokens, hashes,
 //! refresh-token records, the login limit) live in `security/`.
 
+mod email;
 pub mod model;
 mod routes;
 
@@ -15,6 +16,7 @@ use crate::security::tokens::{self, TokenType};
 use crate::state::AppState;
 use model::TokenPair;
 
+pub use email::ApiDoc as EmailApiDoc;
 pub use routes::ApiDoc;
 
 pub fn router() -> Router<AppState> {
@@ -25,6 +27,13 @@ pub fn router() -> Router<AppState> {
         .route("/api/auth/verify", post(routes::verify))
         .route("/api/auth/logout", post(routes::logout))
         .route("/api/auth/password/change", post(routes::change_password))
+        .route("/api/auth/email/verify", post(email::verify_email))
+        .route("/api/auth/email/resend", post(email::resend_email))
+        .route("/api/auth/password/reset", post(email::password_reset))
+        .route(
+            "/api/auth/password/reset/confirm",
+            post(email::password_reset_confirm),
+        )
 }
 
 /// Issues an access and a refresh token; the refresh token is recorded under `family`

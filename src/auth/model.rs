@@ -74,3 +74,35 @@ pub struct AuthResponse {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Empty {}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct KeyBody {
+    /// The key from the verification link.
+    #[schema(value_type = String, required = true, max_length = 1024)]
+    pub key: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct EmailBody {
+    #[schema(value_type = String, required = true, format = Email, max_length = 254, example = "alice@example.com")]
+    pub email: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ResetConfirmBody {
+    /// The user id in URL-safe base64, from the reset link.
+    #[schema(value_type = String, required = true, max_length = 64)]
+    pub uid: Option<String>,
+    /// The token from the reset link.
+    #[schema(value_type = String, required = true, max_length = 128)]
+    pub token: Option<String>,
+    /// The same rules as at registration.
+    #[schema(value_type = String, required = true, write_only, min_length = 8, max_length = 1024)]
+    pub new_password: Option<Secret>,
+}
+
+/// `{"detail": "..."}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Detail {
+    pub detail: &'static str,
+}

@@ -2,6 +2,8 @@
 
 mod posts;
 pub use posts::{comment, post, reaction, reaction_count};
+mod jobs;
+pub use jobs::{data_export, job};
 
 pub mod user {
     use sea_orm::entity::prelude::*;
@@ -37,6 +39,11 @@ pub mod user {
         pub cover_id: Option<i64>,
         /// Kept in step with `friendships` by the friends store.
         pub friend_count: i64,
+        /// Whether `email` was confirmed by a link sent to it.
+        pub email_verified: bool,
+        /// Changed by every password-reset request: a reset token names the one it was made
+        /// under, so a newer request kills the older tokens.
+        pub reset_stamp: i64,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

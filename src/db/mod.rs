@@ -59,8 +59,11 @@ pub async fn connect(
     }
     let mut db = Database::connect(opts).await?;
     db.set_metric_callback(move |info| {
-        queries.fetch_add(1, Ordering::Relaxed);
-        log.record(info.statement);
+        // Background work (the job queue's polls) is no request's: not counted.
+        if !info.statement.sql.starts_with(BACKGROUND) {
+            queries.fetch_add(1, Ordering::Relaxed);
+            log.record(info.statement);
+        }
         // The statement's text without its values: what to explain when a list is slow.
         if info.elapsed >= SLOW_STATEMENT {
             tracing::warn!(elapsed = ?info.elapsed, sql = %info.statement.sql, "slow statement");
@@ -71,6 +74,9 @@ pub async fn connect(
     wait_for(&db, pool.wait).await?;
     Ok(db)
 }
+
+/// The comment that opens the statements of background work, which `queries` does not count.
+pub const BACKGROUND: &str = "/* background */ ";
 
 /// A statement this slow is logged as a warning; one over `NOTABLE_STATEMENT` at debug level
 /// (`AGORA_LOG=agora::db=debug`).

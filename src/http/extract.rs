@@ -104,6 +104,47 @@ pub trait Authenticator: Send + Sync {
         &self,
         token: &str,
     ) -> impl Future<Output = Result<CurrentUser, ApiError>> + Send;
+
+    /// Whether an account must have confirmed its address before using anything but its own
+    /// account routes (`AGORA_EMAIL_VERIFICATION=mandatory`).
+    fn email_required(&self) -> bool {
+        false
+    }
+}
+
+/// What an account whose address is not confirmed may still use under
+/// `AGORA_EMAIL_VERIFICATION=mandatory`: `/api/auth/`, and its own account (read, change,
+/// delete, export). Paths arrive without their trailing slash.
+fn open_before_verification(method: &axum::http::Method, path: &str) -> bool {
+    use axum::http::Method;
+    path == "/api/auth"
+        || path.starts_with("/api/auth/")
+        || path == "/api/users/me/export"
+        || (path == "/api/users/me"
+            && [
+                Method::GET,
+                Method::HEAD,
+                Method::PATCH,
+                Method::PUT,
+                Method::DELETE,
+            ]
+            .contains(method))
+}
+
+/// Refuses `me` where `open_before_verification` does not let an unconfirmed account in.
+fn check_verified<S: Authenticator>(
+    app: &S,
+    me: &CurrentUser,
+    parts: &Parts,
+    socket: bool,
+) -> Result<(), ApiError> {
+    if app.email_required()
+        && !me.user.email_verified
+        && (socket || !open_before_verification(&parts.method, parts.uri.path()))
+    {
+        return Err(ApiError::EmailNotVerified);
+    }
+    Ok(())
 }
 
 impl<S: Authenticator> FromRequestParts<S> for CurrentUser {
@@ -115,6 +156,7 @@ impl<S: Authenticator> FromRequestParts<S> for CurrentUser {
         }
         let token = bearer_token(parts).ok_or(ApiError::NotAuthenticated)?;
         let me = app.authenticate(&token).await?;
+        check_verified(app, &me, parts, false)?;
         parts.extensions.insert(me.clone());
         Ok(me)
     }
@@ -131,6 +173,8 @@ impl<S: Authenticator> FromRequestParts<S> for SocketUser {
         let token = bearer_token(parts)
             .or_else(|| query_token(parts))
             .ok_or(ApiError::NotAuthenticated)?;
-        Ok(Self(app.authenticate(&token).await?))
+        let me = app.authenticate(&token).await?;
+        check_verified(app, &me, parts, true)?;
+        Ok(Self(me))
     }
 }

@@ -145,9 +145,14 @@ impl LoginLimiter {
         self
     }
 
-    /// Counts one under `key` and refuses it past `limit` (`0`: no limit).
+    /// Counts one under `key` in a window of a minute and refuses it past `limit` (`0`: no
+    /// limit).
     async fn count(&self, key: &str, limit: u64) -> Result<(), ApiError> {
-        let window = Window::now(WINDOW);
+        self.count_in(key, limit, WINDOW).await
+    }
+
+    async fn count_in(&self, key: &str, limit: u64, length: Duration) -> Result<(), ApiError> {
+        let window = Window::now(length);
         if limit > 0 && self.add(key, 1, window).await > limit {
             return Err(Self::retry(&window));
         }
@@ -166,6 +171,17 @@ impl LoginLimiter {
         self.count(
             &format!("register:addr:{addr}"),
             self.registrations_per_address,
+        )
+        .await
+    }
+
+    /// Counts a request that may send mail (resend, reset, email change) from `addr` and
+    /// refuses it past `per_hour` in the hour (`0`: no limit).
+    pub async fn before_email_request(&self, addr: IpAddr, per_hour: u32) -> Result<(), ApiError> {
+        self.count_in(
+            &format!("email:addr:{addr}"),
+            per_hour.into(),
+            Duration::from_secs(3600),
         )
         .await
     }

@@ -7,45 +7,73 @@ use sha2::Sha256;
 
 type HmacSha256 = Hmac<Sha256>;
 
+/// An HMAC-SHA256 key of its own for one purpose, derived from the secret key, so a key
+/// that leaks from one use (links, verification keys, reset tokens) opens no other.
 #[derive(Clone)]
-pub struct LinkSigner {
+pub struct Signer {
     key: [u8; 32],
 }
 
-impl LinkSigner {
-    pub fn new(secret: &str) -> Self {
+impl Signer {
+    pub fn new(secret: &str, purpose: &str) -> Self {
         let mut mac = HmacSha256::new_from_slice(secret.as_bytes())
             .unwrap_or_else(|_| unreachable!("HMAC takes a key of any length"));
-        mac.update(b"agora media link signing key v1");
+        mac.update(purpose.as_bytes());
         Self {
             key: mac.finalize().into_bytes().into(),
         }
     }
 
-    fn mac(&self, id: i64, variant: &str, expires: i64) -> HmacSha256 {
+    fn mac(&self, message: &str) -> HmacSha256 {
         let mut mac = HmacSha256::new_from_slice(&self.key)
             .unwrap_or_else(|_| unreachable!("HMAC takes a key of any length"));
-        mac.update(format!("{id}:{variant}:{expires}").as_bytes());
+        mac.update(message.as_bytes());
         mac
     }
 
-    /// The signature (lower-case hex) of a link to `variant` of media `id`, valid until
-    /// `expires` (Unix seconds).
-    pub fn sign(&self, id: i64, variant: &str, expires: i64) -> String {
-        let bytes = self.mac(id, variant, expires).finalize().into_bytes();
-        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    /// The signature of `message`: lower-case hex, `bytes` long (at most 32) once decoded.
+    pub fn sign(&self, message: &str, bytes: usize) -> String {
+        let full = self.mac(message).finalize().into_bytes();
+        full.iter()
+            .take(bytes)
+            .map(|b| format!("{b:02x}"))
+            .collect()
     }
 
-    /// Whether `signature` is this link's, compared in constant time, and `now` is before
-    /// `expires`.
-    pub fn verify(&self, id: i64, variant: &str, expires: i64, signature: &str, now: i64) -> bool {
-        if now >= expires || signature.len() != 64 {
+    /// Whether `signature` is `sign(message, bytes)`, compared in constant time.
+    pub fn verify(&self, message: &str, signature: &str, bytes: usize) -> bool {
+        if signature.len() != bytes * 2 {
             return false;
         }
         let Some(raw) = decode_hex(signature) else {
             return false;
         };
-        self.mac(id, variant, expires).verify_slice(&raw).is_ok()
+        self.mac(message).verify_truncated_left(&raw).is_ok()
+    }
+}
+
+/// Signs media links.
+#[derive(Clone)]
+pub struct LinkSigner(Signer);
+
+impl LinkSigner {
+    pub fn new(secret: &str) -> Self {
+        Self(Signer::new(secret, "agora media link signing key v1"))
+    }
+
+    /// The signature (lower-case hex) of a link to `variant` of media `id`, valid until
+    /// `expires` (Unix seconds).
+    pub fn sign(&self, id: i64, variant: &str, expires: i64) -> String {
+        self.0.sign(&format!("{id}:{variant}:{expires}"), 32)
+    }
+
+    /// Whether `signature` is this link's, compared in constant time, and `now` is before
+    /// `expires`.
+    pub fn verify(&self, id: i64, variant: &str, expires: i64, signature: &str, now: i64) -> bool {
+        now < expires
+            && self
+                .0
+                .verify(&format!("{id}:{variant}:{expires}"), signature, 32)
     }
 }
 

@@ -102,6 +102,7 @@ pub async fn create(app: &AppState, new: NewAccount) -> Result<user::Model, ApiE
             last_name,
             is_staff: new.staff,
             is_superuser: new.staff,
+            email_verified: new.staff,
         },
     )
     .await
@@ -196,6 +197,7 @@ pub async fn change_password(
     sessions::blacklist_user(&txn, me.id).await?;
     txn.commit().await?;
     app.revoke_sessions(me.id).await;
+    super::mail::password_changed(app, &me.user).await;
     tracing::info!("password changed; tokens revoked");
     Ok(())
 }
@@ -264,7 +266,12 @@ fn apply(target: user::Model, p: UserPatch) -> user::ActiveModel {
         m.username = Set(v.into_inner());
     }
     if let Some(v) = p.email {
-        m.email_lower = Set(v.as_str().to_lowercase());
+        let lower = v.as_str().to_lowercase();
+        // A new address is unconfirmed until its link is followed.
+        if *m.email_lower.as_ref() != lower {
+            m.email_verified = Set(false);
+        }
+        m.email_lower = Set(lower);
         m.email = Set(v.into_inner());
     }
     if let Some(v) = p.first_name {

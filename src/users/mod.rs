@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod fields;
+pub mod mail;
 pub mod model;
 mod routes;
 pub mod store;
@@ -70,6 +71,7 @@ pub async fn view(
     Ok(User {
         brief: brief_of(target, is_online, rel.links()),
         email: rel.email_visible(target).then(|| target.email.clone()),
+        email_verified: rel.email_visible(target).then_some(target.email_verified),
         date_joined: target.date_joined,
         last_seen: if is_online.is_some() {
             target.last_seen

@@ -48,6 +48,10 @@ pub struct User {
     /// Only shown to the user themself and to staff.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
+    /// Whether `email` was confirmed by its link; shown with `email`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(read_only)]
+    pub email_verified: Option<bool>,
     #[schema(read_only)]
     pub date_joined: DateTime<Utc>,
     #[schema(read_only)]

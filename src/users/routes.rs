@@ -7,11 +7,13 @@ use utoipa::OpenApi;
 use super::model::{
     DeleteAccountBody, User, UserBrief, UserListItem, UserListQuery, UserUpdateBody,
 };
-use super::{accounts, store, view};
+use super::{accounts, mail, store, view};
 use crate::db::entities::user;
 use crate::db::paginate;
 use crate::error::ApiError;
-use crate::http::{CurrentUser, Json, Page, PageParams, Paginated, Path, Query, search_term};
+use crate::http::{
+    CurrentUser, Json, Origin, Page, PageParams, Paginated, Path, Query, search_term,
+};
 use crate::social::{self, Relations, briefs, store as graph};
 use crate::state::AppState;
 use crate::state::users::IdList;
@@ -95,10 +97,11 @@ pub async fn me(State(app): State<AppState>, me: CurrentUser) -> Result<Json<Use
 pub async fn update_me(
     State(app): State<AppState>,
     me: CurrentUser,
+    origin: Origin,
     Json(body): Json<UserUpdateBody>,
 ) -> Result<Json<User>, ApiError> {
     let id = me.id;
-    update(app, me, id, body, true).await
+    update(app, me, origin, id, body, true).await
 }
 
 #[utoipa::path(patch, path = "/api/users/me/", summary = "Change my profile",
@@ -107,10 +110,11 @@ pub async fn update_me(
 pub async fn patch_me(
     State(app): State<AppState>,
     me: CurrentUser,
+    origin: Origin,
     Json(body): Json<UserUpdateBody>,
 ) -> Result<Json<User>, ApiError> {
     let id = me.id;
-    update(app, me, id, body, false).await
+    update(app, me, origin, id, body, false).await
 }
 
 #[utoipa::path(get, path = "/api/users/{id}/", summary = "A user",
@@ -133,10 +137,11 @@ pub async fn get_user(
 pub async fn update_user(
     State(app): State<AppState>,
     me: CurrentUser,
+    origin: Origin,
     Path(id): Path<i64>,
     Json(body): Json<UserUpdateBody>,
 ) -> Result<Json<User>, ApiError> {
-    update(app, me, id, body, true).await
+    update(app, me, origin, id, body, true).await
 }
 
 #[utoipa::path(patch, path = "/api/users/{id}/", summary = "Change a user",
@@ -147,22 +152,37 @@ pub async fn update_user(
 pub async fn patch_user(
     State(app): State<AppState>,
     me: CurrentUser,
+    origin: Origin,
     Path(id): Path<i64>,
     Json(body): Json<UserUpdateBody>,
 ) -> Result<Json<User>, ApiError> {
-    update(app, me, id, body, false).await
+    update(app, me, origin, id, body, false).await
 }
 
 #[tracing::instrument(skip_all, fields(user_id = me.id, target = id))]
 async fn update(
     app: AppState,
     me: CurrentUser,
+    origin: Origin,
     id: i64,
     body: UserUpdateBody,
     full: bool,
 ) -> Result<Json<User>, ApiError> {
     let target = visible_user(&app, &me, id).await?;
+    // A user changing their own address sends mail: it counts as a mail request.
+    let old_email = target.email.clone();
+    let own_new_address = target.id == me.id
+        && body
+            .email
+            .as_deref()
+            .is_some_and(|e| e.trim().to_lowercase() != target.email_lower);
+    if own_new_address {
+        mail::before_email_request(&app, &origin).await?;
+    }
     let updated = accounts::update(&app, &me, target, body, full).await?;
+    if own_new_address && !updated.email.eq_ignore_ascii_case(&old_email) {
+        mail::email_changed(&app, &origin, &updated, &old_email).await;
+    }
     // The caller's own cached row is stale now; view the updated one.
     let viewer = if updated.id == me.id {
         CurrentUser {

@@ -64,6 +64,8 @@ pub struct NewUser {
     pub last_name: String,
     pub is_staff: bool,
     pub is_superuser: bool,
+    /// Whether the address counts as confirmed from the start (`createsuperuser`'s does).
+    pub email_verified: bool,
 }
 
 /// Stores a new active user and counts it among the active users, in one transaction.
@@ -94,6 +96,8 @@ pub async fn insert(db: &sea_orm::DatabaseConnection, new: NewUser) -> Result<us
         avatar_id: Set(None),
         cover_id: Set(None),
         friend_count: Set(0),
+        email_verified: Set(new.email_verified),
+        reset_stamp: Set(0),
         ..Default::default()
     }
     .insert(&txn)

@@ -147,6 +147,16 @@ impl TestApp {
             socket_send_buffer: None,
             feed_walk_friends: 1_000,
             media: test_media_settings(&dir).await,
+            accounts: agora::config::AccountSettings {
+                // Retries come quickly, and a killed instance's jobs are taken over soon.
+                jobs: agora::config::JobSettings {
+                    workers: 4,
+                    lease: Duration::from_secs(3),
+                    retry_base: Duration::from_millis(200),
+                    poll: Duration::from_millis(200),
+                },
+                ..Default::default()
+            },
         };
         configure(&mut settings);
         Self::start(settings, dir).await

@@ -3,6 +3,7 @@
 
 mod helpers;
 mod paths;
+mod smtp;
 
 mod auth;
 mod chat;
@@ -10,6 +11,7 @@ mod cli;
 mod cluster;
 mod comments;
 mod conventions;
+mod email;
 mod friends;
 mod groups;
 mod hardening;

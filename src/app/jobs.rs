@@ -1,0 +1,44 @@
+//! The job queue's handlers, one per kind, and the workers that run them on this instance.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::email::{self, Mail, send::Mailer};
+use crate::error::ApiError;
+use crate::jobs::{Handler, Job, JobError, Queue};
+use crate::state::AppState;
+
+fn payload<T: serde::de::DeserializeOwned>(job: &Job) -> Result<T, JobError> {
+    serde_json::from_str(&job.payload).map_err(|e| JobError::Fail(format!("payload: {e}")))
+}
+
+/// Every kind of job and what runs it.
+fn handlers(app: &AppState) -> Result<HashMap<&'static str, Handler<AppState>>, ApiError> {
+    let mailer = Arc::new(Mailer::new(&app.settings.accounts).map_err(ApiError::Internal)?);
+    let mut handlers: HashMap<&'static str, Handler<AppState>> = HashMap::new();
+    handlers.insert(
+        email::JOB,
+        Arc::new(move |_app, job| {
+            let mailer = mailer.clone();
+            Box::pin(async move {
+                let mail: Mail = payload(&job)?;
+                mailer.send(job.id, &mail).await
+            })
+        }),
+    );
+    Ok(handlers)
+}
+
+/// Starts this instance's workers (`AGORA_JOB_WORKERS`) as background tasks.
+pub fn start(app: &AppState) -> Result<(), ApiError> {
+    let jobs = app.settings.accounts.jobs;
+    let queue = Queue::new(app.db.clone(), jobs, handlers(app)?, app.job_wake.clone());
+    for i in 0..jobs.workers {
+        app.spawn_background(
+            queue
+                .clone()
+                .work(app.clone(), app.shutdown_signal(), i == 0),
+        );
+    }
+    Ok(())
+}
