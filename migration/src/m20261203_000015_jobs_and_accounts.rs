@@ -5,7 +5,8 @@
 //! a lease (`locked_until`); one whose instance died is claimed again once the lease runs out.
 //!
 //! `users.email_verified` starts true, so accounts made before this change count as verified;
-//! `users.reset_stamp` changes with every password-reset request, which kills older tokens.
+//! `users.reset_stamp` changes with every password-reset request, which kills older tokens;
+//! `users.deleted_at` marks an account its user deleted (an inactive shell kept for staff).
 //! The indexes let an account's deletion find the rows that name it from the other side.
 
 use sea_orm_migration::{prelude::*, schema::*};
@@ -19,6 +20,7 @@ enum Users {
     Id,
     EmailVerified,
     ResetStamp,
+    DeletedAt,
 }
 
 #[derive(DeriveIden, Clone, Copy)]
@@ -76,6 +78,14 @@ impl MigrationTrait for Migration {
                 Table::alter()
                     .table(Users::Table)
                     .add_column(big_integer(Users::ResetStamp).default(0))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Users::Table)
+                    .add_column(timestamp_with_time_zone_null(Users::DeletedAt))
                     .to_owned(),
             )
             .await?;

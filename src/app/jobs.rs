@@ -26,6 +26,21 @@ fn handlers(app: &AppState) -> Result<HashMap<&'static str, Handler<AppState>>, 
             })
         }),
     );
+    handlers.insert(
+        crate::users::accounts::DELETE_JOB,
+        Arc::new(|app, job| {
+            Box::pin(async move {
+                #[derive(serde::Deserialize)]
+                struct Payload {
+                    user_id: i64,
+                }
+                let p: Payload = payload(&job)?;
+                crate::erasure::run(&app, p.user_id)
+                    .await
+                    .map_err(|e| JobError::Retry(e.to_string()))
+            })
+        }),
+    );
     Ok(handlers)
 }
 

@@ -25,9 +25,40 @@ use crate::state::AppState;
 /// frame, not only when the room was made. A 403 otherwise.
 async fn may_write(app: &AppState, me: &CurrentUser, room: &members::Room) -> Result<(), ApiError> {
     match room.peer_of(me.id) {
-        Some(peer) if !social::may_message(app, me.id, peer).await? => Err(ApiError::Forbidden),
+        Some(peer) if !social::may_message(app, me.id, peer).await? => {
+            // A deleted account's room stays to be read; writing to it says why it cannot be.
+            let gone = app
+                .users_by_id(&[peer])
+                .await?
+                .pop()
+                .is_some_and(|u| u.deleted_at.is_some());
+            Err(if gone {
+                ApiError::rejected("This account has been deleted.")
+            } else {
+                ApiError::Forbidden
+            })
+        }
         _ => Ok(()),
     }
+}
+
+/// Makes `ids` tombstones (`deleted`, no body, attachments or reactions) in one transaction,
+/// sending no event: a deleted account's messages, which keep their place in conversations.
+pub async fn tombstone_all(app: &AppState, ids: &[i64]) -> Result<(), ApiError> {
+    use crate::db::entities::chat_message;
+    use sea_orm::sea_query::Expr;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let txn = crate::db::begin_write(&app.db).await?;
+    chat_message::Entity::update_many()
+        .col_expr(chat_message::Column::Body, Expr::value(""))
+        .col_expr(chat_message::Column::Deleted, Expr::value(true))
+        .filter(chat_message::Column::Id.is_in(ids.to_vec()))
+        .exec(&txn)
+        .await?;
+    media::store::detach_all(&txn, media::store::Holder::Message, ids).await?;
+    reactions::clear(&txn, reactions::Kind::Message, ids).await?;
+    txn.commit().await?;
+    Ok(())
 }
 
 /// Sends a message and returns it as `me` sees it; with a `client_id` already used by `me`,

@@ -44,6 +44,8 @@ pub mod user {
         /// Changed by every password-reset request: a reset token names the one it was made
         /// under, so a newer request kills the older tokens.
         pub reset_stamp: i64,
+        /// When its user deleted the account (an inactive shell kept for staff), if they did.
+        pub deleted_at: Option<DateTimeUtc>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

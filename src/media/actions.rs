@@ -281,6 +281,11 @@ pub async fn delete(app: &AppState, me: &CurrentUser, id: i64) -> Result<(), Api
     if m.owner_id != me.id && !me.is_staff {
         return Err(ApiError::Forbidden);
     }
+    remove(app, &m).await
+}
+
+/// Deletes media `m` (the caller has decided it may go): its row, its uses, then its bytes.
+pub async fn remove(app: &AppState, m: &media::Model) -> Result<(), ApiError> {
     let txn = crate::db::begin_write(&app.db).await?;
     let deleted = store::delete(&txn, m.id).await?;
     txn.commit().await?;

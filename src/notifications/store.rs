@@ -11,7 +11,7 @@ use sea_orm::{
 use crate::db::entities::{notification, notification_inbox, notification_setting};
 
 mod posts;
-pub use posts::{delete_about_post, upsert_grouped};
+pub use posts::{delete_about_post, delete_involving, upsert_grouped};
 
 pub struct NewNotification {
     pub recipient: i64,

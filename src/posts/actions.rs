@@ -230,7 +230,17 @@ pub async fn delete(app: &AppState, me: &CurrentUser, id: i64) -> Result<(), Api
     if !allowed {
         return Err(ApiError::Forbidden);
     }
-    let to = audience(app, &p).await?;
+    remove(app, &p, true).await
+}
+
+/// Deletes post `p` with its comments, reactions and notifications, whoever asked (the
+/// caller has decided it may go); `post_deleted` to its audience when `announce`.
+pub async fn remove(app: &AppState, p: &post::Model, announce: bool) -> Result<(), ApiError> {
+    let to = if announce {
+        audience(app, p).await?
+    } else {
+        Vec::new()
+    };
     let txn = crate::db::begin_write(&app.db).await?;
     // The post's lock first, as every comment and reaction write takes it: one that committed
     // before is cleared with the post, one waiting finds the post gone (404).
@@ -242,7 +252,9 @@ pub async fn delete(app: &AppState, me: &CurrentUser, id: i64) -> Result<(), Api
     notifications::store::delete_about_post(&txn, p.id).await?;
     store::delete(&txn, p.id).await?;
     txn.commit().await?;
-    app.realtime
-        .publish(&to, "post_deleted", &json!({"id": p.id}));
+    if !to.is_empty() {
+        app.realtime
+            .publish(&to, "post_deleted", &json!({"id": p.id}));
+    }
     Ok(())
 }

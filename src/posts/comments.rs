@@ -323,6 +323,17 @@ pub async fn delete(app: &AppState, me: &CurrentUser, id: i64) -> Result<(), Api
     if !allowed {
         return Err(ApiError::Forbidden);
     }
+    remove(app, &c, &p, true).await
+}
+
+/// Deletes comment `c` of post `p` (or makes it a tombstone while it has replies), whoever
+/// asked (the caller has decided it may go); `comment_deleted` when `announce`.
+pub async fn remove(
+    app: &AppState,
+    c: &comment::Model,
+    p: &post::Model,
+    notify: bool,
+) -> Result<(), ApiError> {
     let txn = crate::db::begin_write(&app.db).await?;
     crate::db::lock_row::<post::Entity>(&txn, post::Column::Id, p.id).await?;
     // The comment's own lock too, which its reactions take: those committed before are
@@ -358,6 +369,9 @@ pub async fn delete(app: &AppState, me: &CurrentUser, id: i64) -> Result<(), Api
     reactions::clear(&txn, Kind::Comment, &[c.id]).await?;
     super::store::add_comments(&txn, p.id, -1).await?;
     txn.commit().await?;
+    if !notify {
+        return Ok(());
+    }
     let count = super::store::find(&app.db, p.id)
         .await?
         .map_or(0, |p| p.comment_count);
@@ -366,7 +380,7 @@ pub async fn delete(app: &AppState, me: &CurrentUser, id: i64) -> Result<(), Api
             announce(app, &row, "comment_updated").await;
         }
     } else {
-        let mut to = audience(app, &p).await?;
+        let mut to = audience(app, p).await?;
         to.push(c.author_id);
         for id in gone {
             let event = json!({"id": id, "post": p.id, "comment_count": count});

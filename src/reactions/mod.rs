@@ -30,6 +30,13 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// The kind stored as `as_str` gave it.
+    pub fn parse(stored: &str) -> Option<Self> {
+        [Self::Post, Self::Comment, Self::Message]
+            .into_iter()
+            .find(|k| k.as_str() == stored)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Post => "post",

@@ -202,7 +202,13 @@ pub async fn change_password(
     Ok(())
 }
 
-/// Deactivates `me`'s account once `password` is confirmed; every token is revoked.
+/// The job kind that erases a deleted account's data.
+pub const DELETE_JOB: &str = "delete_account";
+
+/// Deletes `me`'s account once `password` is confirmed. At once, in one transaction: the
+/// account becomes an inactive shell (`store::erase_profile`: every token ended, the profile
+/// gone, the username and email free) and a `delete_account` job is queued; after the commit
+/// every instance closes the user's sockets. The job erases the rest and resumes after a crash.
 pub async fn close(
     app: &AppState,
     me: &CurrentUser,
@@ -218,7 +224,27 @@ pub async fn close(
     {
         return Err(ApiError::field("password", "Incorrect password."));
     }
-    super::deactivate(app, me.id).await
+    let txn = crate::db::begin_write(&app.db).await?;
+    if !store::erase_profile(&txn, me.id).await? {
+        // Deleted by a racing request meanwhile: this token was revoked with it.
+        return Err(ApiError::token_not_valid());
+    }
+    sessions::blacklist_user(&txn, me.id).await?;
+    crate::jobs::enqueue(
+        &txn,
+        crate::jobs::NewJob {
+            kind: DELETE_JOB,
+            key: Some(me.id.to_string()),
+            payload: serde_json::json!({"user_id": me.id}),
+            max_attempts: 10,
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    app.revoke_sessions(me.id).await;
+    app.wake_jobs();
+    tracing::info!(user_id = me.id, "account deleted; its data is being erased");
+    Ok(())
 }
 
 /// A unique violation on save (a concurrent change took the name) as the field error it is.

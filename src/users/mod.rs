@@ -14,7 +14,6 @@ use axum::routing::{get, post};
 use crate::db::entities::user;
 use crate::error::ApiError;
 use crate::http::CurrentUser;
-use crate::security::sessions;
 use crate::social::{Relations, brief_of};
 use crate::state::AppState;
 use model::{HiddenProfile, Profile, ProfileView, User};
@@ -82,17 +81,6 @@ pub async fn view(
         profile,
         friend_count: u64::try_from(target.friend_count).unwrap_or(0),
     })
-}
-
-/// Deactivates an account in one transaction: no login, every refresh token blacklisted, every
-/// access token invalid (the token version moves on).
-pub async fn deactivate(app: &AppState, user_id: i64) -> Result<(), ApiError> {
-    let txn = crate::db::begin_write(&app.db).await?;
-    store::deactivate(&txn, user_id).await?;
-    sessions::blacklist_user(&txn, user_id).await?;
-    txn.commit().await?;
-    app.revoke_sessions(user_id).await;
-    Ok(())
 }
 
 /// The active user `id`, named by a request's `field`; otherwise the field error DRF gives for

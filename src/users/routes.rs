@@ -195,9 +195,9 @@ async fn update(
     Ok(Json(view(&app, &viewer, &updated).await?))
 }
 
-#[utoipa::path(delete, path = "/api/users/me/", summary = "Deactivate my account",
-    description = "Needs the password; every token is revoked.", tag = "users", request_body = DeleteAccountBody,
-    responses((status = 204, description = "Account deactivated, tokens revoked"), (status = 400), (status = 401)),
+#[utoipa::path(delete, path = "/api/users/me/", summary = "Delete my account",
+    description = "Needs the password (a wrong or missing one is a 400 on `password`). At once: signed out everywhere (every token refused, sockets closed with 4401 on every instance), the profile, email and password erased, the username and email free for new accounts. Then, in a background job that resumes after a crash: friendships, requests, blocks, invites and join requests both ways, notifications to and from the account, settings and mutes erased; posts (with their comments, reactions and notifications), comments (a top-level one with others' replies becomes a tombstone), reactions and every uploaded file deleted; chat messages become tombstones; rooms and groups are left (ownership passes to the longest-standing admin, else member; one left empty is deleted). A direct room stays for the other user to read. The id stays as an inactive shell.", tag = "users", request_body = DeleteAccountBody,
+    responses((status = 204, description = "Account deleted; its data is being erased"), (status = 400), (status = 401)),
     security(("bearer" = [])))]
 #[tracing::instrument(skip_all, fields(user_id = me.id))]
 pub async fn delete_me(

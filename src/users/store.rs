@@ -98,6 +98,7 @@ pub async fn insert(db: &sea_orm::DatabaseConnection, new: NewUser) -> Result<us
         friend_count: Set(0),
         email_verified: Set(new.email_verified),
         reset_stamp: Set(0),
+        deleted_at: Set(None),
         ..Default::default()
     }
     .insert(&txn)
@@ -141,7 +142,7 @@ pub async fn set_password(db: &impl ConnectionTrait, id: i64, hash: Secret) -> R
 
 /// Deactivates the user and, like `set_password`, ends every token issued before now; the
 /// active users' count drops with it (once: an inactive user is left as it is).
-pub async fn deactivate(txn: &impl ConnectionTrait, id: i64) -> Result<(), DbErr> {
+pub async fn deactivate(txn: &impl ConnectionTrait, id: i64) -> Result<bool, DbErr> {
     let done = user::Entity::update_many()
         .col_expr(user::Column::IsActive, Expr::value(false))
         .col_expr(
@@ -154,7 +155,45 @@ pub async fn deactivate(txn: &impl ConnectionTrait, id: i64) -> Result<(), DbErr
         .await?;
     let gone = i64::try_from(done.rows_affected).unwrap_or(0);
     crate::social::store::refresh_as_friend(txn, id).await?;
-    crate::db::add_to_counter(txn, crate::db::ACTIVE_USERS, -gone).await
+    crate::db::add_to_counter(txn, crate::db::ACTIVE_USERS, -gone).await?;
+    Ok(gone > 0)
+}
+
+/// Empties user `id` into the shell of a deleted account: inactive, every token ended, the
+/// profile, settings and password gone, the username and email freed (a `:` is in no username
+/// or address a user can choose). The id stays (never reused) for staff's records.
+///
+/// False (and nothing changed) when the account was no longer active: a racing deletion came
+/// first.
+pub async fn erase_profile(txn: &impl ConnectionTrait, id: i64) -> Result<bool, DbErr> {
+    if !deactivate(txn, id).await? {
+        return Ok(false);
+    }
+    let shell = format!("deleted:{id}");
+    use user::Column as C;
+    user::Entity::update_many()
+        .col_expr(C::Username, Expr::value(shell.clone()))
+        .col_expr(C::UsernameLower, Expr::value(shell.clone()))
+        .col_expr(C::Email, Expr::value(shell.clone()))
+        .col_expr(C::EmailLower, Expr::value(shell))
+        // Django's unusable password: no hash verifies against it.
+        .col_expr(C::Password, Expr::value("!"))
+        .col_expr(C::FirstName, Expr::value(""))
+        .col_expr(C::LastName, Expr::value(""))
+        .col_expr(C::Bio, Expr::value(""))
+        .col_expr(C::Location, Expr::value(""))
+        .col_expr(C::Website, Expr::value(""))
+        .col_expr(C::BirthDate, Expr::value(Option::<chrono::NaiveDate>::None))
+        .col_expr(C::AvatarId, Expr::value(Option::<i64>::None))
+        .col_expr(C::CoverId, Expr::value(Option::<i64>::None))
+        .col_expr(C::EmailVerified, Expr::value(false))
+        .col_expr(C::IsStaff, Expr::value(false))
+        .col_expr(C::IsSuperuser, Expr::value(false))
+        .col_expr(C::DeletedAt, Expr::value(crate::db::now()))
+        .filter(C::Id.eq(id))
+        .exec(txn)
+        .await?;
+    Ok(true)
 }
 
 /// Sets `column` of user `id` to `value` and bumps the token version in the same statement.

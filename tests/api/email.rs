@@ -312,23 +312,6 @@ async fn mandatory_verification_keeps_an_account_to_its_own_routes() {
     assert_eq!(app.get(&fay, "/api/friends/").await.status(), 200);
 }
 
-/// Waits until `check` holds for the mail jobs in the database.
-async fn until_jobs(app: &TestApp, what: &str, check: impl Fn(&[agora::jobs::Job]) -> bool) {
-    use sea_orm::EntityTrait;
-    let deadline = tokio::time::Instant::now() + crate::helpers::EVENT_DEADLINE;
-    loop {
-        let jobs = agora::db::entities::job::Entity::find()
-            .all(&app.state.db)
-            .await
-            .unwrap();
-        if check(&jobs) {
-            return;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "{what}: {jobs:?}");
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-}
-
 #[tokio::test]
 async fn mail_waits_for_a_server_that_is_down_and_arrives_once() {
     let port = SmtpServer::free_port();
@@ -341,7 +324,7 @@ async fn mail_waits_for_a_server_that_is_down_and_arrives_once() {
     register_as(&app, "gus", "gus@mail.test", "").await;
     let (status, _) = ask_reset(&app, "gus@mail.test").await;
     assert_eq!(status, 200);
-    until_jobs(&app, "a failed try", |jobs| {
+    app.until_jobs("a failed try", |jobs| {
         jobs.iter()
             .any(|j| j.state == "queued" && j.attempts >= 1 && j.last_error.is_some())
     })
@@ -349,7 +332,7 @@ async fn mail_waits_for_a_server_that_is_down_and_arrives_once() {
 
     let smtp = SmtpServer::start_on(port);
     smtp.wait_for("gus@mail.test", "Password reset", 1).await;
-    until_jobs(&app, "the job done", |jobs| {
+    app.until_jobs("the job done", |jobs| {
         jobs.iter().all(|j| j.state == "done")
     })
     .await;
@@ -372,10 +355,11 @@ async fn a_mail_half_sent_by_a_dead_instance_is_sent_by_the_next() {
     .await;
     register_as(&first, "hal", "hal@mail.test", "").await;
     ask_reset(&first, "hal@mail.test").await;
-    until_jobs(&first, "the send under way", |jobs| {
-        jobs.iter().any(|j| j.state == "running")
-    })
-    .await;
+    first
+        .until_jobs("the send under way", |jobs| {
+            jobs.iter().any(|j| j.state == "running")
+        })
+        .await;
     // The instance goes away mid-send (its tasks are cut off, as by kill -9): the job stays
     // claimed in the database.
     first.shutdown();
@@ -386,10 +370,11 @@ async fn a_mail_half_sent_by_a_dead_instance_is_sent_by_the_next() {
     settings.accounts.email = email_backend(&smtp.url()).unwrap();
     let second = TestApp::spawn_with(move |s| *s = settings).await;
     smtp.wait_for("hal@mail.test", "Password reset", 1).await;
-    until_jobs(&second, "the job done", |jobs| {
-        jobs.iter().all(|j| j.state == "done")
-    })
-    .await;
+    second
+        .until_jobs("the job done", |jobs| {
+            jobs.iter().all(|j| j.state == "done")
+        })
+        .await;
     assert_eq!(smtp.all().len(), 1);
     drop(stall);
     assert_eq!(StatusCode::OK, second.get_anon("/health/").await.status());
@@ -419,7 +404,7 @@ async fn mail_requests_are_limited_per_address_and_per_recipient() {
     assert_eq!(res.status(), 429);
     assert!(res.headers().contains_key("retry-after"));
     smtp.wait_for("ivy@mail.test", "Password reset", 2).await;
-    until_jobs(&app, "every mail job settled", |jobs| {
+    app.until_jobs("every mail job settled", |jobs| {
         jobs.len() == 2 && jobs.iter().all(|j| j.state == "done")
     })
     .await;

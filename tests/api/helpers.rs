@@ -333,6 +333,24 @@ impl TestApp {
         id
     }
 
+    /// Waits until `check` holds for the jobs in the database (what the queue did is read
+    /// there: no endpoint shows jobs).
+    pub async fn until_jobs(&self, what: &str, check: impl Fn(&[agora::jobs::Job]) -> bool) {
+        use sea_orm::EntityTrait;
+        let deadline = tokio::time::Instant::now() + EVENT_DEADLINE;
+        loop {
+            let jobs = agora::db::entities::job::Entity::find()
+                .all(&self.state.db)
+                .await
+                .expect("jobs");
+            if check(&jobs) {
+                return;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "{what}: {jobs:?}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// Makes a user staff directly in the database: there is no endpoint for it, by design.
     pub async fn make_staff(&self, user: &TestUser) {
         use sea_orm::{ActiveModelTrait, ActiveValue::Set};

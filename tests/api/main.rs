@@ -11,6 +11,7 @@ mod cli;
 mod cluster;
 mod comments;
 mod conventions;
+mod deletion;
 mod email;
 mod friends;
 mod groups;

@@ -54,8 +54,29 @@ pub async fn upsert_grouped(
 /// Deletes every notification about `post_id` (a deleted post), keeping each recipient's
 /// counts: their inboxes are locked in id order first, as every change to them does.
 pub async fn delete_about_post(txn: &impl ConnectionTrait, post_id: i64) -> Result<(), DbErr> {
+    delete_where(txn, notification::Column::PostId.eq(post_id)).await
+}
+
+/// Deletes every notification to or from `user_id` (a deleted account), keeping the counts of
+/// the others who got them.
+pub async fn delete_involving(txn: &impl ConnectionTrait, user_id: i64) -> Result<(), DbErr> {
+    delete_where(
+        txn,
+        sea_orm::Condition::any()
+            .add(notification::Column::RecipientId.eq(user_id))
+            .add(notification::Column::SenderId.eq(user_id)),
+    )
+    .await
+}
+
+/// Deletes the notifications that match `which`, keeping each recipient's counts: their
+/// inboxes are locked in id order first, as every change to them does.
+async fn delete_where(
+    txn: &impl ConnectionTrait,
+    which: impl sea_orm::sea_query::IntoCondition + Clone,
+) -> Result<(), DbErr> {
     let rows = notification::Entity::find()
-        .filter(notification::Column::PostId.eq(post_id))
+        .filter(which.clone())
         .all(txn)
         .await?;
     if rows.is_empty() {
@@ -74,7 +95,7 @@ pub async fn delete_about_post(txn: &impl ConnectionTrait, post_id: i64) -> Resu
         e.1 -= i64::from(unread);
     }
     notification::Entity::delete_many()
-        .filter(notification::Column::PostId.eq(post_id))
+        .filter(which)
         .exec(txn)
         .await?;
     add_to_inboxes(txn, &changes).await
