@@ -43,6 +43,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         media::ApiDoc::openapi(),
         posts::ApiDoc::openapi(),
         posts::reactions::ApiDoc::openapi(),
+        crate::export::ApiDoc::openapi(),
         OpsDoc::openapi(),
     ])
 }
@@ -76,6 +77,7 @@ pub fn router(state: AppState) -> Router {
         .merge(groups::router())
         .merge(media::router())
         .merge(posts::router())
+        .merge(crate::export::router())
         .merge(ws::router())
         .merge(http::docs::router(openapi()))
         .route("/health", axum::routing::get(ops::health))
@@ -246,7 +248,8 @@ pub async fn serve(
     Ok(())
 }
 
-/// Periodic housekeeping: metric upkeep and dropping expired refresh-token rows.
+/// Periodic housekeeping: metric upkeep, dropping expired refresh-token rows, deleting the
+/// files of exports past their retention.
 async fn background(state: AppState) {
     let mut tick = tokio::time::interval(Duration::from_secs(60));
     loop {
@@ -256,6 +259,9 @@ async fn background(state: AppState) {
             Ok(n) if n > 0 => tracing::debug!(purged = n, "expired refresh tokens removed"),
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "could not purge expired refresh tokens"),
+        }
+        if let Err(e) = crate::export::expire(&state).await {
+            tracing::warn!(error = %e, "could not expire old exports");
         }
     }
 }

@@ -5,6 +5,7 @@
 //! - `app`: the router with its middleware, the OpenAPI assembly, serving with graceful shutdown.
 //! - `seed`: `agora seed`, a community of a real size written straight into the tables.
 //! - `erasure`: a deleted account's data erased, the one use case that reaches into every feature.
+//! - `export`: a user's data as a ZIP, built by a job (below `erasure`, which cancels exports).
 //! - `ws`: the `/ws/` gateway; client frames call the features' functions.
 //! - `auth`, `chat`, `friends`, `groups`, `media`, `notifications`, `users`: one folder per feature
 //!   (routes, feature functions, queries, types; groups build on chat's rooms); `ops`: health and
@@ -34,6 +35,7 @@ pub mod email;
 pub mod erasure;
 pub mod error;
 pub mod events;
+pub mod export;
 pub mod friends;
 pub mod groups;
 pub mod http;

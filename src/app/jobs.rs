@@ -41,6 +41,19 @@ fn handlers(app: &AppState) -> Result<HashMap<&'static str, Handler<AppState>>, 
             })
         }),
     );
+    handlers.insert(
+        crate::export::JOB,
+        Arc::new(|app, job| {
+            Box::pin(async move {
+                #[derive(serde::Deserialize)]
+                struct Payload {
+                    export_id: i64,
+                }
+                let p: Payload = payload(&job)?;
+                crate::export::build::run(&app, &job, p.export_id).await
+            })
+        }),
+    );
     Ok(handlers)
 }
 

@@ -40,6 +40,7 @@ pub async fn run(app: &AppState, user_id: i64) -> Result<(), ApiError> {
     tombstone_messages(app, user_id).await?;
     delete_media(app, user_id).await?;
     erase_ties(app, user_id).await?;
+    crate::export::erase_all(app, user_id).await?;
     app.user_changed(user_id).await;
     tracing::info!(user_id, "deleted account erased");
     Ok(())

@@ -18,7 +18,7 @@ use crate::state::AppState;
 use crate::users;
 use model::Notification;
 
-pub use routes::ApiDoc;
+pub use routes::{ApiDoc, settings_view};
 
 pub fn router() -> Router<AppState> {
     Router::new()

@@ -18,6 +18,8 @@ pub const GROUP_JOIN_APPROVED: &str = "group_join_approved";
 pub const POST_COMMENT: &str = "post_comment";
 pub const COMMENT_REPLY: &str = "comment_reply";
 pub const POST_REACTION: &str = "post_reaction";
+pub const EXPORT_READY: &str = "export_ready";
+pub const SYSTEM: &str = "system";
 pub const TYPES: &[&str] = &[
     FRIEND_REQUEST,
     FRIEND_ACCEPTED,
@@ -25,10 +27,11 @@ pub const TYPES: &[&str] = &[
     GROUP_JOIN_REQUEST,
     GROUP_JOIN_APPROVED,
     MENTION,
-    "system",
+    SYSTEM,
     POST_COMMENT,
     COMMENT_REPLY,
     POST_REACTION,
+    EXPORT_READY,
 ];
 
 #[derive(Clone, Debug, Serialize, ToSchema)]

@@ -165,7 +165,8 @@ pub async fn delete(
     }
 }
 
-fn settings_view(s: &notification_setting::Model) -> NotificationSettings {
+/// The settings as `GET /api/notifications/settings/` shows them.
+pub fn settings_view(s: &notification_setting::Model) -> NotificationSettings {
     NotificationSettings {
         types: TYPES
             .iter()

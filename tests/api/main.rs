@@ -13,6 +13,7 @@ mod comments;
 mod conventions;
 mod deletion;
 mod email;
+mod export;
 mod friends;
 mod groups;
 mod hardening;
