@@ -164,7 +164,7 @@ pub async fn latest(
 
 #[utoipa::path(get, path = "/api/exports/{id}/download/", summary = "An export's file",
     description = "Through the signed link of its Export (no header needed); a tampered or expired link, or an export no longer ready, is a 404.", tag = "users", params(("id" = i64, Path), LinkQuery),
-    responses((status = 200, description = "The ZIP", content(("application/zip"))), (status = 404)),
+    responses((status = 200, description = "The ZIP", content(("application/zip"))), (status = 206, description = "The requested range", content(("application/zip"))), (status = 404), (status = 416, description = "A range past the end")),
     security(()))]
 pub async fn download(
     State(app): State<AppState>,

@@ -86,3 +86,20 @@ pub struct NotificationListQuery {
     #[param(rename = "type", value_type = Option<crate::social::model::NotificationType>)]
     pub kind: Option<String>,
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_documented_types_are_the_types() {
+        use utoipa::PartialSchema;
+        let schema =
+            serde_json::to_value(crate::social::model::NotificationType::schema()).expect("schema");
+        let documented: Vec<&str> = schema["enum"]
+            .as_array()
+            .expect("an enum")
+            .iter()
+            .filter_map(|v| v.as_str())
+            .collect();
+        assert_eq!(documented, super::TYPES);
+    }
+}

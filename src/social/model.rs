@@ -83,6 +83,7 @@ pub enum NotificationType {
     PostComment,
     CommentReply,
     PostReaction,
+    ExportReady,
 }
 
 #[derive(Clone, Debug, Serialize, ToSchema)]

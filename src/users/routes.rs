@@ -93,7 +93,7 @@ pub async fn me(State(app): State<AppState>, me: CurrentUser) -> Result<Json<Use
 
 #[utoipa::path(put, path = "/api/users/me/", summary = "Replace my profile",
     description = "The writable top-level fields are required; profile fields as PATCH.", tag = "users", request_body = UserUpdateBody,
-    responses((status = 200, body = User), (status = 400), (status = 401)), security(("bearer" = [])))]
+    responses((status = 200, body = User), (status = 400), (status = 401), (status = 429, description = "A change of the caller's own email past AGORA_EMAIL_REQUESTS_PER_HOUR from this address; see Retry-After")), security(("bearer" = [])))]
 pub async fn update_me(
     State(app): State<AppState>,
     me: CurrentUser,
@@ -105,8 +105,8 @@ pub async fn update_me(
 }
 
 #[utoipa::path(patch, path = "/api/users/me/", summary = "Change my profile",
-    description = "Any subset: names, email, username, and profile bio, location, website, birth_date, visibility, show_online_status, allow_messages_from, avatar, cover (images of the caller's own).", tag = "users", request_body = UserUpdateBody,
-    responses((status = 200, body = User), (status = 400), (status = 401)), security(("bearer" = [])))]
+    description = "Any subset: names, email, username, and profile bio, location, website, birth_date, visibility, show_online_status, allow_messages_from, avatar, cover (images of the caller's own). A new email is unverified (email_verified false) until the link sent to it is followed, and a notice goes to the old address (unless AGORA_EMAIL_VERIFICATION=none).", tag = "users", request_body = UserUpdateBody,
+    responses((status = 200, body = User), (status = 400), (status = 401), (status = 429, description = "A change of the caller's own email past AGORA_EMAIL_REQUESTS_PER_HOUR from this address; see Retry-After")), security(("bearer" = [])))]
 pub async fn patch_me(
     State(app): State<AppState>,
     me: CurrentUser,
@@ -132,7 +132,7 @@ pub async fn get_user(
 #[utoipa::path(put, path = "/api/users/{id}/", summary = "Replace a user",
     description = "The user themself or staff; others 403.", tag = "users", params(("id" = i64, Path)),
     request_body = UserUpdateBody,
-    responses((status = 200, body = User), (status = 400), (status = 401), (status = 403), (status = 404)),
+    responses((status = 200, body = User), (status = 400), (status = 401), (status = 403), (status = 404), (status = 429, description = "A change of the caller's own email past AGORA_EMAIL_REQUESTS_PER_HOUR from this address; see Retry-After")),
     security(("bearer" = [])))]
 pub async fn update_user(
     State(app): State<AppState>,
@@ -147,7 +147,7 @@ pub async fn update_user(
 #[utoipa::path(patch, path = "/api/users/{id}/", summary = "Change a user",
     description = "The user themself or staff; others 403.", tag = "users", params(("id" = i64, Path)),
     request_body = UserUpdateBody,
-    responses((status = 200, body = User), (status = 400), (status = 401), (status = 403), (status = 404)),
+    responses((status = 200, body = User), (status = 400), (status = 401), (status = 403), (status = 404), (status = 429, description = "A change of the caller's own email past AGORA_EMAIL_REQUESTS_PER_HOUR from this address; see Retry-After")),
     security(("bearer" = [])))]
 pub async fn patch_user(
     State(app): State<AppState>,

@@ -414,3 +414,42 @@ async fn mail_requests_are_limited_per_address_and_per_recipient() {
         "two mails an hour to one address"
     );
 }
+
+#[tokio::test]
+async fn the_file_backend_writes_one_eml_per_mail_with_its_link() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("file://{}", dir.path().display());
+    let app = TestApp::spawn_with(move |s| {
+        s.accounts.email = email_backend(&url).unwrap();
+        s.accounts.frontend_url = Some("https://app.example.test".parse().unwrap());
+    })
+    .await;
+    register_as(&app, "jo", "jo@mail.test", "").await;
+    app.until_jobs("the mail written", |jobs| {
+        !jobs.is_empty() && jobs.iter().all(|j| j.state == "done")
+    })
+    .await;
+    let files: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    assert_eq!(files[0].extension().unwrap(), "eml");
+    let raw = std::fs::read_to_string(&files[0])
+        .unwrap()
+        .replace('\n', "\r\n");
+    let mail = crate::smtp::Received {
+        to: vec!["jo@mail.test".into()],
+        raw: raw.replace("\r\r\n", "\r\n"),
+    };
+    assert_eq!(mail.header("to").as_deref(), Some("jo@mail.test"));
+    // Links are built from AGORA_FRONTEND_URL when it is set.
+    let link = mail.link("https://app.example.test/account-confirm-email/");
+    let key = link
+        .trim_start_matches("https://app.example.test/account-confirm-email/")
+        .trim_end_matches('/');
+    let res = app
+        .post_anon("/api/auth/email/verify/", json!({"key": key}))
+        .await;
+    assert_eq!(res.status(), 200);
+}
