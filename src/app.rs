@@ -44,6 +44,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         posts::ApiDoc::openapi(),
         posts::reactions::ApiDoc::openapi(),
         crate::export::ApiDoc::openapi(),
+        crate::moderation::ApiDoc::openapi(),
         OpsDoc::openapi(),
     ])
 }
@@ -78,6 +79,7 @@ pub fn router(state: AppState) -> Router {
         .merge(media::router())
         .merge(posts::router())
         .merge(crate::export::router())
+        .merge(crate::moderation::router())
         .merge(ws::router())
         .merge(http::docs::router(openapi()))
         .route("/health", axum::routing::get(ops::health))
@@ -259,6 +261,9 @@ async fn background(state: AppState) {
             Ok(n) if n > 0 => tracing::debug!(purged = n, "expired refresh tokens removed"),
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "could not purge expired refresh tokens"),
+        }
+        if let Err(e) = crate::users::suspension::lift_expired(&state).await {
+            tracing::warn!(error = %e, "could not lift ended suspensions");
         }
         if let Err(e) = crate::export::expire(&state).await {
             tracing::warn!(error = %e, "could not expire old exports");

@@ -132,6 +132,12 @@ pub enum ApiError {
     TokenNotValid(Cow<'static, str>),
     #[error("You do not have permission to perform this action.")]
     Forbidden,
+    /// A suspended account logging in or refreshing (with the right password).
+    #[error("This account is suspended.")]
+    Suspended {
+        until: Option<chrono::DateTime<chrono::Utc>>,
+        reason: String,
+    },
     /// `AGORA_EMAIL_VERIFICATION=mandatory` and the caller's address is not confirmed yet.
     #[error("E-mail is not verified.")]
     EmailNotVerified,
@@ -180,7 +186,9 @@ impl ApiError {
             Self::NotAuthenticated | Self::InvalidCredentials | Self::TokenNotValid(_) => {
                 StatusCode::UNAUTHORIZED
             }
-            Self::Forbidden | Self::EmailNotVerified => StatusCode::FORBIDDEN,
+            Self::Forbidden | Self::EmailNotVerified | Self::Suspended { .. } => {
+                StatusCode::FORBIDDEN
+            }
             Self::NotFound | Self::InvalidPage | Self::InvalidCursor => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -201,6 +209,7 @@ impl ApiError {
             Self::TokenNotValid(_) => "token_not_valid",
             Self::Forbidden => "permission_denied",
             Self::EmailNotVerified => "email_not_verified",
+            Self::Suspended { .. } => "account_suspended",
             Self::NotFound | Self::InvalidPage | Self::InvalidCursor => "not_found",
             Self::MethodNotAllowed(_) => "method_not_allowed",
             Self::TooLarge => "too_large",
@@ -222,6 +231,8 @@ impl ApiError {
             | Self::EmailNotVerified => {
                 json!({"detail": self.to_string(), "code": self.code()})
             }
+            Self::Suspended { until, reason } => json!({"detail": self.to_string(),
+                "code": self.code(), "until": until, "reason": reason}),
             Self::Db(e) => {
                 tracing::error!(error = %e, "database error");
                 json!({"detail": "Internal server error."})

@@ -6,6 +6,7 @@
 //! - `seed`: `agora seed`, a community of a real size written straight into the tables.
 //! - `erasure`: a deleted account's data erased, the one use case that reaches into every feature.
 //! - `export`: a user's data as a ZIP, built by a job (below `erasure`, which cancels exports).
+//! - `moderation`: reports, staff's routes, suspensions and the audit log (above the features it acts on).
 //! - `ws`: the `/ws/` gateway; client frames call the features' functions.
 //! - `auth`, `chat`, `friends`, `groups`, `media`, `notifications`, `users`: one folder per feature
 //!   (routes, feature functions, queries, types; groups build on chat's rooms); `ops`: health and
@@ -41,6 +42,7 @@ pub mod groups;
 pub mod http;
 pub mod jobs;
 pub mod media;
+pub mod moderation;
 pub mod notifications;
 pub mod ops;
 pub mod posts;

@@ -18,6 +18,7 @@ mod m20261201_000012_unread_index;
 mod m20261201_000013_member_count;
 mod m20261202_000014_posts;
 mod m20261203_000015_jobs_and_accounts;
+mod m20261204_000016_moderation;
 
 pub struct Migrator;
 
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000013_member_count::Migration),
             Box::new(m20261202_000014_posts::Migration),
             Box::new(m20261203_000015_jobs_and_accounts::Migration),
+            Box::new(m20261204_000016_moderation::Migration),
         ]
     }
 }

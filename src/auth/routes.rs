@@ -92,6 +92,8 @@ pub async fn login(
     let ok = app.passwords.verify(password, hash).await?;
     let user = match user {
         Some(u) if ok && u.is_active => u,
+        // The right password of a suspended account learns why (a wrong one the usual 401).
+        Some(u) if ok && u.suspended => users::suspension::admit(&app, u).await?,
         _ => {
             app.login_limiter.failed(&account).await;
             return Err(ApiError::InvalidCredentials);
@@ -131,6 +133,12 @@ async fn live_refresh(app: &AppState, token: &str) -> Result<Claims, ApiError> {
     let row = store::find(&app.db, &claims.jti)
         .await?
         .ok_or_else(|| token_error(TokenError::Invalid))?;
+    // A suspended account is told so, even with a token its suspension revoked.
+    if let Some(u) = user_store::find_by_id(&app.db, claims.user_id).await?
+        && u.suspended
+    {
+        users::suspension::admit(app, u).await?;
+    }
     if row.blacklisted_at.is_some() {
         tracing::warn!(
             user_id = row.user_id,

@@ -4,6 +4,8 @@ mod posts;
 pub use posts::{comment, post, reaction, reaction_count};
 mod jobs;
 pub use jobs::{data_export, job};
+mod moderation;
+pub use moderation::{audit_entry, report};
 
 pub mod user {
     use sea_orm::entity::prelude::*;
@@ -46,6 +48,14 @@ pub mod user {
         pub reset_stamp: i64,
         /// When its user deleted the account (an inactive shell kept for staff), if they did.
         pub deleted_at: Option<DateTimeUtc>,
+        /// Suspended by staff: inactive while it lasts (until `suspended_until`, or lifted).
+        pub suspended: bool,
+        pub suspended_until: Option<DateTimeUtc>,
+        /// Written for the user; shown to them when they try to log in.
+        pub suspension_reason: String,
+        pub suspended_at: Option<DateTimeUtc>,
+        /// The staff member who suspended them.
+        pub suspended_by: Option<i64>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

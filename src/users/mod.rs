@@ -7,6 +7,7 @@ pub mod mail;
 pub mod model;
 mod routes;
 pub mod store;
+pub mod suspension;
 
 use axum::Router;
 use axum::routing::{get, post};

@@ -36,8 +36,10 @@ pub struct ApiDoc;
 
 /// A user `me` may see: active, and not someone who blocked `me` (staff see everyone).
 async fn visible_user(app: &AppState, me: &CurrentUser, id: i64) -> Result<user::Model, ApiError> {
-    let target = store::find_active(&app.db, id)
+    // A suspended account stays visible to staff, who act on it.
+    let target = store::find_by_id(&app.db, id)
         .await?
+        .filter(|u| u.is_active || (me.is_staff && u.suspended))
         .ok_or(ApiError::NotFound)?;
     if !me.is_staff && target.id != me.id && graph::has_blocked(&app.db, target.id, me.id).await? {
         return Err(ApiError::NotFound);

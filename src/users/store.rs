@@ -99,6 +99,11 @@ pub async fn insert(db: &sea_orm::DatabaseConnection, new: NewUser) -> Result<us
         email_verified: Set(new.email_verified),
         reset_stamp: Set(0),
         deleted_at: Set(None),
+        suspended: Set(false),
+        suspended_until: Set(None),
+        suspension_reason: Set(String::new()),
+        suspended_at: Set(None),
+        suspended_by: Set(None),
         ..Default::default()
     }
     .insert(&txn)

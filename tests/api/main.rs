@@ -19,6 +19,7 @@ mod groups;
 mod hardening;
 mod hostile;
 mod media;
+mod moderation;
 mod notifications;
 mod ops;
 mod outage;

@@ -1,0 +1,221 @@
+//! Moderation through the front door: staff-only routes, suspension and its effect on every
+//! surface and instance, lifting it, and the audit log.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::helpers::{PASSWORD, TestApp, TestUser, json_of, status_body};
+use crate::paths;
+
+pub(crate) async fn staff(app: &TestApp, name: &str) -> TestUser {
+    let user = app.register(name).await;
+    app.make_staff(&user).await;
+    user
+}
+
+async fn suspend(app: &TestApp, by: &TestUser, id: i64, body: Value) -> (u16, Value) {
+    status_body(
+        app.post(by, &format!("/api/admin/users/{id}/suspend/"), body)
+            .await,
+    )
+    .await
+}
+
+#[tokio::test]
+async fn admin_routes_are_for_staff_only() {
+    let app = TestApp::spawn().await;
+    let eve = app.register("eve").await;
+    let bob = app.register("bob").await;
+    for (method, path) in [
+        (Method::GET, "/api/admin/users/".to_owned()),
+        (Method::GET, "/api/admin/audit/".to_owned()),
+        (
+            Method::POST,
+            format!("/api/admin/users/{}/suspend/", bob.id),
+        ),
+        (
+            Method::POST,
+            format!("/api/admin/users/{}/unsuspend/", bob.id),
+        ),
+    ] {
+        let res = app
+            .request(
+                method.clone(),
+                &path,
+                Some(&eve.access),
+                Some(json!({"reason": "x"})),
+            )
+            .await;
+        assert_eq!(res.status(), 403, "{method} {path}");
+        let anon = app.request(method.clone(), &path, None, None).await;
+        assert_eq!(anon.status(), 401, "{method} {path}");
+    }
+    assert_eq!(app.login("bob", PASSWORD).await.status(), 200);
+}
+
+#[tokio::test]
+async fn a_suspension_hides_the_user_until_it_is_lifted_and_is_audited() {
+    let app = TestApp::spawn().await;
+    let mod_ = staff(&app, "moderator").await;
+    let troll = app.register("troll").await;
+    let friend = app.register("friend").await;
+    app.befriend(&troll, &friend).await;
+    let (status, post) = status_body(
+        app.post(
+            &troll,
+            "/api/posts/",
+            json!({"body": "rude", "visibility": "public"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 201);
+    let mut socket = app.ws(&troll).await;
+
+    // Bad terms: a past `until`, no reason, a staff target.
+    let (status, body) = suspend(
+        &app,
+        &mod_,
+        troll.id,
+        json!({"until": "2000-01-01T00:00:00Z", "reason": "spam"}),
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(body["until"].is_array(), "{body}");
+    assert_eq!(suspend(&app, &mod_, troll.id, json!({})).await.0, 400);
+    let other_staff = staff(&app, "othermod").await;
+    assert_eq!(
+        suspend(&app, &mod_, other_staff.id, json!({"reason": "x"}))
+            .await
+            .0,
+        403
+    );
+
+    let (status, s) = suspend(
+        &app,
+        &mod_,
+        troll.id,
+        json!({"reason": "Spamming the feed."}),
+    )
+    .await;
+    assert_eq!(status, 200, "{s}");
+    assert_eq!(s["user"]["id"], troll.id);
+    assert_eq!(s["until"], Value::Null);
+    assert_eq!(s["created_by"]["id"], mod_.id);
+
+    // At once: the socket closes, tokens die, login and refresh say why.
+    assert_eq!(socket.closed().await, 4401);
+    assert_eq!(app.get(&troll, "/api/users/me/").await.status(), 401);
+    let (status, body) = status_body(app.login("troll", PASSWORD).await).await;
+    assert_eq!(
+        (status, body),
+        (
+            403,
+            json!({"detail": "This account is suspended.", "code": "account_suspended",
+                "until": null, "reason": "Spamming the feed."})
+        )
+    );
+    assert_eq!(app.login("troll", "wrong-password").await.status(), 401);
+    let (status, body) = status_body(
+        app.post_anon("/api/auth/refresh/", json!({"refresh": troll.refresh}))
+            .await,
+    )
+    .await;
+    assert_eq!((status, &body["code"]), (403, &json!("account_suspended")));
+
+    // Hidden from others, visible to staff; the friendship stays.
+    assert_eq!(app.get(&friend, &paths::user(troll.id)).await.status(), 404);
+    assert_eq!(
+        app.get(&friend, &paths::post(&post["id"])).await.status(),
+        404
+    );
+    let list = json_of(app.get(&friend, "/api/users/?search=troll").await).await;
+    assert_eq!(list["count"], 0);
+    assert_eq!(app.get(&mod_, &paths::user(troll.id)).await.status(), 200);
+    let listed = json_of(app.get(&mod_, "/api/admin/users/?suspended=true").await).await;
+    assert_eq!(listed["count"], 1);
+    assert_eq!(
+        listed["results"][0]["suspension"]["reason"],
+        "Spamming the feed."
+    );
+    assert_eq!(listed["results"][0]["is_active"], false);
+
+    // Lifted: everything as it was.
+    let res = app
+        .post(
+            &mod_,
+            &format!("/api/admin/users/{}/unsuspend/", troll.id),
+            json!({}),
+        )
+        .await;
+    assert_eq!(res.status(), 204);
+    let (status, body) = status_body(
+        app.post(
+            &mod_,
+            &format!("/api/admin/users/{}/unsuspend/", troll.id),
+            json!({}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        (status, body),
+        (400, json!({"detail": "This user is not suspended."}))
+    );
+    let back = app.sign_in("troll", PASSWORD).await;
+    assert_eq!(
+        app.get(&friend, &paths::post(&post["id"])).await.status(),
+        200
+    );
+    let friends = json_of(app.get(&back, "/api/friends/").await).await;
+    assert_eq!(friends["count"], 1);
+
+    let audit = json_of(app.get(&mod_, "/api/admin/audit/").await).await;
+    let actions: Vec<&str> = audit["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["user.unsuspend", "user.suspend"]);
+    assert_eq!(audit["results"][1]["actor"]["id"], mod_.id);
+    assert_eq!(
+        audit["results"][1]["target"],
+        json!({"type": "user", "id": troll.id})
+    );
+    assert_eq!(audit["results"][1]["data"]["reason"], "Spamming the feed.");
+    let filtered = json_of(
+        app.get(
+            &mod_,
+            &format!(
+                "/api/admin/audit/?action=user.suspend&target_id={}",
+                troll.id
+            ),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(filtered["count"], 1);
+    assert_eq!(
+        app.get(&mod_, "/api/admin/audit/?actor=abc").await.status(),
+        400
+    );
+}
+
+#[tokio::test]
+async fn a_suspension_closes_the_users_socket_on_another_instance() {
+    if !TestApp::has_redis() {
+        return;
+    }
+    let one = TestApp::spawn().await;
+    let two = one.spawn_peer().await;
+    let mod_ = staff(&one, "moderator").await;
+    let troll = one.register("troll").await;
+    let mut socket = two.ws(&troll).await;
+    let (status, _) = suspend(&one, &mod_, troll.id, json!({"reason": "r"})).await;
+    assert_eq!(status, 200);
+    let closed = tokio::time::timeout(std::time::Duration::from_secs(1), socket.closed())
+        .await
+        .expect("closed within a second");
+    assert_eq!(closed, 4401);
+}
