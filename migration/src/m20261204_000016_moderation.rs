@@ -30,6 +30,7 @@ enum Reports {
     Snapshot,
     Status,
     Action,
+    Until,
     Note,
     ResolvedBy,
     ResolvedAt,
@@ -114,6 +115,7 @@ impl MigrationTrait for Migration {
                     .col(text(Reports::Snapshot))
                     .col(string_len(Reports::Status, 16))
                     .col(string_len_null(Reports::Action, 16))
+                    .col(timestamp_with_time_zone_null(Reports::Until))
                     .col(text(Reports::Note))
                     .col(big_integer_null(Reports::ResolvedBy))
                     .col(timestamp_with_time_zone_null(Reports::ResolvedAt))

@@ -74,6 +74,8 @@ pub struct AccountSettings {
     pub emails_per_recipient_per_hour: u32,
     pub export_interval: Duration,
     pub export_retention: Duration,
+    /// Reports a user may file per hour (`AGORA_REPORTS_PER_HOUR`); 0: no limit.
+    pub reports_per_hour: u32,
     pub jobs: JobSettings,
 }
 
@@ -92,6 +94,7 @@ impl Default for AccountSettings {
             emails_per_recipient_per_hour: 5,
             export_interval: Duration::from_secs(86_400),
             export_retention: Duration::from_secs(604_800),
+            reports_per_hour: 20,
             jobs: JobSettings {
                 workers: 4,
                 lease: Duration::from_secs(300),
@@ -130,6 +133,7 @@ pub(super) fn account_settings(env: &Env) -> Result<AccountSettings, ConfigError
         emails_per_recipient_per_hour: env.num("AGORA_EMAILS_PER_RECIPIENT_PER_HOUR", 5, 1)?,
         export_interval: env.secs("AGORA_EXPORT_INTERVAL_SECS", 86_400, 0)?,
         export_retention: env.secs("AGORA_EXPORT_RETENTION_SECS", 604_800, 60)?,
+        reports_per_hour: env.num("AGORA_REPORTS_PER_HOUR", 20, 0)?,
         jobs: JobSettings {
             workers: env.num("AGORA_JOB_WORKERS", 4, 1)?,
             lease: env.secs("AGORA_JOB_LEASE_SECS", 300, 3)?,

@@ -35,6 +35,7 @@ pub enum Template {
     Reset,
     EmailChanged,
     PasswordChanged,
+    Moderation,
 }
 
 impl Template {
@@ -44,6 +45,7 @@ impl Template {
             Self::Reset => "reset",
             Self::EmailChanged => "email_changed",
             Self::PasswordChanged => "password_changed",
+            Self::Moderation => "moderation",
         }
     }
 }
@@ -61,7 +63,13 @@ static TEMPLATES: LazyLock<minijinja::Environment<'static>> = LazyLock::new(|| {
                 .unwrap_or_else(|e| panic!("template {}: {e}", $file));
         };
     }
-    add!("verify", "reset", "email_changed", "password_changed");
+    add!(
+        "verify",
+        "reset",
+        "email_changed",
+        "password_changed",
+        "moderation"
+    );
     env
 });
 
@@ -145,12 +153,13 @@ mod tests {
     fn every_template_renders_and_html_is_escaped() {
         let ctx = serde_json::json!({"username": "<b>eve</b>", "email": "e@x.test",
             "link": "https://app.test/x?a=1&b=2", "hours": 72, "minutes": 60,
-            "new_email": "n@x.test"});
+            "new_email": "n@x.test", "what": "warned", "reason": "<b>eve</b>"});
         for t in [
             Template::Verify,
             Template::Reset,
             Template::EmailChanged,
             Template::PasswordChanged,
+            Template::Moderation,
         ] {
             let mail = render(t, "e@x.test", "Eve", &ctx).expect("renders");
             assert!(!mail.subject.is_empty() && !mail.subject.contains('\n'));

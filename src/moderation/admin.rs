@@ -151,7 +151,7 @@ pub async fn suspend_user(
     Ok(())
 }
 
-#[utoipa::path(post, path = "/api/admin/users/{id}/suspend/", summary = "Suspend a user",
+#[utoipa::path(post, path = "/api/admin/users/{id}/suspend/", operation_id = "suspend_user", summary = "Suspend a user",
     description = "At once on every instance: tokens revoked, sockets closed with 4401; login and refresh answer 403 account_suspended with `until` and `reason`; the profile, posts and comments are hidden and the user is left out of lists. `until` absent or null: until lifted. Suspending again replaces it. Staff accounts cannot be suspended (403).", tag = "admin", params(("id" = i64, Path)), request_body = SuspendBody,
     responses((status = 200, body = Suspension), (status = 400), (status = 401), (status = 403), (status = 404)),
     security(("bearer" = [])))]
@@ -187,7 +187,7 @@ pub async fn suspend(
     Ok(Json(view))
 }
 
-#[utoipa::path(post, path = "/api/admin/users/{id}/unsuspend/", summary = "Lift a suspension",
+#[utoipa::path(post, path = "/api/admin/users/{id}/unsuspend/", operation_id = "unsuspend_user", summary = "Lift a suspension",
     description = "Everything returns as it was. 400 when the user is not suspended.", tag = "admin", params(("id" = i64, Path)),
     responses((status = 204), (status = 400), (status = 401), (status = 403), (status = 404)),
     security(("bearer" = [])))]
@@ -225,7 +225,7 @@ fn id_param(field: &str, raw: Option<&str>) -> Result<Option<i64>, ApiError> {
         .transpose()
 }
 
-#[utoipa::path(get, path = "/api/admin/audit/", summary = "The audit log",
+#[utoipa::path(get, path = "/api/admin/audit/", operation_id = "admin_audit_log", summary = "The audit log",
     description = "Every staff action, newest first; entries are never changed or deleted.", tag = "admin", params(AuditQuery, PageParams),
     responses((status = 200, body = Paginated<AuditEntry>), (status = 400), (status = 401), (status = 403), (status = 404, description = "Invalid page.")),
     security(("bearer" = [])))]

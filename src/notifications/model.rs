@@ -19,6 +19,9 @@ pub const POST_COMMENT: &str = "post_comment";
 pub const COMMENT_REPLY: &str = "comment_reply";
 pub const POST_REACTION: &str = "post_reaction";
 pub const EXPORT_READY: &str = "export_ready";
+pub const REPORT_CREATED: &str = "report_created";
+pub const REPORT_RESOLVED: &str = "report_resolved";
+pub const MODERATION_WARNING: &str = "moderation_warning";
 pub const SYSTEM: &str = "system";
 pub const TYPES: &[&str] = &[
     FRIEND_REQUEST,
@@ -32,6 +35,9 @@ pub const TYPES: &[&str] = &[
     COMMENT_REPLY,
     POST_REACTION,
     EXPORT_READY,
+    REPORT_CREATED,
+    REPORT_RESOLVED,
+    MODERATION_WARNING,
 ];
 
 #[derive(Clone, Debug, Serialize, ToSchema)]

@@ -84,6 +84,9 @@ pub enum NotificationType {
     CommentReply,
     PostReaction,
     ExportReady,
+    ReportCreated,
+    ReportResolved,
+    ModerationWarning,
 }
 
 #[derive(Clone, Debug, Serialize, ToSchema)]

@@ -423,6 +423,13 @@ pub async fn confirm_reset(app: &AppState, body: ResetConfirm) -> Result<(), Api
     Ok(())
 }
 
+/// A warned or suspended user is told by mail too (`what`: `warned` or `suspended`), with the
+/// moderators' words.
+pub async fn moderation_notice(app: &AppState, u: &user::Model, what: &str, reason: &str) {
+    let ctx = json!({"what": what, "reason": reason});
+    send(app, u, &u.email, Template::Moderation, ctx).await;
+}
+
 /// After a password change by the user: a notice to the address.
 pub async fn password_changed(app: &AppState, u: &user::Model) {
     send(app, u, &u.email, Template::PasswordChanged, json!({})).await;

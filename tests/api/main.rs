@@ -27,5 +27,6 @@ mod posts;
 mod proxy;
 mod queries;
 mod reactions;
+mod reports;
 mod users;
 mod websocket;

@@ -115,7 +115,7 @@ async fn settings_default_to_everything_on_and_switch_types_off() {
     let bob = app.register("bob").await;
     let settings = json_of(app.get(&alice, "/api/notifications/settings/").await).await;
     assert_eq!(settings["do_not_disturb"], false);
-    assert_eq!(settings["types"].as_object().expect("types").len(), 11);
+    assert_eq!(settings["types"].as_object().expect("types").len(), 14);
     assert_eq!(settings["types"]["export_ready"], true);
     assert!(
         settings["types"]

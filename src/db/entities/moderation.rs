@@ -22,6 +22,8 @@ pub mod report {
         pub status: String,
         /// `none`, `remove_content`, `warn` or `suspend_user`, once resolved.
         pub action: Option<String>,
+        /// A suspension's end, for `suspend_user`.
+        pub until: Option<DateTimeUtc>,
         /// Staff's own note; never shown to the reporter or the reported.
         pub note: String,
         pub resolved_by: Option<i64>,
