@@ -262,6 +262,18 @@ pub async fn delete(app: &AppState, me: &CurrentUser, message_id: i64) -> Result
         store::delete_message(&txn, message.id).await?;
         media::store::detach_all(&txn, media::store::Holder::Message, &[message.id]).await?;
         reactions::clear(&txn, reactions::Kind::Message, &[message.id]).await?;
+        // Staff deleting a message that is neither theirs nor in a room they moderate.
+        if message.sender_id != me.id && !moderator {
+            crate::db::audit::append(
+                &txn,
+                me.id,
+                "message.delete",
+                "message",
+                message.id,
+                json!({}),
+            )
+            .await?;
+        }
         txn.commit().await?;
         publish_to_room(
             app,

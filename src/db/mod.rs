@@ -1,6 +1,7 @@
 //! Database plumbing: connecting (SQLite or PostgreSQL from one URL), running the migrations,
 //! the SeaORM entities and the helpers every store shares.
 
+pub mod audit;
 pub mod entities;
 mod pages;
 

@@ -25,6 +25,12 @@ pub struct Found {
     pub actor: Actor,
 }
 
+/// Whether `me` acts on the group as staff rather than as one of its members: what staff do
+/// to a group that is not theirs goes in the audit log.
+fn by_staff(me: &CurrentUser, found: &Found) -> bool {
+    me.is_staff && found.role.is_none()
+}
+
 /// The group, if `me` may see it: public groups to everyone; private ones to their members,
 /// the users invited to them and staff. Otherwise a 404, as if it did not exist.
 pub async fn visible(app: &AppState, me: &CurrentUser, id: i64) -> Result<Found, ApiError> {
@@ -121,10 +127,14 @@ pub async fn update(
 ) -> Result<super::model::Group, ApiError> {
     let found = visible(app, me, id).await?;
     check(found.actor, Action::Update).enforce()?;
+    let sent = serde_json::to_value(&body).unwrap_or_default();
     let fields = body.validate(false)?;
     check_avatar(app, me, &fields).await?;
     let txn = crate::db::begin_write(&app.db).await?;
     store::update(&txn, found.group.id, &fields).await?;
+    if by_staff(me, &found) {
+        crate::db::audit::append(&txn, me.id, "group.update", "group", id, sent).await?;
+    }
     if let Some(name) = &fields.name {
         rooms::rename(&txn, found.group.room_id, name).await?;
     }
@@ -145,6 +155,9 @@ pub async fn delete(app: &AppState, me: &CurrentUser, id: i64) -> Result<(), Api
     let room_id = found.group.room_id;
     let txn = crate::db::begin_write(&app.db).await?;
     store::delete(&txn, found.group.id).await?;
+    if by_staff(me, &found) {
+        crate::db::audit::append(&txn, me.id, "group.delete", "group", id, json!({})).await?;
+    }
     let (members, changed) = rooms::delete_room(&txn, room_id).await?;
     txn.commit().await?;
     changed.announce(app).await;
@@ -234,6 +247,10 @@ pub async fn transfer(
         .ok_or_else(|| ApiError::field("user_id", "This user is not a member of the group."))?;
     check(actor, Action::Transfer(Role::of(&target.role))).enforce()?;
     rooms::hand_over(&txn, found.group.room_id, user_id).await?;
+    if by_staff(me, &found) {
+        let data = json!({"user_id": user_id});
+        crate::db::audit::append(&txn, me.id, "group.transfer", "group", id, data).await?;
+    }
     txn.commit().await?;
     after_commit("group room", announce(app, me, &found.group).await);
     group_view(app, me, &found.group).await

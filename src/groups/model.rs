@@ -115,7 +115,8 @@ pub struct GroupFields {
     pub avatar: Option<Option<i64>>,
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
+/// Serialize: what staff sent is kept in the audit log.
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
 pub struct GroupBody {
     #[schema(value_type = String, required = true, min_length = 1, max_length = 150, example = "Hikers")]
     pub name: Option<String>,

@@ -6,10 +6,10 @@ use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder};
 
-use super::audit;
 use super::model::{
     AdminUser, AdminUserQuery, AuditEntry, AuditQuery, SuspendBody, Suspension, Target,
 };
+use crate::db::audit;
 use crate::db::entities::{audit_entry, user};
 use crate::db::paginate;
 use crate::error::ApiError;

@@ -3,7 +3,6 @@
 //! the features whose content it acts on.
 
 pub mod admin;
-pub mod audit;
 pub mod model;
 pub mod queue;
 pub mod reports;

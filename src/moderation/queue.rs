@@ -10,9 +10,9 @@ use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder}
 use serde_json::{Value, json};
 
 use super::admin::{parse_until, staff, suspend_user};
-use super::audit;
 use super::model::{AdminReport, AdminReportQuery, ResolveBody, Snapshot};
 use super::reports::{CATEGORIES, TARGET_TYPES, view};
+use crate::db::audit;
 use crate::db::entities::{report, user};
 use crate::db::paginate;
 use crate::error::ApiError;

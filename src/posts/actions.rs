@@ -230,7 +230,11 @@ pub async fn delete(app: &AppState, me: &CurrentUser, id: i64) -> Result<(), Api
     if !allowed {
         return Err(ApiError::Forbidden);
     }
-    remove(app, &p, true).await
+    remove(app, &p, true).await?;
+    if p.author_id != me.id && me.is_staff {
+        crate::db::audit::record(&app.db, me.id, "post.delete", "post", p.id, json!({})).await;
+    }
+    Ok(())
 }
 
 /// Deletes post `p` with its comments, reactions and notifications, whoever asked (the

@@ -323,7 +323,12 @@ pub async fn delete(app: &AppState, me: &CurrentUser, id: i64) -> Result<(), Api
     if !allowed {
         return Err(ApiError::Forbidden);
     }
-    remove(app, &c, &p, true).await
+    remove(app, &c, &p, true).await?;
+    if c.author_id != me.id && p.author_id != me.id && me.is_staff {
+        let data = json!({"post": p.id});
+        crate::db::audit::record(&app.db, me.id, "comment.delete", "comment", c.id, data).await;
+    }
+    Ok(())
 }
 
 /// Deletes comment `c` of post `p` (or makes it a tombstone while it has replies), whoever

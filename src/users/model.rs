@@ -63,7 +63,7 @@ pub struct User {
     pub friend_count: u64,
 }
 
-#[derive(Debug, Default, Deserialize, ToSchema)]
+#[derive(Debug, Default, Deserialize, Serialize, ToSchema)]
 pub struct ProfileUpdateBody {
     #[schema(required = false, value_type = String, max_length = 500)]
     pub bio: Option<String>,
@@ -94,7 +94,8 @@ pub struct ProfileUpdateBody {
 
 /// PUT needs `username`, `email`, `first_name` and `last_name`; PATCH takes any subset.
 /// Anything else sent (`id`, `is_staff`, `date_joined`, ...) is ignored.
-#[derive(Debug, Default, Deserialize, ToSchema)]
+/// Serialize: what staff sent is kept in the audit log.
+#[derive(Debug, Default, Deserialize, Serialize, ToSchema)]
 pub struct UserUpdateBody {
     #[schema(required = false, value_type = String, min_length = 1, max_length = 150, example = "alice")]
     pub username: Option<String>,

@@ -181,7 +181,12 @@ async fn update(
     if own_new_address {
         mail::before_email_request(&app, &origin).await?;
     }
+    // Staff changing someone else's account: the audit log keeps what they sent.
+    let audited = (target.id != me.id).then(|| serde_json::to_value(&body).unwrap_or_default());
     let updated = accounts::update(&app, &me, target, body, full).await?;
+    if let Some(data) = audited {
+        crate::db::audit::record(&app.db, me.id, "user.update", "user", updated.id, data).await;
+    }
     if own_new_address && !updated.email.eq_ignore_ascii_case(&old_email) {
         mail::email_changed(&app, &origin, &updated, &old_email).await;
     }

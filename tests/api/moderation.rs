@@ -219,3 +219,77 @@ async fn a_suspension_closes_the_users_socket_on_another_instance() {
         .expect("closed within a second");
     assert_eq!(closed, 4401);
 }
+
+#[tokio::test]
+async fn what_staff_change_through_the_ordinary_endpoints_is_audited() {
+    let app = TestApp::spawn().await;
+    let mod_ = staff(&app, "moderator").await;
+    let alice = app.register("alice").await;
+    let res = app
+        .patch(
+            &mod_,
+            &paths::user(alice.id),
+            json!({"profile": {"bio": "[removed]"}}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let (_, post) = status_body(
+        app.post(
+            &alice,
+            "/api/posts/",
+            json!({"body": "x", "visibility": "public"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        app.delete(&mod_, &paths::post(&post["id"])).await.status(),
+        204
+    );
+    let (_, group) =
+        status_body(app.post(&alice, "/api/groups/", json!({"name": "G"})).await).await;
+    let res = app
+        .patch(
+            &mod_,
+            &paths::group(&group["id"]),
+            json!({"description": "tidied"}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        app.delete(&mod_, &paths::group(&group["id"]))
+            .await
+            .status(),
+        204
+    );
+    // Their own things are not staff actions.
+    let res = app
+        .patch(&mod_, "/api/users/me/", json!({"first_name": "Mo"}))
+        .await;
+    assert_eq!(res.status(), 200);
+
+    let audit = json_of(app.get(&mod_, "/api/admin/audit/").await).await;
+    let entries: Vec<(String, String)> = audit["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap().to_owned(),
+                e["target"]["type"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let expected: Vec<(String, String)> = [
+        ("group.delete", "group"),
+        ("group.update", "group"),
+        ("post.delete", "post"),
+        ("user.update", "user"),
+    ]
+    .iter()
+    .map(|(a, t)| ((*a).to_owned(), (*t).to_owned()))
+    .collect();
+    assert_eq!(entries, expected);
+    assert_eq!(audit["results"][3]["data"]["profile"]["bio"], "[removed]");
+    assert_eq!(audit["results"][1]["data"]["description"], "tidied");
+}
