@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod fields;
 pub mod mail;
 pub mod model;
+mod reset;
 mod routes;
 pub mod store;
 pub mod suspension;
