@@ -27,6 +27,23 @@ fn handlers(app: &AppState) -> Result<HashMap<&'static str, Handler<AppState>>, 
         }),
     );
     handlers.insert(
+        crate::users::mail::REQUEST_JOB,
+        Arc::new(|app, job| {
+            Box::pin(async move {
+                #[derive(serde::Deserialize)]
+                struct Payload {
+                    what: String,
+                    email: String,
+                    base: String,
+                }
+                let p: Payload = payload(&job)?;
+                crate::users::mail::run_request(&app, &p.what, &p.email, &p.base)
+                    .await
+                    .map_err(|e| JobError::Retry(e.to_string()))
+            })
+        }),
+    );
+    handlers.insert(
         crate::users::accounts::DELETE_JOB,
         Arc::new(|app, job| {
             Box::pin(async move {

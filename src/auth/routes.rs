@@ -47,7 +47,7 @@ pub async fn register(
     )
     .await?;
     tracing::info!(user_id = user.id, "registered");
-    users::mail::send_verification(&app, &origin, &user).await;
+    users::mail::send_verification(&app, &users::mail::frontend(&app, &origin), &user).await;
     let pair = issue_pair(&app, &user, None).await?;
     let me = CurrentUser::of(user.clone());
     let view = users::view(&app, &me, &user).await?;

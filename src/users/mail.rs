@@ -117,16 +117,12 @@ fn read_key(app: &AppState, key: &str) -> Option<(i64, String)> {
 }
 
 /// Sends `u` a link confirming its current address (when verification is on).
-pub async fn send_verification(app: &AppState, origin: &Origin, u: &user::Model) {
+pub async fn send_verification(app: &AppState, base: &str, u: &user::Model) {
     if app.settings.accounts.verification == Verification::None {
         return;
     }
     let key = verification_key(app, u.id, &u.email_lower, now_secs());
-    let link = email::link(
-        &app.settings.accounts.verify_url,
-        &frontend(app, origin),
-        &[("key", &key)],
-    );
+    let link = email::link(&app.settings.accounts.verify_url, base, &[("key", &key)]);
     let hours = app.settings.accounts.verification_ttl.as_secs() / 3600;
     let ctx = json!({"email": u.email, "link": link, "hours": hours});
     send(app, u, &u.email, Template::Verify, ctx).await;
@@ -167,37 +163,69 @@ pub(super) fn address(raw: Option<String>) -> Result<String, ApiError> {
 }
 
 /// The active account that has `email_lower`, if any.
-pub(super) async fn account_with(app: &AppState, email_lower: &str) -> Option<user::Model> {
-    let found = user::Entity::find()
+pub(super) async fn account_with(
+    app: &AppState,
+    email_lower: &str,
+) -> Result<Option<user::Model>, ApiError> {
+    Ok(user::Entity::find()
         .filter(user::Column::EmailLower.eq(email_lower))
         .filter(user::Column::IsActive.eq(true))
         .one(&app.db)
-        .await;
-    match found {
-        Ok(u) => u,
-        Err(e) => {
-            tracing::error!(error = %e, "account lookup for mail failed");
-            None
-        }
-    }
+        .await?)
 }
 
 /// `POST /api/auth/email/resend/`: a fresh link if an active account has `email` unverified.
 /// The answer does not wait for the lookup.
 pub async fn resend(app: &AppState, origin: Origin, email: Option<String>) -> Result<(), ApiError> {
     let email = address(email)?;
-    app.login_limiter
-        .before_email_request(origin.ip, app.settings.accounts.email_requests_per_hour)
-        .await?;
-    let app2 = app.clone();
-    app.spawn_background(async move {
-        if let Some(u) = account_with(&app2, &email).await
-            && !u.email_verified
-        {
-            send_verification(&app2, &origin, &u).await;
-        }
-    });
+    before_email_request(app, &origin).await?;
+    queue_request(app, "resend", email, frontend(app, &origin)).await
+}
+
+/// The job kind of a request that names an address (a reset or a resend): the request queues
+/// it, whether or not an account has the address, and the job looks.
+pub const REQUEST_JOB: &str = "mail_request";
+
+/// Queues the `mail_request` job `what` (`reset` or `resend`) for `email`, links on `base`.
+pub(super) async fn queue_request(
+    app: &AppState,
+    what: &str,
+    email: String,
+    base: String,
+) -> Result<(), ApiError> {
+    crate::jobs::enqueue(
+        &app.db,
+        crate::jobs::NewJob {
+            kind: REQUEST_JOB,
+            key: None,
+            payload: json!({"what": what, "email": email, "base": base}),
+            max_attempts: 4,
+        },
+    )
+    .await?;
+    app.wake_jobs();
     Ok(())
+}
+
+/// The `mail_request` job: a reset link or a fresh verification link, if an active account
+/// has the address (unverified, for a resend).
+pub async fn run_request(
+    app: &AppState,
+    what: &str,
+    email: &str,
+    base: &str,
+) -> Result<(), ApiError> {
+    match what {
+        "reset" => super::reset::prepare_reset(app, email, base).await,
+        _ => {
+            if let Some(u) = account_with(app, email).await?
+                && !u.email_verified
+            {
+                send_verification(app, base, &u).await;
+            }
+            Ok(())
+        }
+    }
 }
 
 /// After `u`'s address changed from `old_email` by their own hand: a link to the new address
@@ -206,7 +234,7 @@ pub async fn email_changed(app: &AppState, origin: &Origin, u: &user::Model, old
     if app.settings.accounts.verification == Verification::None {
         return;
     }
-    send_verification(app, origin, u).await;
+    send_verification(app, &frontend(app, origin), u).await;
     let ctx = json!({"new_email": u.email});
     send(app, u, old_email, Template::EmailChanged, ctx).await;
 }

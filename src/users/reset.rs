@@ -10,7 +10,8 @@ use serde_json::json;
 
 use super::fields::required;
 use super::mail::{
-    account_with, address, before_email_request, fresh, frontend, now_secs, queue, send,
+    account_with, address, before_email_request, fresh, frontend, now_secs, queue, queue_request,
+    send,
 };
 use super::store;
 use crate::db::entities::user;
@@ -97,7 +98,8 @@ fn decode_uid(uid: &str) -> Option<i64> {
 }
 
 /// `POST /api/auth/password/reset/`: if an active account has `email` (any case), a reset link
-/// goes there. The lookup and the mail happen after the answer, so neither the answer nor its
+/// goes there. The request only queues a `mail_request` job, the same one whether or not an
+/// account matches; the lookup and the mail are the job's, so neither the answer nor its
 /// timing tells whether an account matched.
 pub async fn request_reset(
     app: &AppState,
@@ -106,42 +108,35 @@ pub async fn request_reset(
 ) -> Result<(), ApiError> {
     let email = address(email)?;
     before_email_request(app, &origin).await?;
-    let app2 = app.clone();
-    app.spawn_background(async move {
-        let Some(u) = account_with(&app2, &email).await else {
-            return;
-        };
-        // A newer request kills the older tokens: the stamp they are bound to moves on.
-        let bumped = user::Entity::update_many()
-            .col_expr(
-                user::Column::ResetStamp,
-                Expr::col(user::Column::ResetStamp).add(1),
-            )
-            .filter(user::Column::Id.eq(u.id))
-            .exec(&app2.db)
-            .await;
-        let fresh = match bumped {
-            Ok(_) => store::find_active(&app2.db, u.id).await,
-            Err(e) => Err(e),
-        };
-        let u = match fresh {
-            Ok(Some(u)) => u,
-            Ok(None) => return,
-            Err(e) => {
-                tracing::error!(error = %e, "password reset not prepared");
-                return;
-            }
-        };
-        let token = reset_token(&app2, &u, now_secs());
-        let link = email::link(
-            &app2.settings.accounts.reset_url,
-            &frontend(&app2, &origin),
-            &[("uid", &encode_uid(u.id)), ("token", &token)],
-        );
-        let minutes = app2.settings.accounts.reset_timeout.as_secs() / 60;
-        let ctx = json!({"link": link, "minutes": minutes});
-        send(&app2, &u, &u.email, Template::Reset, ctx).await;
-    });
+    queue_request(app, "reset", email, frontend(app, &origin)).await
+}
+
+/// The `mail_request` job of a reset: if an active account has `email`, a link goes there.
+pub async fn prepare_reset(app: &AppState, email: &str, base: &str) -> Result<(), ApiError> {
+    let Some(u) = account_with(app, email).await? else {
+        return Ok(());
+    };
+    // A newer request kills the older tokens: the stamp they are bound to moves on.
+    user::Entity::update_many()
+        .col_expr(
+            user::Column::ResetStamp,
+            Expr::col(user::Column::ResetStamp).add(1),
+        )
+        .filter(user::Column::Id.eq(u.id))
+        .exec(&app.db)
+        .await?;
+    let Some(u) = store::find_active(&app.db, u.id).await? else {
+        return Ok(());
+    };
+    let token = reset_token(app, &u, now_secs());
+    let link = email::link(
+        &app.settings.accounts.reset_url,
+        base,
+        &[("uid", &encode_uid(u.id)), ("token", &token)],
+    );
+    let minutes = app.settings.accounts.reset_timeout.as_secs() / 60;
+    let ctx = json!({"link": link, "minutes": minutes});
+    send(app, &u, &u.email, Template::Reset, ctx).await;
     Ok(())
 }
 

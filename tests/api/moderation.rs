@@ -293,3 +293,87 @@ async fn what_staff_change_through_the_ordinary_endpoints_is_audited() {
     assert_eq!(audit["results"][3]["data"]["profile"]["bio"], "[removed]");
     assert_eq!(audit["results"][1]["data"]["description"], "tidied");
 }
+
+#[tokio::test]
+async fn a_suspended_users_posts_leave_every_feed_and_come_back() {
+    let app = TestApp::spawn().await;
+    let mod_ = staff(&app, "moderator").await;
+    let author = app.register("author").await;
+    let reader = app.register("reader").await;
+    app.befriend(&author, &reader).await;
+    let (_, group) = status_body(
+        app.post(&author, "/api/groups/", json!({"name": "G"}))
+            .await,
+    )
+    .await;
+    let res = app
+        .post(&reader, &paths::group_join(&group["id"]), json!({}))
+        .await;
+    assert!(res.status().is_success());
+    let (_, mine) = status_body(
+        app.post(
+            &author,
+            "/api/posts/",
+            json!({"body": "hi", "visibility": "friends"}),
+        )
+        .await,
+    )
+    .await;
+    let (_, in_group) = status_body(
+        app.post(
+            &author,
+            "/api/posts/",
+            json!({"body": "hi group", "visibility": "group", "group": group["id"]}),
+        )
+        .await,
+    )
+    .await;
+    let feeds = [
+        "/api/feed/".to_owned(),
+        paths::user_posts(author.id),
+        format!("/api/groups/{}/posts/", group["id"]),
+    ];
+    let seen = |ids: Vec<i64>| {
+        ids.contains(&mine["id"].as_i64().unwrap())
+            || ids.contains(&in_group["id"].as_i64().unwrap())
+    };
+    for feed in &feeds {
+        assert!(
+            seen(crate::posts::feed_ids(&app, &reader, feed).await),
+            "{feed}"
+        );
+    }
+    let (status, _) = suspend(&app, &mod_, author.id, json!({"reason": "r"})).await;
+    assert_eq!(status, 200);
+    for feed in &feeds {
+        let res = app.get(&reader, feed).await;
+        let visible = res.status() == 200 && {
+            let body = json_of(res).await;
+            body["results"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|p| p["author"]["id"] == author.id)
+        };
+        assert!(!visible, "{feed} still shows the suspended author");
+    }
+    // Group pages and the room stay; the membership too.
+    assert_eq!(
+        app.get(&reader, &paths::group(&group["id"])).await.status(),
+        200
+    );
+    let res = app
+        .post(
+            &mod_,
+            &format!("/api/admin/users/{}/unsuspend/", author.id),
+            json!({}),
+        )
+        .await;
+    assert_eq!(res.status(), 204);
+    for feed in &feeds {
+        assert!(
+            seen(crate::posts::feed_ids(&app, &reader, feed).await),
+            "{feed} after lifting"
+        );
+    }
+}
