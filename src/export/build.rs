@@ -16,6 +16,7 @@ use crate::db::entities::{
 use crate::error::ApiError;
 use crate::http::CurrentUser;
 use crate::jobs::{Job, JobError};
+use crate::notifications::model::{EXPORT_READY, SYSTEM};
 use crate::social::Viewer;
 use crate::social::briefs::Briefs;
 use crate::state::AppState;
@@ -28,6 +29,29 @@ fn set_status(id: i64, status: &str) -> sea_orm::UpdateMany<data_export::Entity>
     data_export::Entity::update_many()
         .col_expr(data_export::Column::Status, Expr::value(status))
         .filter(data_export::Column::Id.eq(id))
+}
+
+/// Stores `update` with the time it finished and tells the owner with a `kind` notification.
+async fn settle(
+    app: &AppState,
+    user_id: i64,
+    export_id: i64,
+    update: sea_orm::UpdateMany<data_export::Entity>,
+    kind: &str,
+    text: &str,
+) -> Result<(), sea_orm::DbErr> {
+    update
+        .col_expr(
+            data_export::Column::FinishedAt,
+            Expr::value(crate::db::now()),
+        )
+        .exec(&app.db)
+        .await?;
+    let data = json!({"export_id": export_id});
+    if let Err(e) = notifications::notify(app, user_id, None, kind, text.into(), data).await {
+        tracing::warn!(error = %e, kind, "export notification not sent");
+    }
+    Ok(())
 }
 
 /// Builds export `export_id` (the job `job`'s).
@@ -70,53 +94,27 @@ pub async fn run(app: &AppState, job: &Job, export_id: i64) -> Result<(), JobErr
     .await;
     match built {
         Ok(size) => {
-            data_export::Entity::update_many()
-                .col_expr(data_export::Column::Status, Expr::value("ready"))
+            let ready = set_status(export_id, "ready")
                 .col_expr(data_export::Column::FileKey, Expr::value(key))
                 .col_expr(
                     data_export::Column::Size,
                     Expr::value(i64::try_from(size).unwrap_or(i64::MAX)),
-                )
-                .col_expr(
-                    data_export::Column::FinishedAt,
-                    Expr::value(crate::db::now()),
-                )
-                .filter(data_export::Column::Id.eq(export_id))
-                .exec(&app.db)
-                .await?;
-            let sent = notifications::notify(
-                app,
-                me.id,
-                None,
-                notifications::model::EXPORT_READY,
-                "Your data export is ready to download.".into(),
-                json!({"export_id": export_id}),
-            )
-            .await;
-            if let Err(e) = sent {
-                tracing::warn!(error = %e, "export_ready not sent");
-            }
+                );
+            let text = "Your data export is ready to download.";
+            settle(app, me.id, export_id, ready, EXPORT_READY, text).await?;
             Ok(())
         }
         Err(e) if job.attempts >= job.max_attempts => {
-            data_export::Entity::update_many()
-                .col_expr(data_export::Column::Status, Expr::value("failed"))
-                .col_expr(
-                    data_export::Column::FinishedAt,
-                    Expr::value(crate::db::now()),
-                )
-                .filter(data_export::Column::Id.eq(export_id))
-                .exec(&app.db)
-                .await?;
-            let _ = notifications::notify(
+            let text = "Your data export failed; you may ask for another.";
+            settle(
                 app,
                 me.id,
-                None,
-                notifications::model::SYSTEM,
-                "Your data export failed; you may ask for another.".into(),
-                json!({"export_id": export_id}),
+                export_id,
+                set_status(export_id, "failed"),
+                SYSTEM,
+                text,
             )
-            .await;
+            .await?;
             Err(JobError::Fail(e))
         }
         Err(e) => Err(JobError::Retry(e)),
@@ -131,6 +129,32 @@ fn db(e: sea_orm::DbErr) -> String {
     e.to_string()
 }
 
+/// The next `BATCH` rows of `select` past `*after` in `id` order (the column `key` reads),
+/// moving `*after` on; empty at the end.
+async fn next_batch<E: EntityTrait>(
+    app: &AppState,
+    select: &sea_orm::Select<E>,
+    id: E::Column,
+    after: &mut i64,
+    key: fn(&E::Model) -> i64,
+) -> Result<Vec<E::Model>, String>
+where
+    E::Model: Sync,
+{
+    let rows = select
+        .clone()
+        .filter(id.gt(*after))
+        .order_by_asc(id)
+        .limit(BATCH)
+        .all(&app.db)
+        .await
+        .map_err(db)?;
+    if let Some(last) = rows.last() {
+        *after = key(last);
+    }
+    Ok(rows)
+}
+
 async fn write_all(app: &AppState, me: &CurrentUser, zip: &mut Archive) -> Result<(), String> {
     let viewer: Viewer = me.into();
     let profile = users::view(app, me, &me.user).await.map_err(api)?;
@@ -140,48 +164,40 @@ async fn write_all(app: &AppState, me: &CurrentUser, zip: &mut Archive) -> Resul
     settings(app, me, zip).await?;
 
     let mut list = List::open(zip, "friends.json").await?;
+    let q = friendship::Entity::find().filter(friendship::Column::UserId.eq(me.id));
     let mut after = 0;
     loop {
-        let rows = friendship::Entity::find()
-            .filter(friendship::Column::UserId.eq(me.id))
-            .filter(friendship::Column::FriendId.gt(after))
-            .order_by_asc(friendship::Column::FriendId)
-            .limit(BATCH)
-            .all(&app.db)
-            .await
-            .map_err(db)?;
-        let Some(last) = rows.last() else { break };
-        after = last.friend_id;
+        let rows = next_batch(app, &q, friendship::Column::FriendId, &mut after, |f| {
+            f.friend_id
+        })
+        .await?;
+        if rows.is_empty() {
+            break;
+        }
         let briefs = Briefs::load(app, viewer, rows.iter().map(|f| f.friend_id))
             .await
             .map_err(api)?;
-        let items = rows
+        let items: Vec<_> = rows
             .iter()
-            .map(|f| to_value(&json!({"user": briefs.of(f.friend_id), "since": f.created_at})))
-            .collect::<Result<_, _>>()?;
-        list.push(items).await?;
+            .map(|f| json!({"user": briefs.of(f.friend_id), "since": f.created_at}))
+            .collect();
+        list.push_all(&items).await?;
     }
     list.close().await?;
 
     let mut list = List::open(zip, "friend_requests.json").await?;
+    let q = friend_request::Entity::find().filter(
+        Condition::any()
+            .add(friend_request::Column::SenderId.eq(me.id))
+            .add(friend_request::Column::ReceiverId.eq(me.id)),
+    );
     let mut after = 0;
     loop {
-        let rows = friend_request::Entity::find()
-            .filter(
-                Condition::any()
-                    .add(friend_request::Column::SenderId.eq(me.id))
-                    .add(friend_request::Column::ReceiverId.eq(me.id)),
-            )
-            .filter(friend_request::Column::Id.gt(after))
-            .order_by_asc(friend_request::Column::Id)
-            .limit(BATCH)
-            .all(&app.db)
-            .await
-            .map_err(db)?;
-        let Some(last) = rows.last() else { break };
-        after = last.id;
-        let views = friends::views(app, viewer, &rows).await.map_err(api)?;
-        list.push(views.iter().map(to_value).collect::<Result<_, _>>()?)
+        let rows = next_batch(app, &q, friend_request::Column::Id, &mut after, |r| r.id).await?;
+        if rows.is_empty() {
+            break;
+        }
+        list.push_all(&friends::views(app, viewer, &rows).await.map_err(api)?)
             .await?;
     }
     list.close().await?;
@@ -196,75 +212,61 @@ async fn write_all(app: &AppState, me: &CurrentUser, zip: &mut Archive) -> Resul
         .await
         .map_err(api)?;
     let mut list = List::open(zip, "blocks.json").await?;
-    let items = blocks
+    let items: Vec<_> = blocks
         .iter()
-        .map(|b| to_value(&json!({"user": briefs.of(b.blocked_id), "created_at": b.created_at})))
-        .collect::<Result<_, _>>()?;
-    list.push(items).await?;
+        .map(|b| json!({"user": briefs.of(b.blocked_id), "created_at": b.created_at}))
+        .collect();
+    list.push_all(&items).await?;
     list.close().await?;
 
     let mut list = List::open(zip, "posts.json").await?;
+    let q = post::Entity::find().filter(post::Column::AuthorId.eq(me.id));
     let mut after = 0;
     loop {
-        let rows = post::Entity::find()
-            .filter(post::Column::AuthorId.eq(me.id))
-            .filter(post::Column::Id.gt(after))
-            .order_by_asc(post::Column::Id)
-            .limit(BATCH)
-            .all(&app.db)
-            .await
-            .map_err(db)?;
-        let Some(last) = rows.last() else { break };
-        after = last.id;
-        let views = posts::posts_view(app, viewer, &rows).await.map_err(api)?;
-        list.push(views.iter().map(to_value).collect::<Result<_, _>>()?)
+        let rows = next_batch(app, &q, post::Column::Id, &mut after, |p| p.id).await?;
+        if rows.is_empty() {
+            break;
+        }
+        list.push_all(&posts::posts_view(app, viewer, &rows).await.map_err(api)?)
             .await?;
     }
     list.close().await?;
 
     let mut list = List::open(zip, "comments.json").await?;
+    let q = comment::Entity::find()
+        .filter(comment::Column::AuthorId.eq(me.id))
+        .filter(comment::Column::Deleted.eq(false));
     let mut after = 0;
     loop {
-        let rows = comment::Entity::find()
-            .filter(comment::Column::AuthorId.eq(me.id))
-            .filter(comment::Column::Deleted.eq(false))
-            .filter(comment::Column::Id.gt(after))
-            .order_by_asc(comment::Column::Id)
-            .limit(BATCH)
-            .all(&app.db)
-            .await
-            .map_err(db)?;
-        let Some(last) = rows.last() else { break };
-        after = last.id;
-        let views = posts::comments_view(app, viewer, &rows)
-            .await
-            .map_err(api)?;
-        list.push(views.iter().map(to_value).collect::<Result<_, _>>()?)
-            .await?;
+        let rows = next_batch(app, &q, comment::Column::Id, &mut after, |c| c.id).await?;
+        if rows.is_empty() {
+            break;
+        }
+        list.push_all(
+            &posts::comments_view(app, viewer, &rows)
+                .await
+                .map_err(api)?,
+        )
+        .await?;
     }
     list.close().await?;
 
     let mut list = List::open(zip, "reactions.json").await?;
+    let q = reaction::Entity::find().filter(reaction::Column::UserId.eq(me.id));
     let mut after = 0;
     loop {
-        let rows = reaction::Entity::find()
-            .filter(reaction::Column::UserId.eq(me.id))
-            .filter(reaction::Column::Id.gt(after))
-            .order_by_asc(reaction::Column::Id)
-            .limit(BATCH)
-            .all(&app.db)
-            .await
-            .map_err(db)?;
-        let Some(last) = rows.last() else { break };
-        after = last.id;
-        let items = rows
+        let rows = next_batch(app, &q, reaction::Column::Id, &mut after, |r| r.id).await?;
+        if rows.is_empty() {
+            break;
+        }
+        let items: Vec<_> = rows
             .iter()
             .map(|r| {
                 json!({"target": {"type": r.kind, "id": r.target_id}, "emoji": r.emoji,
                     "created_at": r.created_at})
             })
             .collect();
-        list.push(items).await?;
+        list.push_all(&items).await?;
     }
     list.close().await?;
 
@@ -272,23 +274,19 @@ async fn write_all(app: &AppState, me: &CurrentUser, zip: &mut Archive) -> Resul
     groups_file(app, me, zip).await?;
 
     let mut list = List::open(zip, "notifications.json").await?;
+    let q = notification::Entity::find().filter(notification::Column::RecipientId.eq(me.id));
     let mut after = 0;
     loop {
-        let rows = notification::Entity::find()
-            .filter(notification::Column::RecipientId.eq(me.id))
-            .filter(notification::Column::Id.gt(after))
-            .order_by_asc(notification::Column::Id)
-            .limit(BATCH)
-            .all(&app.db)
-            .await
-            .map_err(db)?;
-        let Some(last) = rows.last() else { break };
-        after = last.id;
-        let views = notifications::views(app, viewer, &rows)
-            .await
-            .map_err(api)?;
-        list.push(views.iter().map(to_value).collect::<Result<_, _>>()?)
-            .await?;
+        let rows = next_batch(app, &q, notification::Column::Id, &mut after, |n| n.id).await?;
+        if rows.is_empty() {
+            break;
+        }
+        list.push_all(
+            &notifications::views(app, viewer, &rows)
+                .await
+                .map_err(api)?,
+        )
+        .await?;
     }
     list.close().await?;
 
@@ -348,22 +346,17 @@ async fn messages(app: &AppState, me: &CurrentUser, zip: &mut Archive) -> Result
             zip: &mut *zip,
             first: true,
         };
+        let q = chat_message::Entity::find()
+            .filter(chat_message::Column::RoomId.eq(room.id))
+            .filter(chat_message::Column::SenderId.eq(me.id))
+            .filter(chat_message::Column::Deleted.eq(false));
         let mut after = 0;
         loop {
-            let rows = chat_message::Entity::find()
-                .filter(chat_message::Column::RoomId.eq(room.id))
-                .filter(chat_message::Column::SenderId.eq(me.id))
-                .filter(chat_message::Column::Deleted.eq(false))
-                .filter(chat_message::Column::Id.gt(after))
-                .order_by_asc(chat_message::Column::Id)
-                .limit(BATCH)
-                .all(&app.db)
-                .await
-                .map_err(db)?;
-            let Some(last) = rows.last() else { break };
-            after = last.id;
-            let views = chat::messages_view(app, me, &rows).await.map_err(api)?;
-            list.push(views.iter().map(to_value).collect::<Result<_, _>>()?)
+            let rows = next_batch(app, &q, chat_message::Column::Id, &mut after, |m| m.id).await?;
+            if rows.is_empty() {
+                break;
+            }
+            list.push_all(&chat::messages_view(app, me, &rows).await.map_err(api)?)
                 .await?;
         }
         zip.write(b"]}".to_vec()).await?;
@@ -404,20 +397,13 @@ async fn groups_file(app: &AppState, me: &CurrentUser, zip: &mut Archive) -> Res
 /// Every file the user owns, as stored.
 async fn media_files(app: &AppState, me: &CurrentUser, zip: &mut Archive) -> Result<(), String> {
     use futures_util::StreamExt;
+    let q = media::Entity::find().filter(media::Column::OwnerId.eq(me.id));
     let mut after = 0;
     loop {
-        let rows = media::Entity::find()
-            .filter(media::Column::OwnerId.eq(me.id))
-            .filter(media::Column::Id.gt(after))
-            .order_by_asc(media::Column::Id)
-            .limit(BATCH)
-            .all(&app.db)
-            .await
-            .map_err(db)?;
-        let Some(last) = rows.last() else {
+        let rows = next_batch(app, &q, media::Column::Id, &mut after, |m| m.id).await?;
+        if rows.is_empty() {
             return Ok(());
-        };
-        after = last.id;
+        }
         for m in rows {
             let mut fetched = app
                 .media

@@ -79,6 +79,12 @@ impl<'a> List<'a> {
         self.zip.write(out).await
     }
 
+    /// Appends `items` as the export shows them.
+    pub async fn push_all<T: Serialize>(&mut self, items: &[T]) -> Result<(), String> {
+        let values = items.iter().map(to_value).collect::<Result<_, _>>()?;
+        self.push(values).await
+    }
+
     pub async fn close(self) -> Result<(), String> {
         self.zip.write(b"\n]\n".to_vec()).await
     }
