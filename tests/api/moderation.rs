@@ -377,3 +377,59 @@ async fn a_suspended_users_posts_leave_every_feed_and_come_back() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_suspended_user_cannot_be_asked_added_or_invited() {
+    let app = TestApp::spawn().await;
+    let mod_ = staff(&app, "moderator").await;
+    let troll = app.register("troll").await;
+    let alice = app.register("alice").await;
+    app.befriend(&alice, &troll).await;
+    let (_, room) = status_body(
+        app.post(
+            &alice,
+            "/api/chat/rooms/",
+            json!({"name": "r", "member_ids": []}),
+        )
+        .await,
+    )
+    .await;
+    let (_, group) =
+        status_body(app.post(&alice, "/api/groups/", json!({"name": "G"})).await).await;
+    let (status, _) = suspend(&app, &mod_, troll.id, json!({"reason": "r"})).await;
+    assert_eq!(status, 200);
+
+    let bob = app.register("bob").await;
+    let (status, body) = status_body(
+        app.post(&bob, "/api/friends/request/", json!({"receiver": troll.id}))
+            .await,
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    let (status, body) = status_body(
+        app.post(&alice, "/api/chat/direct/", json!({"user_id": troll.id}))
+            .await,
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    let (status, body) = status_body(
+        app.post(
+            &alice,
+            &paths::room_members(&room["id"]),
+            json!({"user_ids": [troll.id]}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    let (status, body) = status_body(
+        app.post(
+            &alice,
+            &format!("/api/groups/{}/invites/", group["id"]),
+            json!({"user_id": troll.id}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+}
