@@ -127,7 +127,8 @@ pub fn parse_until(raw: Option<Option<String>>) -> Result<Option<DateTime<Utc>>,
 }
 
 /// Suspends `target` for staff member `me` and records it; every session of theirs ends on
-/// every instance. The caller has checked the target may be suspended.
+/// every instance, and they are told by mail. The caller has checked the target may be
+/// suspended.
 pub async fn suspend_user(
     app: &AppState,
     me: &CurrentUser,
@@ -148,6 +149,9 @@ pub async fn suspend_user(
     audit::append(&txn, me.id, "user.suspend", "user", target, data).await?;
     txn.commit().await?;
     app.revoke_sessions(target).await;
+    if let Some(u) = users_store::find_by_id(&app.db, target).await? {
+        users::mail::moderation_notice(app, &u, "suspended", reason).await;
+    }
     Ok(())
 }
 

@@ -269,7 +269,6 @@ pub async fn resolve(
                     message.clone()
                 };
                 suspend_user(&app, &me, u.id, until, &reason, json!({"report_id": r.id})).await?;
-                users::mail::moderation_notice(&app, u, "suspended", &reason).await;
             }
         }
         _ => {}

@@ -433,3 +433,46 @@ async fn a_suspended_user_cannot_be_asked_added_or_invited() {
     .await;
     assert_eq!(status, 400, "{body}");
 }
+
+#[tokio::test]
+async fn the_warned_and_the_suspended_are_told_by_mail() {
+    let smtp = crate::smtp::SmtpServer::start();
+    let url = smtp.url();
+    let app = TestApp::spawn_with(move |s| {
+        s.accounts.email = agora::config::email_backend(&url).unwrap();
+        s.accounts.verification = agora::config::Verification::None;
+    })
+    .await;
+    let mod_ = staff(&app, "moderator").await;
+    let troll = app.register("troll").await;
+    let bob = app.register("bob").await;
+    let (status, report) = status_body(
+        app.post(
+            &bob,
+            "/api/reports/",
+            json!({"target": {"type": "user", "id": troll.id}, "category": "spam"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 201, "{report}");
+    let res = app
+        .post(
+            &mod_,
+            &format!("/api/admin/reports/{}/resolve/", report["id"]),
+            json!({"action": "warn", "message": "Please stop posting ads."}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let warned = smtp.wait_for("troll@example.com", "moderators", 1).await;
+    assert!(warned.text().contains("warned"));
+    assert!(warned.text().contains("Please stop posting ads."));
+    let (status, _) = suspend(&app, &mod_, troll.id, json!({"reason": "Ads again."})).await;
+    assert_eq!(status, 200);
+    let suspended = smtp.wait_for("troll@example.com", "moderators", 2).await;
+    assert!(suspended.text().contains("suspended") && suspended.text().contains("Ads again."));
+    assert!(
+        smtp.to("bob@example.com").is_empty(),
+        "the reporter gets no mail"
+    );
+}
