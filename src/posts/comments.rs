@@ -52,13 +52,32 @@ pub async fn visible(
     let c = store::find(&app.db, id).await?.ok_or(ApiError::NotFound)?;
     let (p, access) = actions::visible(app, me, c.post_id).await?;
     if !me.is_staff
-        && cached_ids(app, me.id, IdList::Blocked)
+        && (cached_ids(app, me.id, IdList::Blocked)
             .await?
             .contains(&c.author_id)
+            || !suspended_among(app, std::slice::from_ref(&c))
+                .await?
+                .is_empty())
     {
         return Err(ApiError::NotFound);
     }
     Ok((c, p, access))
+}
+
+/// The authors of `rows` who are suspended: their comments are hidden from all but staff
+/// while it lasts (a deleted user's tombstones stay). From the user cache, no query when warm.
+async fn suspended_among(
+    app: &AppState,
+    rows: &[comment::Model],
+) -> Result<std::collections::HashSet<i64>, ApiError> {
+    let ids: Vec<i64> = rows.iter().map(|c| c.author_id).collect();
+    Ok(app
+        .users_by_id(&ids)
+        .await?
+        .iter()
+        .filter(|u| u.suspended)
+        .map(|u| u.id)
+        .collect())
 }
 
 #[tracing::instrument(skip_all, fields(user_id = me.id, post_id))]
@@ -251,7 +270,11 @@ pub async fn list(
         cursor.keyset(Order::OldestFirst),
     )
     .await?;
-    let page = cursor.wrap(rows, |c| c.id, |rows| rows);
+    let mut page = cursor.wrap(rows, |c| c.id, |rows| rows);
+    if !me.is_staff {
+        let suspended = suspended_among(app, &page.results).await?;
+        page.results.retain(|c| !suspended.contains(&c.author_id));
+    }
     Ok(CursorPaginated {
         results: comments_view(app, me.into(), &page.results).await?,
         next: page.next,

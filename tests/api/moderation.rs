@@ -476,3 +476,60 @@ async fn the_warned_and_the_suspended_are_told_by_mail() {
         "the reporter gets no mail"
     );
 }
+
+#[tokio::test]
+async fn a_suspended_users_comments_are_hidden_until_it_is_lifted() {
+    let app = TestApp::spawn().await;
+    let mod_ = staff(&app, "moderator").await;
+    let troll = app.register("troll").await;
+    let reader = app.register("reader").await;
+    let (_, post) = status_body(
+        app.post(
+            &reader,
+            "/api/posts/",
+            json!({"body": "mine", "visibility": "public"}),
+        )
+        .await,
+    )
+    .await;
+    let (status, comment) = status_body(
+        app.post(
+            &troll,
+            &paths::post_comments(&post["id"]),
+            json!({"body": "rude"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 201);
+    async fn count(app: &TestApp, who: &TestUser, post: &Value) -> usize {
+        let page = json_of(app.get(who, &paths::post_comments(&post["id"])).await).await;
+        page["results"].as_array().unwrap().len()
+    }
+    assert_eq!(count(&app, &reader, &post).await, 1);
+    let (status, _) = suspend(&app, &mod_, troll.id, json!({"reason": "r"})).await;
+    assert_eq!(status, 200);
+    assert_eq!(count(&app, &reader, &post).await, 0);
+    assert_eq!(
+        app.get(&reader, &paths::comment(&comment["id"]))
+            .await
+            .status(),
+        404
+    );
+    assert_eq!(count(&app, &mod_, &post).await, 1, "staff still see it");
+    let res = app
+        .post(
+            &mod_,
+            &format!("/api/admin/users/{}/unsuspend/", troll.id),
+            json!({}),
+        )
+        .await;
+    assert_eq!(res.status(), 204);
+    assert_eq!(count(&app, &reader, &post).await, 1);
+    assert_eq!(
+        app.get(&reader, &paths::comment(&comment["id"]))
+            .await
+            .status(),
+        200
+    );
+}
