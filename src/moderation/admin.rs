@@ -167,16 +167,10 @@ pub async fn suspend(
 ) -> Result<Json<Suspension>, ApiError> {
     staff(&me)?;
     let until = parse_until(body.until)?;
-    let reason = body
-        .reason
-        .map(|r| r.trim().to_owned())
-        .filter(|r| !r.is_empty())
-        .ok_or_else(|| ApiError::field("reason", crate::users::fields::REQUIRED))?;
-    if reason.chars().count() > 1000 {
-        return Err(ApiError::field(
-            "reason",
-            "Ensure this field has no more than 1000 characters.",
-        ));
+    let reason = crate::users::fields::bounded(body.reason.as_deref().unwrap_or(""), 1000)
+        .map_err(|e| ApiError::field("reason", e))?;
+    if reason.is_empty() {
+        return Err(ApiError::field("reason", crate::users::fields::REQUIRED));
     }
     actionable(&app, id).await?;
     suspend_user(&app, &me, id, until, &reason, serde_json::json!({})).await?;

@@ -188,13 +188,9 @@ impl ReportBody {
                 None
             }
         };
-        let comment = self.comment.unwrap_or_default().trim().to_owned();
-        if comment.chars().count() > 1000 {
-            errors.add(
-                "comment",
-                "Ensure this field has no more than 1000 characters.",
-            );
-        }
+        let comment = crate::users::fields::bounded(self.comment.as_deref().unwrap_or(""), 1000)
+            .map_err(|e| errors.add("comment", e))
+            .unwrap_or_default();
         match (target, category) {
             (Some((k, i)), Some(c)) if errors.is_empty() => Ok((k, i, c, comment)),
             _ => Err(ApiError::Fields(errors)),

@@ -6,7 +6,7 @@
 
 use axum::extract::State;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::{Value, json};
 
 use super::admin::{parse_until, staff, suspend_user};
@@ -33,46 +33,86 @@ async fn admin_views(
         .collect();
     let briefs = Briefs::load(app, me.into(), ids).await?;
     let links = app.media_links();
+    // One query for every snapshot's media and one for the open counts, whatever the page.
+    let snapshots: Vec<serde_json::Map<String, Value>> = rows
+        .iter()
+        .map(|r| serde_json::from_str(&r.snapshot).unwrap_or_default())
+        .collect();
+    let media_of = |snap: &serde_json::Map<String, Value>| -> Vec<i64> {
+        snap.get("media_ids")
+            .and_then(|m| serde_json::from_value(m.clone()).ok())
+            .unwrap_or_default()
+    };
+    let all_media: Vec<i64> = snapshots.iter().flat_map(media_of).collect();
+    let media: std::collections::HashMap<i64, crate::media::Media> =
+        crate::media::store::by_ids(&app.db, &all_media)
+            .await?
+            .iter()
+            .map(|m| (m.id, crate::media::Media::of(m, &links)))
+            .collect();
+    let open = open_counts(app, rows).await?;
     let mut out = Vec::with_capacity(rows.len());
-    for r in rows {
-        let mut snap: serde_json::Map<String, Value> =
-            serde_json::from_str(&r.snapshot).unwrap_or_default();
+    for (r, mut snap) in rows.iter().zip(snapshots) {
+        let ids = media_of(&snap);
+        snap.remove("media_ids");
         let body = snap
             .remove("body")
             .and_then(|b| b.as_str().map(str::to_owned))
             .unwrap_or_default();
-        let media_ids: Vec<i64> = snap
-            .remove("media_ids")
-            .and_then(|m| serde_json::from_value(m).ok())
-            .unwrap_or_default();
-        let media = crate::media::store::by_ids(&app.db, &media_ids)
-            .await?
-            .iter()
-            .map(|m| crate::media::Media::of(m, &links))
-            .collect();
-        let open = report::Entity::find()
-            .filter(report::Column::TargetType.eq(r.target_type.as_str()))
-            .filter(report::Column::TargetId.eq(r.target_id))
-            .filter(report::Column::Status.eq("open"))
-            .count(&app.db)
-            .await?;
         out.push(AdminReport {
             report: view(r),
             reporter: briefs.of(r.reporter_id),
             target_user: r.answerable_id.map(|id| briefs.of(id)),
             snapshot: Snapshot {
                 body,
-                media,
+                media: ids.iter().filter_map(|id| media.get(id).cloned()).collect(),
                 names: snap,
             },
             action: r.action.clone(),
             until: r.until,
             note: r.note.clone(),
             resolved_by: r.resolved_by.map(|id| briefs.of(id)),
-            open_reports_on_target: open,
+            open_reports_on_target: open
+                .get(&(r.target_type.clone(), r.target_id))
+                .copied()
+                .unwrap_or(0),
         });
     }
     Ok(out)
+}
+
+/// Open reports on each target of `rows`, in one query.
+async fn open_counts(
+    app: &AppState,
+    rows: &[report::Model],
+) -> Result<std::collections::HashMap<(String, i64), u64>, ApiError> {
+    use sea_orm::{Condition, QuerySelect};
+    if rows.is_empty() {
+        return Ok(Default::default());
+    }
+    let targets = rows.iter().fold(Condition::any(), |any, r| {
+        any.add(
+            Condition::all()
+                .add(report::Column::TargetType.eq(r.target_type.as_str()))
+                .add(report::Column::TargetId.eq(r.target_id)),
+        )
+    });
+    let counts: Vec<(String, i64, i64)> = report::Entity::find()
+        .select_only()
+        .column(report::Column::TargetType)
+        .column(report::Column::TargetId)
+        .column_as(report::Column::Id.count(), "n")
+        .filter(report::Column::Status.eq("open"))
+        .filter(targets)
+        .group_by(report::Column::TargetType)
+        .group_by(report::Column::TargetId)
+        .into_tuple()
+        .all(&app.db)
+        .await?;
+    Ok(counts
+        .into_iter()
+        .map(|(t, id, n)| ((t, id), u64::try_from(n).unwrap_or(0)))
+        .collect())
 }
 
 #[utoipa::path(get, path = "/api/admin/reports/", operation_id = "admin_list_reports", summary = "The report queue",
@@ -155,17 +195,6 @@ fn outcome_text(action: &str) -> &'static str {
     }
 }
 
-fn text_field(raw: Option<String>, field: &str, max: usize) -> Result<String, ApiError> {
-    let s = raw.unwrap_or_default().trim().to_owned();
-    if s.chars().count() > max {
-        return Err(ApiError::field(
-            field,
-            format!("Ensure this field has no more than {max} characters."),
-        ));
-    }
-    Ok(s)
-}
-
 /// Deletes the target as its author could (a user: the profile's texts and images cleared).
 async fn remove_content(
     app: &AppState,
@@ -237,8 +266,12 @@ pub async fn resolve(
             format!("\"{action}\" is not a valid choice."),
         ));
     }
-    let note = text_field(body.note, "note", 2000)?;
-    let message = text_field(body.message, "message", 1000)?;
+    let bounded = |raw: Option<String>, field: &str, max| {
+        users::fields::bounded(raw.as_deref().unwrap_or(""), max)
+            .map_err(|e| ApiError::field(field, e))
+    };
+    let note = bounded(body.note, "note", 2000)?;
+    let message = bounded(body.message, "message", 1000)?;
     let until = if action == "suspend_user" {
         parse_until(body.until)?
     } else {

@@ -344,3 +344,31 @@ async fn no_write_scans_a_large_table() {
     }
     assert!(found.is_empty(), "{}", found.join("\n"));
 }
+
+#[tokio::test]
+async fn the_report_queue_costs_the_same_for_two_reports_as_for_five() {
+    let app = TestApp::spawn().await;
+    let moderator = crate::moderation::staff(&app, "moderator").await;
+    let reporter = app.register("reporter").await;
+    let mut reported = Vec::new();
+    for i in 0..6 {
+        let author = app.register(&format!("author{i}")).await;
+        let res = app
+            .post(
+                &reporter,
+                "/api/reports/",
+                serde_json::json!({"target": {"type": "user", "id": author.id}, "category": "spam"}),
+            )
+            .await;
+        assert_eq!(res.status(), 201);
+        reported.push(author);
+    }
+    // Warm the caller's and the reported users' cache entries first, as a real queue is.
+    queries_of(&app, &moderator, "/api/admin/reports/?page_size=6").await;
+    let (one, page) = queries_of(&app, &moderator, "/api/admin/reports/?page_size=2").await;
+    assert_eq!(page["results"].as_array().unwrap().len(), 2);
+    // Both pages partial (six reports), so both count the rest the same way.
+    let (five, page) = queries_of(&app, &moderator, "/api/admin/reports/?page_size=5").await;
+    assert_eq!(page["results"].as_array().unwrap().len(), 5);
+    assert_eq!(one, five, "{one} queries for two reports, {five} for five");
+}
