@@ -228,6 +228,11 @@ async fn delete_media(app: &AppState, user_id: i64) -> Result<(), ApiError> {
     }
 }
 
+/// Rows where `a` or `b` is `user_id`.
+fn either(a: impl ColumnTrait, b: impl ColumnTrait, user_id: i64) -> Condition {
+    Condition::any().add(a.eq(user_id)).add(b.eq(user_id))
+}
+
 /// Friendships (the friends' counts kept), requests, blocks, invites and join requests both
 /// ways, notifications to and from them, settings and mutes.
 async fn erase_ties(app: &AppState, user_id: i64) -> Result<(), ApiError> {
@@ -238,27 +243,27 @@ async fn erase_ties(app: &AppState, user_id: i64) -> Result<(), ApiError> {
         social::store::unfriend(&txn, user_id, friend).await?;
     }
     friend_request::Entity::delete_many()
-        .filter(
-            Condition::any()
-                .add(friend_request::Column::SenderId.eq(user_id))
-                .add(friend_request::Column::ReceiverId.eq(user_id)),
-        )
+        .filter(either(
+            friend_request::Column::SenderId,
+            friend_request::Column::ReceiverId,
+            user_id,
+        ))
         .exec(&txn)
         .await?;
     user_block::Entity::delete_many()
-        .filter(
-            Condition::any()
-                .add(user_block::Column::BlockerId.eq(user_id))
-                .add(user_block::Column::BlockedId.eq(user_id)),
-        )
+        .filter(either(
+            user_block::Column::BlockerId,
+            user_block::Column::BlockedId,
+            user_id,
+        ))
         .exec(&txn)
         .await?;
     group_invite::Entity::delete_many()
-        .filter(
-            Condition::any()
-                .add(group_invite::Column::UserId.eq(user_id))
-                .add(group_invite::Column::InvitedBy.eq(user_id)),
-        )
+        .filter(either(
+            group_invite::Column::UserId,
+            group_invite::Column::InvitedBy,
+            user_id,
+        ))
         .exec(&txn)
         .await?;
     group_join_request::Entity::delete_many()

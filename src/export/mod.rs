@@ -172,13 +172,7 @@ pub async fn download(
     Query(link): Query<LinkQuery>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let expires: i64 = link
-        .expires
-        .as_deref()
-        .and_then(|e| e.parse().ok())
-        .ok_or(ApiError::NotFound)?;
-    let signature = link.signature.as_deref().ok_or(ApiError::NotFound)?;
-    if !app.links.verify(id, LINK, expires, signature, now_secs()) {
+    if !link.verifies(&app.links, id, LINK) {
         return Err(ApiError::NotFound);
     }
     let row = data_export::Entity::find_by_id(id)

@@ -62,3 +62,28 @@ pub struct LinkQuery {
     #[param(value_type = Option<String>)]
     pub signature: Option<String>,
 }
+
+impl LinkQuery {
+    /// Whether the link names `id` and `variant`, was signed by `links` and has not expired.
+    /// A missing, malformed, altered or expired part is false.
+    pub fn verifies(
+        &self,
+        links: &crate::security::signing::LinkSigner,
+        id: i64,
+        variant: &str,
+    ) -> bool {
+        let (Some(expires), Some(signature)) = (&self.expires, &self.signature) else {
+            return false;
+        };
+        let Ok(expires) = expires.trim().parse::<i64>() else {
+            return false;
+        };
+        links.verify(
+            id,
+            variant,
+            expires,
+            signature,
+            chrono::Utc::now().timestamp(),
+        )
+    }
+}

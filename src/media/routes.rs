@@ -94,10 +94,8 @@ async fn authorised(
 ) -> Result<media::Model, ApiError> {
     match (&link.expires, &link.signature) {
         (None, None) => find_visible(app, &me?, id).await,
-        (Some(expires), Some(signature)) => {
-            let expires: i64 = expires.trim().parse().map_err(|_| ApiError::NotFound)?;
-            let now = chrono::Utc::now().timestamp();
-            if !app.links.verify(id, variant, expires, signature, now) {
+        (Some(_), Some(_)) => {
+            if !link.verifies(&app.links, id, variant) {
                 return Err(ApiError::NotFound);
             }
             store::find(&app.db, id).await?.ok_or(ApiError::NotFound)
