@@ -280,12 +280,15 @@ impl<S: Clone + Send + Sync + 'static> Queue<S> {
             }
         };
         // Only the claim that ran it may settle it (a lease lost to another instance is not).
+        // A done job keeps no payload: a sent mail's reset link is not left in the database
+        // for the day done jobs are kept (the mail limit counts them by key and time).
         let res = self
             .db
             .execute_raw(Statement::from_sql_and_values(
                 self.db.get_database_backend(),
                 "UPDATE jobs SET state = $1, run_at = $2, locked_until = NULL, last_error = $3, \
-                 updated_at = $4 WHERE id = $5 AND attempts = $6",
+                 updated_at = $4, payload = CASE WHEN $1 = 'done' THEN '{}' ELSE payload END \
+                 WHERE id = $5 AND attempts = $6",
                 [
                     state.into(),
                     run_at.into(),

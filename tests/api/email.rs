@@ -337,6 +337,10 @@ async fn mail_waits_for_a_server_that_is_down_and_arrives_once() {
     })
     .await;
     assert_eq!(smtp.all().len(), 1, "delivered exactly once");
+    app.until_jobs("no link left in done jobs", |jobs| {
+        jobs.iter().all(|j| j.payload == "{}")
+    })
+    .await;
 }
 
 #[tokio::test]
