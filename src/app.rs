@@ -43,6 +43,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         media::ApiDoc::openapi(),
         posts::ApiDoc::openapi(),
         posts::reactions::ApiDoc::openapi(),
+        crate::push::ApiDoc::openapi(),
         crate::export::ApiDoc::openapi(),
         crate::moderation::ApiDoc::openapi(),
         OpsDoc::openapi(),
@@ -51,7 +52,10 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 
 /// Who hears of what every feature commits: the after-commit seam's subscribers, in order.
 pub fn subscribers() -> Vec<crate::events::Subscriber<AppState>> {
-    vec![Arc::new(|app, event| Box::pin(chat::on_event(app, event)))]
+    vec![
+        Arc::new(|app, event| Box::pin(chat::on_event(app, event))),
+        Arc::new(|app, event| Box::pin(crate::push::deliver::on_event(app, event))),
+    ]
 }
 
 /// The application's state with its subscribers: what `agora serve` and the tests run.
@@ -78,6 +82,7 @@ pub fn router(state: AppState) -> Router {
         .merge(groups::router())
         .merge(media::router())
         .merge(posts::router())
+        .merge(crate::push::router())
         .merge(crate::export::router())
         .merge(crate::moderation::router())
         .merge(ws::router())

@@ -10,6 +10,7 @@ use rand::RngCore;
 mod accounts;
 mod media;
 mod net;
+mod push;
 
 pub use accounts::{
     AccountSettings, EmailBackend, JobSettings, SmtpSettings, Verification, email_backend,
@@ -17,6 +18,7 @@ pub use accounts::{
 use media::media_settings;
 pub use media::{MediaSettings, S3Settings};
 pub use net::IpNet;
+pub use push::{PushSettings, allowlist as push_allowlist, parse_key as parse_vapid_key};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -95,6 +97,8 @@ pub struct Settings {
     pub media: MediaSettings,
     /// Accounts by email, exports and the job queue.
     pub accounts: AccountSettings,
+    /// Web Push: the VAPID key, the push services allowed.
+    pub push: PushSettings,
 }
 
 /// Bounds of the PostgreSQL connection pool.
@@ -263,6 +267,7 @@ impl Settings {
             feed_walk_friends: env.num("AGORA_FEED_WALK_FRIENDS", 1_000, 0)?,
             media: media_settings(&env, &data_dir)?,
             accounts: accounts::account_settings(&env)?,
+            push: push::push_settings(&env, &data_dir)?,
             data_dir,
         };
         Ok((settings, secret_source))

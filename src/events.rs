@@ -26,6 +26,9 @@ pub enum Event {
     UserBlocked { blocker: i64, blocked: i64 },
     /// Two users became friends.
     FriendshipMade { a: i64, b: i64 },
+    /// Notifications were created (or an aggregated one first made) for recipients not in
+    /// do-not-disturb.
+    Notified { ids: Vec<i64> },
 }
 
 /// A subscriber: called with the application and each event, after its commit.

@@ -46,6 +46,7 @@ pub mod moderation;
 pub mod notifications;
 pub mod ops;
 pub mod posts;
+pub mod push;
 pub mod reactions;
 pub mod realtime;
 pub mod secret;

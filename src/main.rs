@@ -94,6 +94,9 @@ async fn main() -> ExitCode {
     if let SecretSource::Generated(path) = &secret {
         tracing::warn!(path = %path.display(), "AGORA_SECRET_KEY is not set; generated one and stored it. Set AGORA_SECRET_KEY in production.");
     }
+    if let Some(path) = &settings.push.vapid_generated {
+        tracing::warn!(path = %path.display(), "AGORA_VAPID_PRIVATE_KEY is not set; generated a VAPID key pair and stored it. Every instance must share one key: set AGORA_VAPID_PRIVATE_KEY in production.");
+    }
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(settings).await,
         Command::Migrate => migrate(settings).await,

@@ -329,6 +329,7 @@ impl Authenticator for AppState {
             is_staff: user.is_staff,
             user,
             token_expires_at: claims.exp,
+            login: claims.fam.map(Into::into),
         })
     }
 }

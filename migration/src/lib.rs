@@ -19,6 +19,7 @@ mod m20261201_000013_member_count;
 mod m20261202_000014_posts;
 mod m20261203_000015_jobs_and_accounts;
 mod m20261204_000016_moderation;
+mod m20261205_000017_push;
 
 pub struct Migrator;
 
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000014_posts::Migration),
             Box::new(m20261203_000015_jobs_and_accounts::Migration),
             Box::new(m20261204_000016_moderation::Migration),
+            Box::new(m20261205_000017_push::Migration),
         ]
     }
 }

@@ -58,6 +58,17 @@ fn handlers(app: &AppState) -> Result<HashMap<&'static str, Handler<AppState>>, 
             })
         }),
     );
+    let pusher = Arc::new(
+        crate::push::send::Sender::new(&app.settings.push, &app.settings.accounts.email_from)
+            .map_err(ApiError::Internal)?,
+    );
+    handlers.insert(
+        crate::push::deliver::JOB,
+        Arc::new(move |app, job| {
+            let pusher = pusher.clone();
+            Box::pin(async move { crate::push::deliver::run(&app, &pusher, &job).await })
+        }),
+    );
     handlers.insert(
         crate::export::JOB,
         Arc::new(|app, job| {

@@ -48,7 +48,12 @@ pub async fn issue_pair(
         |e: jsonwebtoken::errors::Error| ApiError::Internal(format!("signing failed: {e}"));
     let (access, _) = app
         .tokens
-        .issue(TokenType::Access, user.id, user.token_version, None)
+        .issue(
+            TokenType::Access,
+            user.id,
+            user.token_version,
+            Some(&family),
+        )
         .map_err(sign_err)?;
     let (refresh, claims) = app
         .tokens

@@ -226,6 +226,9 @@ pub async fn logout(
     if !store::blacklist(&app.db, &claims.jti).await? {
         return Err(blacklisted());
     }
+    if let Some(family) = &claims.fam {
+        store::end_login(&app.db, family).await?;
+    }
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -3,6 +3,7 @@
 //! /api/chat/ routes and the `/ws/` gateway; who may message whom is asked of `social`.
 
 pub mod actions;
+pub mod away;
 pub mod members;
 pub mod messages;
 pub mod model;

@@ -6,6 +6,8 @@ mod jobs;
 pub use jobs::{data_export, job};
 mod moderation;
 pub use moderation::{audit_entry, report};
+mod push;
+pub use push::push_subscription;
 
 pub mod user {
     use sea_orm::entity::prelude::*;

@@ -84,6 +84,9 @@ pub struct CurrentUser {
     pub user: std::sync::Arc<user::Model>,
     /// When the presented access token expires (Unix seconds); the WebSocket closes then.
     pub token_expires_at: i64,
+    /// The login (refresh-token family) the access token came from, when it says: what a push
+    /// subscription made with it belongs to.
+    pub login: Option<std::sync::Arc<str>>,
 }
 
 impl CurrentUser {
@@ -93,6 +96,7 @@ impl CurrentUser {
             id: user.id,
             is_staff: user.is_staff,
             token_expires_at: 0,
+            login: None,
             user: user.into(),
         }
     }

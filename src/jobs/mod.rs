@@ -32,6 +32,9 @@ pub use job::Model as Job;
 pub enum JobError {
     /// Worth trying again later (a peer down, a timeout).
     Retry(String),
+    /// Worth trying again, not before the time given (a peer's `Retry-After`), if that is
+    /// later than the backoff's.
+    RetryAfter(String, Duration),
     /// Will never work (a malformed payload): dead at once.
     Fail(String),
 }
@@ -77,6 +80,35 @@ pub async fn enqueue(db: &impl ConnectionTrait, new: NewJob) -> Result<i64, DbEr
     .insert(db)
     .await?;
     Ok(row.id)
+}
+
+/// Stores each of `new` as due now, in `db`'s transaction, a few hundred rows a statement (a
+/// push to each member of a large room). Call `Queue::wake` after the commit.
+pub async fn enqueue_many(db: &impl ConnectionTrait, new: Vec<NewJob>) -> Result<(), DbErr> {
+    let now = now_ms();
+    let mut rows = new.into_iter().map(|new| job::ActiveModel {
+        kind: Set(new.kind.to_owned()),
+        key: Set(new.key),
+        payload: Set(new.payload.to_string()),
+        state: Set("queued".into()),
+        attempts: Set(0),
+        max_attempts: Set(new.max_attempts.max(1)),
+        run_at: Set(now),
+        locked_until: Set(None),
+        last_error: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    });
+    loop {
+        let chunk: Vec<job::ActiveModel> = rows.by_ref().take(200).collect();
+        if chunk.is_empty() {
+            return Ok(());
+        }
+        job::Entity::insert_many(chunk)
+            .exec_without_returning(db)
+            .await?;
+    }
 }
 
 /// Jobs of `kind` about `key` enqueued since `since_ms` (a mail limit per recipient).
@@ -159,6 +191,9 @@ impl<S: Clone + Send + Sync + 'static> Queue<S> {
             match self.claim().await {
                 Ok(Some(job)) => {
                     idle_rounds = 0;
+                    // There may be more: another idle worker of this instance looks too, so a
+                    // burst (a push to every member of a room) is run by all of them at once.
+                    self.wake.notify_one();
                     self.run(state.clone(), job).await;
                     continue;
                 }
@@ -273,7 +308,16 @@ impl<S: Clone + Send + Sync + 'static> Queue<S> {
                 tracing::warn!(error = %e, retry_in_ms = wait, "job failed; will retry");
                 ("queued", now + wait, Some(e))
             }
-            Err(JobError::Retry(e) | JobError::Fail(e)) => {
+            Err(JobError::RetryAfter(e, after)) if job.attempts < job.max_attempts => {
+                metrics::counter!("agora_jobs_retried_total", "kind" => job.kind.clone())
+                    .increment(1);
+                let asked = i64::try_from(after.as_millis()).unwrap_or(3_600_000);
+                let wait =
+                    backoff(self.settings.retry_base, job.attempts).max(asked.min(3_600_000));
+                tracing::warn!(error = %e, retry_in_ms = wait, "job failed; will retry");
+                ("queued", now + wait, Some(e))
+            }
+            Err(JobError::Retry(e) | JobError::RetryAfter(e, _) | JobError::Fail(e)) => {
                 metrics::counter!("agora_jobs_dead_total", "kind" => job.kind.clone()).increment(1);
                 tracing::error!(error = %e, "job failed for good");
                 ("dead", job.run_at, Some(e))

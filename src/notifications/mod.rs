@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use crate::db::entities::{notification, notification_setting};
 use crate::error::ApiError;
+use crate::events::Event;
 use crate::social::briefs::Briefs;
 use crate::social::model::UserBrief;
 use crate::social::{self, Viewer};
@@ -38,8 +39,8 @@ pub fn router() -> Router<AppState> {
         .route("/api/notifications/{id}", delete(routes::delete))
 }
 
-/// Creates a notification unless the recipient switched its type off, and pushes it over the
-/// WebSocket unless they are in do-not-disturb. Returns what was stored, if anything.
+/// Creates a notification unless the recipient switched its type off, and sends it over the
+/// WebSocket (and announces it, `Event::Notified`, for push) unless they are in do-not-disturb. Returns what was stored, if anything.
 pub async fn notify(
     app: &AppState,
     recipient: i64,
@@ -111,6 +112,7 @@ pub async fn notify_many(
         None => Default::default(),
     };
     let mut out = Vec::with_capacity(rows.len());
+    let mut pushed = Vec::new();
     for row in rows {
         let view = shape(&row, seen_by.remove(&row.recipient_id));
         let quiet = wanted
@@ -119,8 +121,14 @@ pub async fn notify_many(
         if !quiet {
             app.realtime
                 .publish(&[row.recipient_id], "notification", &view);
+            pushed.push(row.id);
         }
         out.push(view);
+    }
+    if !pushed.is_empty() {
+        app.events
+            .publish(app, Event::Notified { ids: pushed })
+            .await;
     }
     Ok(out)
 }
@@ -148,7 +156,7 @@ pub async fn notify_grouped(
     {
         return Ok(None);
     }
-    let row = store::upsert_grouped(
+    let (row, created) = store::upsert_grouped(
         &app.db,
         store::NewNotification {
             recipient,
@@ -172,6 +180,11 @@ pub async fn notify_grouped(
         .ok_or(ApiError::NotFound)?;
     if !quiet {
         app.realtime.publish(&[recipient], "notification", &view);
+        if created {
+            app.events
+                .publish(app, Event::Notified { ids: vec![row.id] })
+                .await;
+        }
     }
     Ok(Some(view))
 }

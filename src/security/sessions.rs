@@ -1,5 +1,7 @@
 //! Refresh tokens: one row per issued refresh token, so rotation, logout and reuse detection
-//! can blacklist them.
+//! can blacklist them. A login's end is also the end of its push subscriptions (as Mastodon
+//! ties one to its access token): every way a login or all of a user's end passes through here,
+//! so a shared browser stops getting someone's pushes once they sign out.
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
@@ -8,7 +10,7 @@ use sea_orm::{
     QueryFilter,
 };
 
-use crate::db::entities::refresh_token;
+use crate::db::entities::{push_subscription, refresh_token};
 
 pub async fn insert(
     db: &impl ConnectionTrait,
@@ -54,8 +56,30 @@ pub async fn blacklist(db: &impl ConnectionTrait, jti: &str) -> Result<bool, DbE
     Ok(res.rows_affected == 1)
 }
 
-/// Reuse detection: every token descending from the same login.
+/// Whether the login `family` still has a refresh token that may be used.
+pub async fn login_alive(db: &impl ConnectionTrait, family: &str) -> Result<bool, DbErr> {
+    use sea_orm::PaginatorTrait;
+    Ok(refresh_token::Entity::find()
+        .filter(refresh_token::Column::Family.eq(family))
+        .filter(refresh_token::Column::BlacklistedAt.is_null())
+        .filter(refresh_token::Column::ExpiresAt.gt(crate::db::now()))
+        .count(db)
+        .await?
+        > 0)
+}
+
+/// Logout: the login's push subscriptions go with its token.
+pub async fn end_login(db: &impl ConnectionTrait, family: &str) -> Result<(), DbErr> {
+    push_subscription::Entity::delete_many()
+        .filter(push_subscription::Column::Login.eq(family))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Reuse detection: every token descending from the same login, and what the login owns.
 pub async fn blacklist_family(db: &impl ConnectionTrait, family: &str) -> Result<(), DbErr> {
+    end_login(db, family).await?;
     refresh_token::Entity::update_many()
         .col_expr(
             refresh_token::Column::BlacklistedAt,
@@ -68,7 +92,13 @@ pub async fn blacklist_family(db: &impl ConnectionTrait, family: &str) -> Result
     Ok(())
 }
 
+/// Every login of the user ends (a password change or reset, a suspension, a deletion): their
+/// tokens and every push subscription they have.
 pub async fn blacklist_user(db: &impl ConnectionTrait, user_id: i64) -> Result<(), DbErr> {
+    push_subscription::Entity::delete_many()
+        .filter(push_subscription::Column::UserId.eq(user_id))
+        .exec(db)
+        .await?;
     refresh_token::Entity::update_many()
         .col_expr(
             refresh_token::Column::BlacklistedAt,

@@ -1,7 +1,8 @@
 //! simplejwt-compatible JWTs: HS256, claims `token_type`, `exp`, `iat`, `jti`, `user_id`, plus
 //! `ver` (the user's token version, bumped by a password change or deactivation, which is how
-//! access tokens issued before it stop working) and, on refresh tokens, `fam` (the login they
-//! descend from, for reuse detection).
+//! access tokens issued before it stop working) and `fam` (the login they descend from: on
+//! refresh tokens for reuse detection, on access tokens for what the login owns, its push
+//! subscriptions).
 
 use std::time::Duration;
 

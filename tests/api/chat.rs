@@ -6,7 +6,12 @@ use serde_json::{Value, json};
 use crate::helpers::{TestApp, TestUser, json_of, status_body};
 use crate::paths;
 
-async fn group(app: &TestApp, owner: &TestUser, name: &str, members: &[&TestUser]) -> Value {
+pub(crate) async fn group(
+    app: &TestApp,
+    owner: &TestUser,
+    name: &str,
+    members: &[&TestUser],
+) -> Value {
     let ids: Vec<i64> = members.iter().map(|u| u.id).collect();
     let (status, body) = status_body(
         app.post(

@@ -96,6 +96,13 @@ async fn test_media_settings(dir: &tempfile::TempDir) -> agora::config::MediaSet
     media
 }
 
+/// A fresh VAPID private key, as `AGORA_VAPID_PRIVATE_KEY` takes it.
+fn test_vapid_key() -> String {
+    use base64::Engine as _;
+    let key = p256::SecretKey::random(&mut p256::elliptic_curve::rand_core::OsRng);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key.to_bytes())
+}
+
 impl TestApp {
     pub async fn spawn() -> Self {
         Self::spawn_with(|_| {}).await
@@ -156,6 +163,14 @@ impl TestApp {
                     poll: Duration::from_millis(200),
                 },
                 ..Default::default()
+            },
+            // Pushes may go to the tests' own receivers on this machine, and nowhere else.
+            push: agora::config::PushSettings {
+                vapid_private_key: agora::secret::Secret::new(test_vapid_key()),
+                vapid_generated: None,
+                subject: Some("mailto:ops@agora.test".into()),
+                allowlist: vec!["127.0.0.1".into()],
+                ttl: Duration::from_secs(86_400),
             },
         };
         configure(&mut settings);

@@ -3,6 +3,7 @@
 
 mod helpers;
 mod paths;
+mod pushee;
 mod smtp;
 
 mod auth;
@@ -25,6 +26,7 @@ mod ops;
 mod outage;
 mod posts;
 mod proxy;
+mod push;
 mod queries;
 mod reactions;
 mod reports;

@@ -110,3 +110,7 @@ pub fn comment(id: impl Display) -> String {
 pub fn replies(comment: impl Display) -> String {
     format!("/api/comments/{comment}/replies/")
 }
+
+pub fn push_subscription(id: impl Display) -> String {
+    format!("/api/push/subscriptions/{id}/")
+}

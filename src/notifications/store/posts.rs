@@ -14,12 +14,12 @@ use crate::db::entities::notification;
 /// Stores `new`, aggregated: while its recipient has an unread notification of its kind about
 /// the same post (and `comment_id`), that one is rewritten (new sender, text and data, dated
 /// now) instead. One transaction under the recipient's inbox lock, so reactions arriving at
-/// once make one notification. Returns the row.
+/// once make one notification. Returns the row, and whether it is new.
 pub async fn upsert_grouped(
     db: &DatabaseConnection,
     new: NewNotification,
     comment_id: Option<i64>,
-) -> Result<notification::Model, DbErr> {
+) -> Result<(notification::Model, bool), DbErr> {
     let post_id = serde_json::from_str::<serde_json::Value>(&new.data)
         .ok()
         .and_then(|d| d.get("post_id").and_then(serde_json::Value::as_i64))
@@ -28,6 +28,7 @@ pub async fn upsert_grouped(
     let recipient = new.recipient;
     locked_inbox(&txn, recipient).await?;
     let found = unread_about(&txn, recipient, &new.kind, post_id, comment_id).await?;
+    let created = found.is_none();
     let row = match found {
         Some(found) => {
             // Never back: a rewrite counted before a racing one that is already in stays out.
@@ -48,7 +49,8 @@ pub async fn upsert_grouped(
             .pop(),
     };
     txn.commit().await?;
-    row.ok_or_else(|| DbErr::RecordNotFound("the grouped notification".into()))
+    row.map(|r| (r, created))
+        .ok_or_else(|| DbErr::RecordNotFound("the grouped notification".into()))
 }
 
 /// Deletes every notification about `post_id` (a deleted post), keeping each recipient's
