@@ -56,7 +56,7 @@ async fn connect(base: &str, user: &User) -> Result<Socket, String> {
     Ok(socket)
 }
 
-async fn post(
+pub(crate) async fn post(
     client: &reqwest::Client,
     url: String,
     user: &User,

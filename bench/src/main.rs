@@ -21,6 +21,7 @@ mod faults;
 mod feed;
 mod lists;
 mod media;
+mod push;
 
 use clap::Parser;
 use futures_util::{SinkExt, StreamExt};
@@ -111,6 +112,15 @@ struct Args {
     /// posts from ordinary authors at once, on --url serving a seeded database (`feed.rs`).
     #[arg(long)]
     feed: bool,
+    /// Instead of the measurements: Web Push (`push.rs`), pushes a second and commit → push
+    /// delay for a room of --push-members members away, on --url started with
+    /// `AGORA_PUSH_ENDPOINT_ALLOWLIST=127.0.0.1` and `AGORA_REGISTER_RATE_LIMIT_PER_ADDRESS=0`.
+    #[arg(long)]
+    push: bool,
+    #[arg(long, default_value_t = 1000)]
+    push_members: usize,
+    #[arg(long, default_value_t = 5)]
+    push_messages: usize,
 }
 
 #[derive(Serialize, Default, Debug)]
@@ -540,6 +550,17 @@ async fn run_faults(args: &Args, database_url: &str) -> Result<(), String> {
 async fn run(args: Args) -> Result<(), String> {
     if let Some(url) = &args.faults_database_url {
         return run_faults(&args, url).await;
+    }
+    if args.push {
+        let url = args.url.as_deref().ok_or("--push needs --url")?;
+        let client = reqwest::Client::new();
+        let report = push::run(&client, url, args.push_members, args.push_messages).await?;
+        push::print(&report);
+        if let Some(path) = &args.json {
+            let text = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
+            std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+        }
+        return Ok(());
     }
     if args.feed {
         let url = args.url.as_deref().ok_or("--feed needs --url")?;

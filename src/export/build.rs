@@ -305,11 +305,17 @@ async fn settings(app: &AppState, me: &CurrentUser, zip: &mut Archive) -> Result
         .all(&app.db)
         .await
         .map_err(db)?;
+    let subs = crate::push::store::of_users(&app.db, &[me.id])
+        .await
+        .map_err(db)?;
     let value = json!({
         "notifications": notifications::settings_view(&stored),
         "room_mutes": mutes.iter().map(|m| json!({"room": m.room_id, "muted_until": m.muted_until}))
             .collect::<Vec<_>>(),
-        "push_subscriptions": [],
+        "push_subscriptions": subs.iter().map(|s| {
+            let v = crate::push::model::view(s);
+            json!({"endpoint": v.endpoint, "alerts": v.alerts, "created_at": v.created_at})
+        }).collect::<Vec<_>>(),
     });
     zip.start("settings.json".into(), true).await?;
     zip.write(serde_json::to_vec_pretty(&value).map_err(|e| e.to_string())?)

@@ -166,7 +166,10 @@ mod tests {
         let private: SocketAddr = "10.1.2.3:443".parse().expect("addr");
         let public: SocketAddr = "142.250.1.1:443".parse().expect("addr");
         assert_eq!(
-            p.reachable("wns2-par02p.notify.windows.com", vec![local, private, public]),
+            p.reachable(
+                "wns2-par02p.notify.windows.com",
+                vec![local, private, public]
+            ),
             vec![public]
         );
         assert_eq!(p.reachable("localhost", vec![local]), vec![local]);

@@ -66,6 +66,12 @@ async fn an_export_holds_the_users_data_and_is_served_by_its_signed_link() {
     let direct = crate::chat::direct(&app, &alice, &bob).await;
     crate::chat::say(&app, &alice, direct["id"].as_i64().unwrap(), "secret plans").await;
 
+    let service = crate::pushee::PushService::start().await;
+    let mut browser = service.browser("laptop");
+    browser["alerts"] = json!({"chat_message": false});
+    let res = app.post(&alice, "/api/push/subscriptions/", browser).await;
+    assert_eq!(res.status(), 201);
+
     let (status, asked) = status_body(app.post(&alice, EXPORT, json!({})).await).await;
     assert_eq!(status, 202, "{asked}");
     assert_eq!(asked["status"], "pending");
@@ -127,6 +133,15 @@ async fn an_export_holds_the_users_data_and_is_served_by_its_signed_link() {
     assert!(posts[0]["media"][0].get("url").is_none());
     let comments = json_entry(&mut archive, "comments.json");
     assert_eq!(comments[0]["body"], "me again");
+    let settings = json_entry(&mut archive, "settings.json");
+    let subs = &settings["push_subscriptions"];
+    assert_eq!(
+        subs[0]["endpoint"],
+        service.endpoint("laptop"),
+        "{settings}"
+    );
+    assert_eq!(subs[0]["alerts"]["chat_message"], false);
+    assert!(subs[0].get("keys").is_none() && subs[0].get("p256dh").is_none());
     let messages = json_entry(&mut archive, "messages.json");
     assert_eq!(messages[0]["room"]["type"], "direct");
     assert_eq!(messages[0]["messages"][0]["body"], "secret plans");

@@ -520,4 +520,41 @@ async fn signing_out_ends_the_logins_subscriptions() {
         json_of(app.get(&again, SUBSCRIPTIONS).await).await["count"],
         0
     );
+
+    // A suspension ends them, and so does deleting the account.
+    let staff = app.register("staff").await;
+    app.make_staff(&staff).await;
+    let bob = app.register("bob").await;
+    subscribe(&app, &bob, service.browser("bob")).await;
+    let res = app
+        .post(
+            &staff,
+            &format!("/api/admin/users/{}/suspend/", bob.id),
+            json!({"reason": "spam"}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(subscriptions_of(&app, bob.id).await, 0);
+    subscribe(&app, &again, service.browser("alice")).await;
+    let res = app
+        .request(
+            reqwest::Method::DELETE,
+            "/api/users/me/",
+            Some(&again.access),
+            Some(json!({"password": "a-new-long-passphrase"})),
+        )
+        .await;
+    assert_eq!(res.status(), 204);
+    assert_eq!(subscriptions_of(&app, again.id).await, 0);
+}
+
+/// Subscriptions in the database: a suspended or deleted user cannot list theirs.
+async fn subscriptions_of(app: &TestApp, user_id: i64) -> u64 {
+    use agora::db::entities::push_subscription as s;
+    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+    s::Entity::find()
+        .filter(s::Column::UserId.eq(user_id))
+        .count(&app.state.db)
+        .await
+        .expect("count")
 }
