@@ -28,7 +28,7 @@ pub enum Event {
     FriendshipMade { a: i64, b: i64 },
     /// Notifications were created (or an aggregated one first made) for recipients not in
     /// do-not-disturb.
-    Notified { ids: Vec<i64> },
+    Notified { ids: Vec<i64>, recipients: Vec<i64> },
 }
 
 /// A subscriber: called with the application and each event, after its commit.

@@ -113,6 +113,7 @@ pub async fn notify_many(
     };
     let mut out = Vec::with_capacity(rows.len());
     let mut pushed = Vec::new();
+    let mut pushed_to = Vec::new();
     for row in rows {
         let view = shape(&row, seen_by.remove(&row.recipient_id));
         let quiet = wanted
@@ -122,12 +123,19 @@ pub async fn notify_many(
             app.realtime
                 .publish(&[row.recipient_id], "notification", &view);
             pushed.push(row.id);
+            pushed_to.push(row.recipient_id);
         }
         out.push(view);
     }
     if !pushed.is_empty() {
         app.events
-            .publish(app, Event::Notified { ids: pushed })
+            .publish(
+                app,
+                Event::Notified {
+                    ids: pushed,
+                    recipients: pushed_to,
+                },
+            )
             .await;
     }
     Ok(out)
@@ -182,7 +190,13 @@ pub async fn notify_grouped(
         app.realtime.publish(&[recipient], "notification", &view);
         if created {
             app.events
-                .publish(app, Event::Notified { ids: vec![row.id] })
+                .publish(
+                    app,
+                    Event::Notified {
+                        ids: vec![row.id],
+                        recipients: vec![recipient],
+                    },
+                )
                 .await;
         }
     }

@@ -41,7 +41,7 @@ struct PushJob {
 /// Push's part in what other features commit. Subscribed in `app.rs`.
 pub async fn on_event(app: AppState, event: Arc<Event>) {
     let res = match &*event {
-        Event::Notified { ids } => notified(&app, ids).await,
+        Event::Notified { ids, recipients } => notified(&app, ids, recipients).await,
         Event::MessageSent {
             room_id,
             message_id,
@@ -123,21 +123,16 @@ async fn enqueue(app: &AppState, new: Vec<NewJob>) -> Result<(), ApiError> {
 
 /// Notifications just created for recipients not in do-not-disturb: pushed to each of their
 /// subscriptions whose alerts take the type.
-async fn notified(app: &AppState, ids: &[i64]) -> Result<(), ApiError> {
+async fn notified(app: &AppState, ids: &[i64], recipients: &[i64]) -> Result<(), ApiError> {
+    // Most users have no subscription: one query settles it.
+    let subs = store::of_users(&app.db, recipients).await?;
+    if subs.is_empty() {
+        return Ok(());
+    }
     let rows = notification::Entity::find()
         .filter(notification::Column::Id.is_in(ids.to_vec()))
         .all(&app.db)
         .await?;
-    let recipients: Vec<i64> = rows
-        .iter()
-        .map(|n| n.recipient_id)
-        .collect::<HashSet<_>>()
-        .into_iter()
-        .collect();
-    let subs = store::of_users(&app.db, &recipients).await?;
-    if subs.is_empty() {
-        return Ok(());
-    }
     let senders: Vec<i64> = rows.iter().filter_map(|n| n.sender_id).collect();
     let senders = app.users_by_id(&senders).await?;
     let mut new = Vec::new();

@@ -558,3 +558,34 @@ async fn subscriptions_of(app: &TestApp, user_id: i64) -> u64 {
         .await
         .expect("count")
 }
+
+#[tokio::test]
+#[ignore = "needs AGORA_TEST_REDIS_URL; run with --include-ignored"]
+async fn a_member_connected_to_another_instance_is_not_pushed_and_one_away_is_once() {
+    crate::cluster::require_redis();
+    let one = TestApp::spawn().await;
+    let two = one.spawn_peer().await;
+    let service = PushService::start().await;
+    let alice = one.register("alice").await;
+    let bob = one.register("bob").await;
+    let carol = one.register("carol").await;
+    one.befriend(&alice, &bob).await;
+    one.befriend(&alice, &carol).await;
+    let room = group(&one, &alice, "Two", &[&bob, &carol]).await;
+    let room = room["id"].as_i64().expect("room");
+    subscribe(&one, &bob, service.browser("bob")).await;
+    subscribe(&one, &carol, service.browser("carol")).await;
+    // Bob's only socket is on the other instance.
+    let _bob_ws = two.ws(&bob).await;
+    say(&one, &alice, room, "across").await;
+    let got = service.until_delivered("carol", 1).await;
+    assert_eq!(got[0].payload["body"], "alice: across");
+    pushes_settled(&one).await;
+    pushes_settled(&two).await;
+    assert_eq!(service.attempts("bob"), 0, "bob is online on instance two");
+    assert_eq!(
+        service.delivered("carol").len(),
+        1,
+        "sent once by one instance"
+    );
+}
