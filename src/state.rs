@@ -354,6 +354,18 @@ impl MediaLinks {
             self.signer.sign(id, variant, self.expires)
         )
     }
+
+    /// A link to a deleted file an open report holds (`media::hold`): signed for `held-` and
+    /// the variant, so no link made before the deletion serves it.
+    pub fn held_url(&self, id: i64, variant: &str) -> String {
+        format!(
+            "{}/api/media/{id}/{variant}/?expires={}&signature={}",
+            self.base,
+            self.expires,
+            self.signer
+                .sign(id, &format!("held-{variant}"), self.expires)
+        )
+    }
 }
 
 impl AppState {

@@ -20,6 +20,7 @@ mod m20261202_000014_posts;
 mod m20261203_000015_jobs_and_accounts;
 mod m20261204_000016_moderation;
 mod m20261205_000017_push;
+mod m20261206_000018_media_holds;
 
 pub struct Migrator;
 
@@ -44,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000015_jobs_and_accounts::Migration),
             Box::new(m20261204_000016_moderation::Migration),
             Box::new(m20261205_000017_push::Migration),
+            Box::new(m20261206_000018_media_holds::Migration),
         ]
     }
 }

@@ -107,3 +107,28 @@ fn bad_values_name_their_variable() {
         "AGORA_DATABASE_URL"
     );
 }
+
+#[test]
+fn a_vapid_key_is_generated_once_then_read_back_or_taken_from_the_environment() {
+    let dir = std::env::temp_dir().join(format!("agora-vapid-{}", rand::rng().next_u64()));
+    let lookup = |k: &str| (k == "AGORA_DATA_DIR").then(|| dir.display().to_string());
+    let (first, _) = Settings::from_lookup(lookup).expect("valid");
+    assert_eq!(
+        first.push.vapid_generated.as_deref(),
+        Some(dir.join("vapid_private_key").as_path())
+    );
+    let (second, _) = Settings::from_lookup(lookup).expect("valid");
+    assert_eq!(
+        second.push.vapid_generated, None,
+        "read back, not generated"
+    );
+    assert_eq!(first.push.vapid_private_key, second.push.vapid_private_key);
+    let _ = std::fs::remove_dir_all(&dir); // best effort clean-up of a temp dir
+    assert_eq!(
+        failing_var(&[("AGORA_VAPID_PRIVATE_KEY", "not a key")]),
+        "AGORA_VAPID_PRIVATE_KEY"
+    );
+    let s = settings(&[("AGORA_PUSH_ENDPOINT_ALLOWLIST", " Push.Example.com ,")]).expect("valid");
+    assert_eq!(s.push.allowlist, vec!["push.example.com"]);
+    assert_eq!(s.push.ttl, Duration::from_secs(86_400));
+}

@@ -5,7 +5,7 @@ pub use posts::{comment, post, reaction, reaction_count};
 mod jobs;
 pub use jobs::{data_export, job};
 mod moderation;
-pub use moderation::{audit_entry, report};
+pub use moderation::{audit_entry, held_media, media_hold, report};
 mod push;
 pub use push::push_subscription;
 

@@ -145,7 +145,7 @@ async fn commit(app: &AppState, owner: i64, stored: NewMedia) -> Result<media::M
     Ok(row)
 }
 
-async fn discard(app: &AppState, key: &str, thumb: Option<&str>) {
+pub(super) async fn discard(app: &AppState, key: &str, thumb: Option<&str>) {
     for k in std::iter::once(key).chain(thumb) {
         if let Err(e) = app.media.delete(k).await {
             tracing::warn!(error = %e, key = k, "could not delete stored media");
@@ -288,6 +288,8 @@ pub async fn delete(app: &AppState, me: &CurrentUser, id: i64) -> Result<(), Api
 pub async fn remove(app: &AppState, m: &media::Model) -> Result<(), ApiError> {
     let txn = crate::db::begin_write(&app.db).await?;
     let deleted = store::delete(&txn, m.id).await?;
+    // An open report about it keeps the bytes (and the row, aside) for staff.
+    let held = super::hold::keep_if_held(&txn, m).await?;
     txn.commit().await?;
     for user_id in deleted.users {
         app.user_changed(user_id).await;
@@ -301,7 +303,9 @@ pub async fn remove(app: &AppState, m: &media::Model) -> Result<(), ApiError> {
             },
         )
         .await;
-    discard(app, &m.storage_key, m.thumbnail_key.as_deref()).await;
+    if !held {
+        discard(app, &m.storage_key, m.thumbnail_key.as_deref()).await;
+    }
     Ok(())
 }
 

@@ -6,6 +6,7 @@
 
 pub mod actions;
 pub mod attachments;
+pub mod hold;
 pub mod model;
 pub mod process;
 mod routes;

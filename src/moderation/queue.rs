@@ -44,12 +44,21 @@ async fn admin_views(
             .unwrap_or_default()
     };
     let all_media: Vec<i64> = snapshots.iter().flat_map(media_of).collect();
-    let media: std::collections::HashMap<i64, crate::media::Media> =
+    let mut media: std::collections::HashMap<i64, crate::media::Media> =
         crate::media::store::by_ids(&app.db, &all_media)
             .await?
             .iter()
             .map(|m| (m.id, crate::media::Media::of(m, &links)))
             .collect();
+    // Files deleted since, which an open report holds.
+    let deleted: Vec<i64> = all_media
+        .iter()
+        .copied()
+        .filter(|id| !media.contains_key(id))
+        .collect();
+    for view in crate::media::hold::views(&app.db, &deleted, &links).await? {
+        media.insert(view.id, view);
+    }
     let open = open_counts(app, rows).await?;
     let mut out = Vec::with_capacity(rows.len());
     for (r, mut snap) in rows.iter().zip(snapshots) {
@@ -292,21 +301,8 @@ pub async fn resolve(
         }
     }
     let target = json!({"type": r.target_type, "id": r.target_id});
-    match action.as_str() {
-        "remove_content" => remove_content(&app, &me, &r).await?,
-        "suspend_user" => {
-            if let Some(u) = &answerable {
-                let reason = if message.is_empty() {
-                    "Breaking the rules.".to_owned()
-                } else {
-                    message.clone()
-                };
-                suspend_user(&app, &me, u.id, until, &reason, json!({"report_id": r.id})).await?;
-            }
-        }
-        _ => {}
-    }
-    // Settled at once for every open report on the target; a racing resolve finds none open.
+    // Claimed first, for every open report on the target at once: of two resolves racing, one
+    // claims them and acts; the other finds none open and does nothing.
     let txn = crate::db::begin_write(&app.db).await?;
     let reporters: Vec<(i64, i64)> = report::Entity::find()
         .filter(report::Column::TargetType.eq(r.target_type.as_str()))
@@ -332,6 +328,44 @@ pub async fn resolve(
     if done.rows_affected == 0 || !reporters.iter().any(|(rid, _)| *rid == r.id) {
         return Err(already());
     }
+    txn.commit().await?;
+    let acted = match action.as_str() {
+        "remove_content" => remove_content(&app, &me, &r).await,
+        "suspend_user" => {
+            if let Some(u) = &answerable {
+                let reason = if message.is_empty() {
+                    "Breaking the rules.".to_owned()
+                } else {
+                    message.clone()
+                };
+                suspend_user(&app, &me, u.id, until, &reason, json!({"report_id": r.id})).await
+            } else {
+                Ok(())
+            }
+        }
+        _ => Ok(()),
+    };
+    if let Err(e) = acted {
+        // The action failed: the reports are open again, as they were.
+        report::Entity::update_many()
+            .col_expr(report::Column::Status, Expr::value("open"))
+            .col_expr(report::Column::Action, Expr::value(Option::<String>::None))
+            .col_expr(report::Column::ResolvedBy, Expr::value(Option::<i64>::None))
+            .col_expr(
+                report::Column::ResolvedAt,
+                Expr::value(Option::<chrono::DateTime<chrono::Utc>>::None),
+            )
+            .filter(report::Column::Id.is_in(reporters.iter().map(|(rid, _)| *rid)))
+            .exec(&app.db)
+            .await?;
+        return Err(e);
+    }
+    // Files held for these reports and deleted meanwhile leave storage now.
+    let resolved: Vec<i64> = reporters.iter().map(|(rid, _)| *rid).collect();
+    if let Err(e) = crate::media::hold::release(&app, &resolved).await {
+        tracing::warn!(error = %e, "held files not released");
+    }
+    let txn = crate::db::begin_write(&app.db).await?;
     audit::append(
         &txn,
         me.id,

@@ -218,6 +218,12 @@ pub async fn create(
     }
     .insert(&txn)
     .await?;
+    // The files it is about stay readable to staff until it is resolved, even if deleted.
+    let held: Vec<i64> = serde_json::from_str::<serde_json::Value>(&row.snapshot)
+        .ok()
+        .and_then(|s| serde_json::from_value(s["media_ids"].clone()).ok())
+        .unwrap_or_default();
+    crate::media::hold::hold(&txn, row.id, &held).await?;
     txn.commit().await?;
     let staff: Vec<i64> = user::Entity::find()
         .filter(user::Column::IsStaff.eq(true))

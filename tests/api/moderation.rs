@@ -533,3 +533,44 @@ async fn a_suspended_users_comments_are_hidden_until_it_is_lifted() {
         200
     );
 }
+
+#[tokio::test]
+async fn two_resolves_at_once_act_once() {
+    let app = TestApp::spawn().await;
+    let (one, two) = (staff(&app, "mod1").await, staff(&app, "mod2").await);
+    let troll = app.register("troll").await;
+    let bob = app.register("bob").await;
+    let (status, report) = status_body(
+        app.post(
+            &bob,
+            "/api/reports/",
+            json!({"target": {"type": "user", "id": troll.id}, "category": "spam"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 201, "{report}");
+    let path = format!("/api/admin/reports/{}/resolve/", report["id"]);
+    let body = json!({"action": "suspend_user", "message": "Spam."});
+    let (a, b) = tokio::join!(
+        app.post(&one, &path, body.clone()),
+        app.post(&two, &path, body.clone())
+    );
+    let mut statuses = [a.status().as_u16(), b.status().as_u16()];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [200, 400]);
+    for action in ["report.resolve", "user.suspend"] {
+        let audit = json_of(
+            app.get(&one, &format!("/api/admin/audit/?action={action}"))
+                .await,
+        )
+        .await;
+        assert_eq!(audit["count"], 1, "{action}: {audit}");
+    }
+    let notes = json_of(
+        app.get(&bob, "/api/notifications/?type=report_resolved")
+            .await,
+    )
+    .await;
+    assert_eq!(notes["count"], 1, "the reporter is told once");
+}

@@ -338,3 +338,82 @@ async fn reports_are_limited_per_hour() {
     }
     assert_eq!(last, 429);
 }
+
+#[tokio::test]
+async fn a_reported_file_its_owner_deletes_stays_readable_to_staff_until_resolved() {
+    let app = TestApp::spawn().await;
+    let mod_ = staff(&app, "moderator").await;
+    let troll = app.register("troll").await;
+    let bob = app.register("bob").await;
+    let picture = crate::media::upload(&app, &troll, crate::media::png(8, 8), "bad.png").await;
+    let (status, post) = status_body(
+        app.post(
+            &troll,
+            "/api/posts/",
+            json!({"body": "look", "visibility": "public", "media": [picture["id"]]}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 201, "{post}");
+    let old_link = post["media"][0]["url"].as_str().expect("url").to_owned();
+    let (status, filed) = report(&app, &bob, "post", &post["id"], "sexual").await;
+    assert_eq!(status, 201, "{filed}");
+
+    // The owner deletes the file: gone for everyone, its old links included.
+    assert_eq!(
+        app.delete(&troll, &paths::media(&picture["id"]))
+            .await
+            .status(),
+        204
+    );
+    assert_eq!(
+        app.client
+            .get(&old_link)
+            .send()
+            .await
+            .expect("get")
+            .status(),
+        404
+    );
+    assert_eq!(
+        app.get(&troll, &paths::media(&picture["id"]))
+            .await
+            .status(),
+        404
+    );
+
+    // Staff still see it through the report.
+    let path = format!("/api/admin/reports/{}/", filed["id"]);
+    let seen = json_of(app.get(&mod_, &path).await).await;
+    let media = &seen["snapshot"]["media"];
+    assert_eq!(media[0]["id"], picture["id"], "{seen}");
+    let link = media[0]["url"].as_str().expect("url").to_owned();
+    let res = app.client.get(&link).send().await.expect("get");
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["content-type"], "image/png");
+    let thumb = media[0]["thumbnail_url"]
+        .as_str()
+        .expect("thumbnail")
+        .to_owned();
+    assert_eq!(
+        app.client.get(&thumb).send().await.expect("get").status(),
+        200
+    );
+
+    // Resolved: the bytes go.
+    let res = app
+        .post(
+            &mod_,
+            &format!("{path}resolve/"),
+            json!({"action": "remove_content"}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        app.client.get(&link).send().await.expect("get").status(),
+        404
+    );
+    let seen = json_of(app.get(&mod_, &path).await).await;
+    assert_eq!(seen["snapshot"]["media"], json!([]));
+}

@@ -1,4 +1,4 @@
-//! The entities of reports and the audit log.
+//! The entities of reports, the files they hold and the audit log.
 
 pub mod report {
     use sea_orm::entity::prelude::*;
@@ -52,6 +52,51 @@ pub mod audit_entry {
         pub target_id: i64,
         /// JSON: the request's fields (never a password); for a resolve, the report and note.
         pub data: String,
+        pub created_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod media_hold {
+    use sea_orm::entity::prelude::*;
+
+    /// An open report holds a file it is about, so deleting the file keeps its bytes.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "media_holds")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub media_id: i64,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub report_id: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod held_media {
+    use sea_orm::entity::prelude::*;
+
+    /// A deleted file's row, kept while a report holds it (the `media` row's columns).
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "held_media")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: i64,
+        pub owner_id: i64,
+        pub filename: String,
+        pub content_type: String,
+        pub size: i64,
+        pub width: Option<i32>,
+        pub height: Option<i32>,
+        pub storage_key: String,
+        pub thumbnail_key: Option<String>,
         pub created_at: DateTimeUtc,
     }
 
