@@ -58,15 +58,7 @@ pub async fn announced(
     let sender_name = users
         .iter()
         .find(|u| u.id == message.sender_id)
-        .map(|u| {
-            let full = format!("{} {}", u.first_name, u.last_name);
-            let full = full.trim();
-            if full.is_empty() {
-                u.username.clone()
-            } else {
-                full.to_owned()
-            }
-        })
+        .map(|u| u.display_name())
         .unwrap_or_default();
     let recipients = users
         .iter()

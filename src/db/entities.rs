@@ -64,6 +64,16 @@ pub mod user {
     pub enum Relation {}
 
     impl ActiveModelBehavior for ActiveModel {}
+
+    impl Model {
+        /// First and last name, else the username: how a push or a mail names the user.
+        pub fn display_name(&self) -> String {
+            match format!("{} {}", self.first_name, self.last_name).trim() {
+                "" => self.username.clone(),
+                name => name.to_owned(),
+            }
+        }
+    }
 }
 
 pub mod refresh_token {

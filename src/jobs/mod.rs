@@ -60,10 +60,9 @@ pub fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
-/// Stores `new` as due now, in `db`'s transaction. Call `Queue::wake` after the commit.
-pub async fn enqueue(db: &impl ConnectionTrait, new: NewJob) -> Result<i64, DbErr> {
-    let now = now_ms();
-    let row = job::ActiveModel {
+/// The row of `new`, due `now`.
+fn queued(new: NewJob, now: i64) -> job::ActiveModel {
+    job::ActiveModel {
         kind: Set(new.kind.to_owned()),
         key: Set(new.key),
         payload: Set(new.payload.to_string()),
@@ -77,29 +76,18 @@ pub async fn enqueue(db: &impl ConnectionTrait, new: NewJob) -> Result<i64, DbEr
         updated_at: Set(now),
         ..Default::default()
     }
-    .insert(db)
-    .await?;
-    Ok(row.id)
+}
+
+/// Stores `new` as due now, in `db`'s transaction. Call `Queue::wake` after the commit.
+pub async fn enqueue(db: &impl ConnectionTrait, new: NewJob) -> Result<i64, DbErr> {
+    Ok(queued(new, now_ms()).insert(db).await?.id)
 }
 
 /// Stores each of `new` as due now, in `db`'s transaction, a few hundred rows a statement (a
 /// push to each member of a large room). Call `Queue::wake` after the commit.
 pub async fn enqueue_many(db: &impl ConnectionTrait, new: Vec<NewJob>) -> Result<(), DbErr> {
     let now = now_ms();
-    let mut rows = new.into_iter().map(|new| job::ActiveModel {
-        kind: Set(new.kind.to_owned()),
-        key: Set(new.key),
-        payload: Set(new.payload.to_string()),
-        state: Set("queued".into()),
-        attempts: Set(0),
-        max_attempts: Set(new.max_attempts.max(1)),
-        run_at: Set(now),
-        locked_until: Set(None),
-        last_error: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
-    });
+    let mut rows = new.into_iter().map(|new| queued(new, now));
     loop {
         let chunk: Vec<job::ActiveModel> = rows.by_ref().take(200).collect();
         if chunk.is_empty() {

@@ -13,7 +13,7 @@ use super::model::{CHAT_MESSAGE, wants};
 use super::send::{Outcome, Push, Sender};
 use super::store;
 use crate::chat;
-use crate::db::entities::{notification, push_subscription, user};
+use crate::db::entities::{notification, push_subscription};
 use crate::error::ApiError;
 use crate::events::Event;
 use crate::jobs::{self, Job, JobError, NewJob};
@@ -51,14 +51,6 @@ pub async fn on_event(app: AppState, event: Arc<Event>) {
     };
     if let Err(e) = res {
         tracing::warn!(error = %e, "pushes not queued");
-    }
-}
-
-fn display_name(u: &user::Model) -> String {
-    let full = format!("{} {}", u.first_name, u.last_name);
-    match full.trim() {
-        "" => u.username.clone(),
-        name => name.to_owned(),
     }
 }
 
@@ -140,7 +132,7 @@ async fn notified(app: &AppState, ids: &[i64], recipients: &[i64]) -> Result<(),
         let title = n
             .sender_id
             .and_then(|id| senders.iter().find(|u| u.id == id))
-            .map_or_else(|| "Agora".to_owned(), |u| display_name(u));
+            .map_or_else(|| "Agora".to_owned(), |u| u.display_name());
         let mut data: Value = serde_json::from_str(&n.data).unwrap_or_else(|_| json!({}));
         data["notification_id"] = json!(n.id);
         let payload = with_url(
