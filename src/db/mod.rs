@@ -60,8 +60,8 @@ pub async fn connect(
     }
     let mut db = Database::connect(opts).await?;
     db.set_metric_callback(move |info| {
-        // Background work (the job queue's polls) is no request's: not counted.
-        if !info.statement.sql.starts_with(BACKGROUND) {
+        // Background work (the job queue's polls, its jobs) is no request's: not counted.
+        if !info.statement.sql.starts_with(BACKGROUND) && !in_background() {
             queries.fetch_add(1, Ordering::Relaxed);
             log.record(info.statement);
         }
@@ -78,6 +78,20 @@ pub async fn connect(
 
 /// The comment that opens the statements of background work, which `queries` does not count.
 pub const BACKGROUND: &str = "/* background */ ";
+
+tokio::task_local! {
+    static IN_BACKGROUND: ();
+}
+
+/// Runs `work` as background work (a job): its statements, issued from its task, are not
+/// counted in `queries` nor recorded, as if each opened with `BACKGROUND`.
+pub async fn background<F: std::future::Future>(work: F) -> F::Output {
+    IN_BACKGROUND.scope((), work).await
+}
+
+fn in_background() -> bool {
+    IN_BACKGROUND.try_with(|()| ()).is_ok()
+}
 
 /// A statement this slow is logged as a warning; one over `NOTABLE_STATEMENT` at debug level
 /// (`AGORA_LOG=agora::db=debug`).

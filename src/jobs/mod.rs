@@ -251,8 +251,9 @@ impl<S: Clone + Send + Sync + 'static> Queue<S> {
         let outcome = {
             // A task of its own, so a handler that panics fails its job, not this worker; it
             // is aborted if this worker is (shutdown).
-            let mut task =
-                tokio_util::task::AbortOnDropHandle::new(tokio::spawn(handler(state, job.clone())));
+            let mut task = tokio_util::task::AbortOnDropHandle::new(tokio::spawn(
+                crate::db::background(handler(state, job.clone())),
+            ));
             let mut renew = tokio::time::interval(self.settings.lease / 3);
             renew.tick().await;
             loop {
@@ -318,7 +319,7 @@ impl<S: Clone + Send + Sync + 'static> Queue<S> {
             .db
             .execute_raw(Statement::from_sql_and_values(
                 self.db.get_database_backend(),
-                "UPDATE jobs SET state = $1, run_at = $2, locked_until = NULL, last_error = $3, \
+                "/* background */ UPDATE jobs SET state = $1, run_at = $2, locked_until = NULL, last_error = $3, \
                  updated_at = $4, payload = CASE WHEN $1 = 'done' THEN '{}' ELSE payload END \
                  WHERE id = $5 AND attempts = $6",
                 [
